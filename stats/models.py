@@ -1,0 +1,446 @@
+from __future__ import annotations
+
+from datetime import datetime
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from . import formatting
+
+
+class ProgrammeQuerySet(models.QuerySet):
+    def active(self):
+        """Programmes shown on the public site."""
+        return self.filter(is_active=True)
+
+
+class ReleaseQuerySet(models.QuerySet):
+    def public(self, at: datetime | None = None):
+        """Releases the public may see: approved and past their publish time.
+
+        The only door through which public pages, feeds, the sitemap, search,
+        downloads, the API and PDFs see releases.
+        """
+        return self.filter(
+            status__in=Release.PUBLIC_STATUSES, publish_at__lte=at or timezone.now()
+        )
+
+    def upcoming(self, at: datetime | None = None):
+        """Releases announced for the future (their dates, never their figures)."""
+        return self.filter(
+            status__in=Release.PUBLIC_STATUSES, publish_at__gt=at or timezone.now()
+        ).order_by("publish_at")
+
+
+class Kind(models.TextChoices):
+    TOTAL = formatting.TOTAL, "Total to date (never falls)"
+    PERIOD = formatting.PERIOD, "Count within the reporting period"
+    LEVEL = formatting.LEVEL, "Level at a point in time"
+    PERCENT = formatting.PERCENT, "Percentage (0–100)"
+    RECORD = formatting.RECORD, "Best ever (never falls)"
+    AMOUNT = formatting.AMOUNT, "Amount of money (£)"
+
+
+class Qualifier(models.TextChoices):
+    AUTO = formatting.AUTO, "Automatic (“over” when rounded down)"
+    EXACT = formatting.EXACT, "None (exact)"
+    OVER = formatting.OVER, "over"
+    MORE_THAN = formatting.MORE_THAN, "more than"
+    APPROXIMATELY = formatting.APPROXIMATELY, "approximately"
+    ALMOST = formatting.ALMOST, "almost"
+    AROUND = formatting.AROUND, "around"
+
+
+class Programme(models.Model):
+    name = models.CharField(
+        max_length=200,
+        unique=True,
+        help_text="Full name as the public reads it, e.g. “Electronic Prescription Service (EPS)”.",
+    )
+    short_name = models.CharField(
+        max_length=50, blank=True, help_text="Short form for tables and charts, e.g. “EPS”."
+    )
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="Used in web addresses. Do not change once the programme is public.",
+    )
+    description = models.TextField(
+        blank=True, help_text="One or two sentences on what the programme does, for the public."
+    )
+    display_order = models.PositiveIntegerField(
+        default=0, help_text="Programmes are shown in this order on a release: lower first."
+    )
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Untick to hide the programme from the public site."
+    )
+
+    objects = ProgrammeQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["display_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return self.short_name or self.name
+
+
+class Metric(models.Model):
+    Kind = Kind
+
+    programme = models.ForeignKey(
+        Programme,
+        on_delete=models.PROTECT,
+        related_name="metrics",
+        help_text="The programme this measures.",
+    )
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text=(
+            "The metric’s permanent key, used in statements as {slug} and in spreadsheets. "
+            "Lower case and hyphens, e.g. “eps-messages-total”. Never change it once used."
+        ),
+    )
+    name = models.CharField(
+        max_length=200, help_text="What is counted, e.g. “Prescription messages transmitted”."
+    )
+    unit = models.CharField(
+        max_length=50, blank=True, help_text="What one unit is, e.g. “messages”, “bookings”, “%”, “£”."
+    )
+    definition = models.TextField(
+        blank=True,
+        help_text="Exactly what is counted and from which source, shown to the public beside the figures.",
+    )
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.TOTAL,
+        help_text=(
+            "Totals and records must never fall without a correction; "
+            "percentages must be between 0 and 100."
+        ),
+    )
+    display_order = models.PositiveIntegerField(
+        default=0, help_text="Order within the programme: lower first."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["programme__display_order", "display_order", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Figures keep a copy of the kind so the database can hold the 0–100 rule.
+        self.figures.exclude(kind=self.kind).update(kind=self.kind)
+
+
+class Release(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHED = "published", "Published"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    # Approved states: public once the publish time has passed.
+    PUBLIC_STATUSES = (Status.SCHEDULED, Status.PUBLISHED)
+
+    period_date = models.DateField(
+        unique=True,
+        help_text=(
+            "First day of the reporting period (“for w/c …”). It can be any weekday. "
+            "It is the release’s permanent web address, e.g. /statistics/2010-03-03/."
+        ),
+    )
+    title = models.CharField(
+        max_length=200,
+        default="NHS Connecting for Health deployment statistics",
+        help_text="Heading of the release; “(for w/c 3 March 2010)” is added after it.",
+    )
+    summary = models.TextField(
+        blank=True, help_text="One or two sentences for the archive, feed and search results."
+    )
+    notes = models.TextField(
+        blank=True,
+        help_text="Background paragraphs shown after the figures. Leave a blank line between paragraphs.",
+    )
+    status = models.CharField(
+        max_length=10,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        help_text="Where the release is in the publishing workflow.",
+    )
+    publish_at = models.DateTimeField(
+        "publish time",
+        null=True,
+        blank=True,
+        help_text="UK time the release becomes public. It stays hidden until then.",
+    )
+    is_synthetic = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Generated demonstration data, labelled as such on the public site.",
+    )
+    lead_contact = models.ForeignKey(
+        "contacts.MediaContact",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The office responsible for this release, named on its page.",
+    )
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Goes up by one at every save; stops lost updates."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ReleaseQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-period_date"]
+        get_latest_by = "period_date"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=("scheduled", "published")) | Q(publish_at__isnull=False),
+                name="release_approved_has_publish_time",
+                violation_error_message="A scheduled or published release needs a publish time.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.heading
+
+    def get_absolute_url(self):
+        return reverse("statistics:release-detail", args=[self.period_date.isoformat()])
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period_date.day} {self.period_date:%B %Y}"
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} (for w/c {self.period_label})"
+
+    @property
+    def is_public(self) -> bool:
+        return (
+            self.status in self.PUBLIC_STATUSES
+            and self.publish_at is not None
+            and self.publish_at <= timezone.now()
+        )
+
+    def previous(self, queryset=None) -> Release | None:
+        """The release before this one among `queryset` (public ones by default)."""
+        queryset = Release.objects.public() if queryset is None else queryset
+        return queryset.filter(period_date__lt=self.period_date).order_by("-period_date").first()
+
+    def next(self, queryset=None) -> Release | None:
+        queryset = Release.objects.public() if queryset is None else queryset
+        return queryset.filter(period_date__gt=self.period_date).order_by("period_date").first()
+
+    def figure_values(self) -> dict[str, formatting.FigureValue]:
+        """This release's figures keyed by metric slug, ready for wording."""
+        return {
+            figure.metric.slug: figure.as_value()
+            for figure in self.figures.select_related("metric")
+        }
+
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.notes.split("\n\n") if p.strip()]
+
+
+class Figure(models.Model):
+    Qualifier = Qualifier
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="figures")
+    metric = models.ForeignKey(
+        Metric,
+        on_delete=models.PROTECT,
+        related_name="figures",
+        help_text="What this figure measures.",
+    )
+    value = models.DecimalField(
+        max_digits=20,
+        decimal_places=4,
+        help_text="The exact figure, without commas or symbols, e.g. 306774292 or 85.",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, editable=False)
+    as_of = models.DateField(
+        "as of",
+        null=True,
+        blank=True,
+        help_text="Only if the figure is correct as of a different day from the release period.",
+    )
+    qualifier = models.CharField(
+        max_length=15,
+        choices=Qualifier.choices,
+        default=Qualifier.AUTO,
+        blank=True,
+        help_text=(
+            "The word before a rounded figure: “over 300 million”, “almost 500,000”. "
+            "Automatic says “over” when the figure was rounded down."
+        ),
+    )
+    note = models.CharField(
+        max_length=300, blank=True, help_text="A footnote shown with the figure in tables and downloads."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["metric__programme__display_order", "metric__display_order", "metric__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "metric"],
+                name="figure_one_per_release_metric",
+                violation_error_message="This release already has a figure for that metric.",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="figure_value_not_negative",
+                violation_error_message="A figure cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(value__lte=100),
+                name="figure_percent_at_most_100",
+                violation_error_message="A percentage must be between 0 and 100.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.metric}: {self.display}" if self.metric_id else "New figure"
+
+    def save(self, *args, **kwargs):
+        self.kind = self.metric.kind
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        errors = {}
+        if self.metric_id:
+            self.kind = self.metric.kind
+        if self.value is not None:
+            if self.value < 0:
+                errors["value"] = "A figure cannot be negative."
+            elif self.kind == Kind.PERCENT and self.value > 100:
+                errors["value"] = f"{formatting.grouped(self.value)} is not a percentage: use 0 to 100."
+        if self.as_of and self.release_id and self.as_of > self.release.period_date:
+            errors["as_of"] = (
+                f"The “as of” date {formatting.as_of(self.as_of)} is after the release period "
+                f"({formatting.as_of(self.release.period_date)})."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def as_value(self) -> formatting.FigureValue:
+        return formatting.FigureValue(
+            value=self.value, kind=self.kind, qualifier=self.qualifier, as_of=self.as_of
+        )
+
+    @property
+    def display(self) -> str:
+        return formatting.exact(self.value, kind=self.kind)
+
+
+class Statement(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="statements")
+    programme = models.ForeignKey(
+        Programme,
+        on_delete=models.PROTECT,
+        related_name="statements",
+        help_text="The programme heading this bullet appears under.",
+    )
+    order = models.PositiveIntegerField(
+        default=0, help_text="Position under the programme heading: lower first."
+    )
+    text = models.TextField(
+        help_text=(
+            "The bullet as the public reads it. Put figures in as placeholders: "
+            "{metric-slug} gives the exact figure (306,774,292), {metric-slug|rounded} the rounded "
+            "wording (over 300 million), {metric-slug|as_of} the figure’s “as of” date. "
+            "Also |percent and |money."
+        ),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["programme__display_order", "programme__name", "order", "pk"]
+
+    def __str__(self):
+        return self.text[:80]
+
+    def clean(self):
+        if not self.release_id or not self.text:
+            return
+        check_placeholders(self.text, self.release.figure_values())
+
+    def render(self, figures: dict[str, formatting.FigureValue]) -> str:
+        return formatting.render_statement(self.text, figures)
+
+
+def check_placeholders(text: str, figures: dict[str, formatting.FigureValue]) -> None:
+    """Refuse a statement whose placeholders cannot all be filled from `figures`."""
+    slugs = {p.slug for p in formatting.placeholders(text)}
+    known = set(Metric.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+    found = formatting.problems(text, figures, known)
+    if found:
+        raise ValidationError({"text": found})
+
+
+class Correction(models.Model):
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="corrections")
+    figure = models.ForeignKey(
+        Figure, on_delete=models.SET_NULL, null=True, blank=True, related_name="corrections"
+    )
+    statement = models.ForeignKey(
+        Statement, on_delete=models.SET_NULL, null=True, blank=True, related_name="corrections"
+    )
+    subject = models.CharField(
+        "what changed", max_length=300, help_text="e.g. “Prescription messages transmitted”."
+    )
+    old_value = models.TextField("was", blank=True)
+    new_value = models.TextField("now", blank=True)
+    reason = models.TextField(help_text="Why it changed, in plain English, for the public.")
+    created_at = models.DateTimeField("corrected at", default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.subject}: {self.old_value} → {self.new_value}"
+

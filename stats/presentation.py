@@ -1,0 +1,118 @@
+"""One plain description of a release, read by the page, the PDF and the downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from contacts.models import MediaContact
+
+from . import formatting
+from .models import Correction, Figure, Release, Statement
+
+
+@dataclass
+class FigureRow:
+    metric_slug: str
+    metric_name: str
+    unit: str
+    kind: str
+    value: Decimal
+    display: str
+    qualifier: str
+    as_of: date | None
+    note: str
+    previous: Decimal | None
+    change: str
+
+
+@dataclass
+class Section:
+    programme_slug: str
+    programme_name: str
+    order: tuple = ()
+    bullets: list[str] = field(default_factory=list)
+    figures: list[FigureRow] = field(default_factory=list)
+
+
+@dataclass
+class ReleaseDocument:
+    release: Release
+    heading: str
+    period_date: date
+    publish_at: datetime | None
+    sections: list[Section]
+    notes: list[str]
+    corrections: list[Correction]
+    contacts: list[MediaContact]
+    previous: Release | None
+    next: Release | None
+
+    @property
+    def figures(self) -> list[FigureRow]:
+        return [row for section in self.sections for row in section.figures]
+
+
+def build_release_document(release: Release, *, visible=None) -> ReleaseDocument:
+    """Everything a release shows, in a fixed number of queries.
+
+    `visible` is the queryset of releases the reader may see (public ones by
+    default); it decides the previous release figures are compared with.
+    """
+    visible = Release.objects.public() if visible is None else visible
+    previous = release.previous(visible)
+    following = release.next(visible)
+    figures = list(
+        Figure.objects.filter(release=release).select_related("metric__programme")
+    )
+    previous_values = (
+        dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
+        if previous
+        else {}
+    )
+    values = {figure.metric.slug: figure.as_value() for figure in figures}
+    sections: dict[int, Section] = {}
+
+    def section_for(programme) -> Section:
+        if programme.pk not in sections:
+            sections[programme.pk] = Section(
+                programme.slug,
+                programme.name,
+                order=(programme.display_order, programme.name),
+            )
+        return sections[programme.pk]
+
+    statements = Statement.objects.filter(release=release).select_related("programme")
+    for statement in statements:
+        section_for(statement.programme).bullets.append(statement.render(values))
+    for figure in figures:
+        old = previous_values.get(figure.metric_id)
+        section_for(figure.metric.programme).figures.append(
+            FigureRow(
+                metric_slug=figure.metric.slug,
+                metric_name=figure.metric.name,
+                unit=figure.metric.unit,
+                kind=figure.kind,
+                value=figure.value,
+                display=figure.display,
+                qualifier=figure.qualifier,
+                as_of=figure.as_of,
+                note=figure.note,
+                previous=old,
+                change=formatting.change(figure.value, old, kind=figure.kind),
+            )
+        )
+    ordered = sorted(sections.values(), key=lambda section: section.order)
+    return ReleaseDocument(
+        release=release,
+        heading=release.heading,
+        period_date=release.period_date,
+        publish_at=release.publish_at,
+        sections=ordered,
+        notes=release.paragraphs(),
+        corrections=list(release.corrections.all()),
+        contacts=list(MediaContact.objects.active()),
+        previous=previous,
+        next=following,
+    )
