@@ -1,6 +1,7 @@
 from django.db import models
 from django.urls import reverse
 from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
 
 
 class MediaContactQuerySet(models.QuerySet):
@@ -39,9 +40,7 @@ class MediaContact(models.Model):
         blank=True,
         help_text="Number for urgent enquiries outside office hours, if there is one.",
     )
-    website = models.URLField(
-        "web address", blank=True, help_text="A page with more ways to get in touch."
-    )
+    website = models.URLField("web address", blank=True, help_text="A page with more ways to get in touch.")
     note = models.CharField(
         max_length=300,
         blank=True,
@@ -53,9 +52,7 @@ class MediaContact(models.Model):
         related_name="media_contacts",
         help_text="Programmes this office answers questions about.",
     )
-    display_order = models.PositiveIntegerField(
-        default=0, help_text="Lower numbers are listed first."
-    )
+    display_order = models.PositiveIntegerField(default=0, help_text="Lower numbers are listed first.")
     is_active = models.BooleanField(
         "active", default=True, help_text="Untick to hide the contact from the public site."
     )
@@ -66,6 +63,7 @@ class MediaContact(models.Model):
     )
 
     objects = MediaContactQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["display_order", "name"]

@@ -219,15 +219,12 @@ def problems(text: str, figures: dict[str, FigureValue], known_slugs: set[str]) 
         slug, style = placeholder.slug, placeholder.style
         if style and style not in FORMATS:
             found.append(
-                f"“{{{slug}|{style}}}” uses an unknown format “{style}”. "
-                f"Use one of: {', '.join(FORMATS)}."
+                f"“{{{slug}|{style}}}” uses an unknown format “{style}”. Use one of: {', '.join(FORMATS)}."
             )
         elif slug not in known_slugs:
             found.append(f"“{{{slug}}}” does not name a metric. Check the spelling of the metric slug.")
         elif slug not in figures:
-            found.append(
-                f"“{{{slug}}}” has no figure in this release. Add a figure for that metric first."
-            )
+            found.append(f"“{{{slug}}}” has no figure in this release. Add a figure for that metric first.")
         elif style == "as_of" and figures[slug].as_of is None:
             found.append(f"“{{{slug}|as_of}}” needs the figure to have an “as of” date.")
     if "{" in PLACEHOLDER.sub("", text) or "}" in PLACEHOLDER.sub("", text):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -25,15 +26,13 @@ class ReleaseQuerySet(models.QuerySet):
         The only door through which public pages, feeds, the sitemap, search,
         downloads, the API and PDFs see releases.
         """
-        return self.filter(
-            status__in=Release.PUBLIC_STATUSES, publish_at__lte=at or timezone.now()
-        )
+        return self.filter(status__in=Release.PUBLIC_STATUSES, publish_at__lte=at or timezone.now())
 
     def upcoming(self, at: datetime | None = None):
         """Releases announced for the future (their dates, never their figures)."""
-        return self.filter(
-            status__in=Release.PUBLIC_STATUSES, publish_at__gt=at or timezone.now()
-        ).order_by("publish_at")
+        return self.filter(status__in=Release.PUBLIC_STATUSES, publish_at__gt=at or timezone.now()).order_by(
+            "publish_at"
+        )
 
 
 class Kind(models.TextChoices):
@@ -125,8 +124,7 @@ class Metric(models.Model):
         choices=Kind.choices,
         default=Kind.TOTAL,
         help_text=(
-            "Totals and records must never fall without a correction; "
-            "percentages must be between 0 and 100."
+            "Totals and records must never fall without a correction; percentages must be between 0 and 100."
         ),
     )
     display_order = models.PositiveIntegerField(
@@ -243,7 +241,7 @@ class Release(models.Model):
         return self.heading
 
     def get_absolute_url(self):
-        return reverse("statistics:release-detail", args=[self.period_date.isoformat()])
+        return reverse("statistics:release-detail", args=[self.period_date])
 
     @property
     def period_label(self) -> str:
@@ -272,10 +270,7 @@ class Release(models.Model):
 
     def figure_values(self) -> dict[str, formatting.FigureValue]:
         """This release's figures keyed by metric slug, ready for wording."""
-        return {
-            figure.metric.slug: figure.as_value()
-            for figure in self.figures.select_related("metric")
-        }
+        return {figure.metric.slug: figure.as_value() for figure in self.figures.select_related("metric")}
 
     def paragraphs(self) -> list[str]:
         return [p.strip() for p in self.notes.split("\n\n") if p.strip()]
@@ -404,7 +399,9 @@ class Statement(models.Model):
     def clean(self):
         if not self.release_id or not self.text:
             return
-        check_placeholders(self.text, self.release.figure_values())
+        # The admin sets `pending_figures` to the figures submitted with the statement.
+        figures = getattr(self, "pending_figures", None)
+        check_placeholders(self.text, self.release.figure_values() if figures is None else figures)
 
     def render(self, figures: dict[str, formatting.FigureValue]) -> str:
         return formatting.render_statement(self.text, figures)
@@ -443,4 +440,3 @@ class Correction(models.Model):
 
     def __str__(self):
         return f"{self.subject}: {self.old_value} → {self.new_value}"
-

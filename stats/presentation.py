@@ -63,13 +63,9 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     visible = Release.objects.public() if visible is None else visible
     previous = release.previous(visible)
     following = release.next(visible)
-    figures = list(
-        Figure.objects.filter(release=release).select_related("metric__programme")
-    )
+    figures = list(Figure.objects.filter(release=release).select_related("metric__programme"))
     previous_values = (
-        dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
-        if previous
-        else {}
+        dict(Figure.objects.filter(release=previous).values_list("metric_id", "value")) if previous else {}
     )
     values = {figure.metric.slug: figure.as_value() for figure in figures}
     sections: dict[int, Section] = {}

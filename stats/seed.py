@@ -62,67 +62,183 @@ PROGRAMMES = {
 
 # slug: (programme, name, unit, kind, definition)
 METRICS = {
-    "cab-patients-referred": ("choose-and-book", "Patients referred", "patients", "total",
-                              "Patients referred through Choose and Book since launch."),
-    "cab-bookings-total": ("choose-and-book", "Bookings made", "bookings", "total",
-                           "Bookings made through Choose and Book since launch."),
-    "cab-bookings-day-record": ("choose-and-book", "Most bookings in a single day", "bookings",
-                                "record", "The highest number of bookings made in one day."),
-    "cab-referral-share": ("choose-and-book", "Share of GP referrals to first outpatient "
-                           "appointment", "%", "percent",
-                           "Share of NHS referrals from GP surgery to first outpatient "
-                           "appointment made through Choose and Book."),
-    "cab-practices-used-week": ("choose-and-book", "GP practices using Choose and Book in the "
-                                "last week", "%", "percent",
-                                "Share of all GP practices that referred through Choose and Book "
-                                "in the last week."),
-    "eps-messages-total": ("eps", "Prescription messages transmitted", "messages", "total",
-                           "Prescription messages transmitted electronically since launch."),
-    "eps-practices-upgraded": ("eps", "GP practices with technical upgrades", "practices",
-                               "level", "GP practices upgraded to the new system."),
-    "eps-practices-active": ("eps", "GP practices operating EPS", "practices", "level",
-                             "Upgraded GP practices actively operating EPS."),
-    "eps-messages-week": ("eps", "Prescription messages in the week", "messages", "period",
-                          "Prescription messages transmitted using EPS during the week."),
-    "eps-r1-practices": ("eps", "GP practices live with EPS Release 1", "practices", "level",
-                         "GP practices live with EPS Release 1 systems."),
-    "eps-r1-practices-percent": ("eps", "GP practices live with EPS Release 1 (share)", "%",
-                                 "percent", "Share of GP practices live with EPS Release 1."),
-    "eps-r1-pharmacies": ("eps", "Pharmacies live with EPS Release 1", "pharmacies", "level",
-                          "Pharmacies live with EPS Release 1 systems."),
-    "eps-r1-pharmacies-percent": ("eps", "Pharmacies live with EPS Release 1 (share)", "%",
-                                  "percent", "Share of pharmacies live with EPS Release 1."),
-    "gp2gp-transfers-total": ("gp2gp", "Medical record transfers", "transfers", "total",
-                              "Medical records transferred by GP2GP since launch."),
-    "gp2gp-transfers-week": ("gp2gp", "Transfers in the week", "transfers", "period",
-                             "GP2GP transfers made during the week."),
-    "n3-estimated-savings": ("n3", "Estimated savings over seven years", "£", "amount",
-                             "Estimated saving to the NHS over seven years, relative to previous "
-                             "NHSnet contracts."),
-    "n3-connections": ("n3", "Connections to N3", "connections", "level",
-                       "Connections to the N3 network."),
-    "n3-aggregator-connections": ("n3", "Connections through aggregators", "connections",
-                                  "level", "N3 connections delivered through aggregators, "
-                                  "mostly pharmacies."),
-    "n3-gp-sites-connected": ("n3", "GP sites connected", "%", "percent",
-                              "Share of existing GP sites requiring a connection that have one."),
-    "nhsmail-users-target": ("nhsmail", "Users when migration is complete", "users", "level",
-                             "Expected NHSmail users once migration is complete."),
-    "nhsmail-registered-users": ("nhsmail", "Registered users", "users", "level",
-                                 "Users registered for NHSmail."),
-    "pacs-systems-live": ("pacs", "PACS live across England", "systems", "level",
-                          "PACS from NHS Connecting for Health live across England."),
-    "crs-summary-care-records": ("care-records-service", "Summary Care Records created",
-                                 "records", "total",
-                                 "Summary Care Records created on the Spine since launch."),
-    "crs-smartcard-holders": ("care-records-service", "Smartcard holders", "people", "level",
-                              "Smartcard holders registered and approved for access to the "
-                              "Spine."),
-    "deploy-planning-visits": ("deployment-activity", "Deployment planning visits a month",
-                               "visits", "period", "Visits to sites to plan deployments, "
-                               "each month."),
-    "deploy-sites-upgraded": ("deployment-activity", "NHS sites upgraded a month", "sites",
-                              "period", "NHS sites with systems upgraded each month."),
+    "cab-patients-referred": (
+        "choose-and-book",
+        "Patients referred",
+        "patients",
+        "total",
+        "Patients referred through Choose and Book since launch.",
+    ),
+    "cab-bookings-total": (
+        "choose-and-book",
+        "Bookings made",
+        "bookings",
+        "total",
+        "Bookings made through Choose and Book since launch.",
+    ),
+    "cab-bookings-day-record": (
+        "choose-and-book",
+        "Most bookings in a single day",
+        "bookings",
+        "record",
+        "The highest number of bookings made in one day.",
+    ),
+    "cab-referral-share": (
+        "choose-and-book",
+        "Share of GP referrals to first outpatient appointment",
+        "%",
+        "percent",
+        "Share of NHS referrals from GP surgery to first outpatient "
+        "appointment made through Choose and Book.",
+    ),
+    "cab-practices-used-week": (
+        "choose-and-book",
+        "GP practices using Choose and Book in the last week",
+        "%",
+        "percent",
+        "Share of all GP practices that referred through Choose and Book in the last week.",
+    ),
+    "eps-messages-total": (
+        "eps",
+        "Prescription messages transmitted",
+        "messages",
+        "total",
+        "Prescription messages transmitted electronically since launch.",
+    ),
+    "eps-practices-upgraded": (
+        "eps",
+        "GP practices with technical upgrades",
+        "practices",
+        "level",
+        "GP practices upgraded to the new system.",
+    ),
+    "eps-practices-active": (
+        "eps",
+        "GP practices operating EPS",
+        "practices",
+        "level",
+        "Upgraded GP practices actively operating EPS.",
+    ),
+    "eps-messages-week": (
+        "eps",
+        "Prescription messages in the week",
+        "messages",
+        "period",
+        "Prescription messages transmitted using EPS during the week.",
+    ),
+    "eps-r1-practices": (
+        "eps",
+        "GP practices live with EPS Release 1",
+        "practices",
+        "level",
+        "GP practices live with EPS Release 1 systems.",
+    ),
+    "eps-r1-practices-percent": (
+        "eps",
+        "GP practices live with EPS Release 1 (share)",
+        "%",
+        "percent",
+        "Share of GP practices live with EPS Release 1.",
+    ),
+    "eps-r1-pharmacies": (
+        "eps",
+        "Pharmacies live with EPS Release 1",
+        "pharmacies",
+        "level",
+        "Pharmacies live with EPS Release 1 systems.",
+    ),
+    "eps-r1-pharmacies-percent": (
+        "eps",
+        "Pharmacies live with EPS Release 1 (share)",
+        "%",
+        "percent",
+        "Share of pharmacies live with EPS Release 1.",
+    ),
+    "gp2gp-transfers-total": (
+        "gp2gp",
+        "Medical record transfers",
+        "transfers",
+        "total",
+        "Medical records transferred by GP2GP since launch.",
+    ),
+    "gp2gp-transfers-week": (
+        "gp2gp",
+        "Transfers in the week",
+        "transfers",
+        "period",
+        "GP2GP transfers made during the week.",
+    ),
+    "n3-estimated-savings": (
+        "n3",
+        "Estimated savings over seven years",
+        "£",
+        "amount",
+        "Estimated saving to the NHS over seven years, relative to previous NHSnet contracts.",
+    ),
+    "n3-connections": ("n3", "Connections to N3", "connections", "level", "Connections to the N3 network."),
+    "n3-aggregator-connections": (
+        "n3",
+        "Connections through aggregators",
+        "connections",
+        "level",
+        "N3 connections delivered through aggregators, mostly pharmacies.",
+    ),
+    "n3-gp-sites-connected": (
+        "n3",
+        "GP sites connected",
+        "%",
+        "percent",
+        "Share of existing GP sites requiring a connection that have one.",
+    ),
+    "nhsmail-users-target": (
+        "nhsmail",
+        "Users when migration is complete",
+        "users",
+        "level",
+        "Expected NHSmail users once migration is complete.",
+    ),
+    "nhsmail-registered-users": (
+        "nhsmail",
+        "Registered users",
+        "users",
+        "level",
+        "Users registered for NHSmail.",
+    ),
+    "pacs-systems-live": (
+        "pacs",
+        "PACS live across England",
+        "systems",
+        "level",
+        "PACS from NHS Connecting for Health live across England.",
+    ),
+    "crs-summary-care-records": (
+        "care-records-service",
+        "Summary Care Records created",
+        "records",
+        "total",
+        "Summary Care Records created on the Spine since launch.",
+    ),
+    "crs-smartcard-holders": (
+        "care-records-service",
+        "Smartcard holders",
+        "people",
+        "level",
+        "Smartcard holders registered and approved for access to the Spine.",
+    ),
+    "deploy-planning-visits": (
+        "deployment-activity",
+        "Deployment planning visits a month",
+        "visits",
+        "period",
+        "Visits to sites to plan deployments, each month.",
+    ),
+    "deploy-sites-upgraded": (
+        "deployment-activity",
+        "NHS sites upgraded a month",
+        "sites",
+        "period",
+        "NHS sites with systems upgraded each month.",
+    ),
 }
 
 # slug: (value, qualifier, as-of date)
@@ -185,17 +301,14 @@ STATEMENTS = {
         "{gp2gp-transfers-week|as_of}).",
     ],
     "n3": [
-        "Any NHS employee who requires access to National Programme services does so over the "
-        "N3 network.",
+        "Any NHS employee who requires access to National Programme services does so over the N3 network.",
         "N3 will save the NHS an estimated {n3-estimated-savings} over seven years, relative to "
         "previous NHSnet contracts.",
         "There are now {n3-connections|rounded} connections to N3 including "
         "{n3-aggregator-connections|rounded} delivered through aggregators (mostly pharmacies).",
-        "{n3-gp-sites-connected} of existing GP sites who require a connection have had this "
-        "delivered.",
+        "{n3-gp-sites-connected} of existing GP sites who require a connection have had this delivered.",
         "N3 is one of the largest Virtual Private Networks (VPN) in the world.",
-        "The GP estate is consistently changing and these are classed as business as usual "
-        "changes",
+        "The GP estate is consistently changing and these are classed as business as usual changes",
     ],
     "nhsmail": [
         "When migration is complete NHSmail will have {nhsmail-users-target|rounded} users - the "
@@ -217,8 +330,7 @@ STATEMENTS = {
         "access to the Spine.",
     ],
     "deployment-activity": [
-        "There are {deploy-planning-visits|rounded} visits to sites to plan deployments every "
-        "month.",
+        "There are {deploy-planning-visits|rounded} visits to sites to plan deployments every month.",
         "{deploy-sites-upgraded} NHS sites have systems upgraded every month under the National "
         "Programme for IT.",
     ],
@@ -292,16 +404,27 @@ def load_seed() -> Release:
         programmes[slug] = _sync(
             Programme,
             {"slug": slug},
-            {"name": name, "short_name": short_name, "description": description,
-             "display_order": order * 10, "is_active": True},
+            {
+                "name": name,
+                "short_name": short_name,
+                "description": description,
+                "display_order": order * 10,
+                "is_active": True,
+            },
         )
     metrics = {}
     for order, (slug, (programme, name, unit, kind, definition)) in enumerate(METRICS.items(), 1):
         metrics[slug] = _sync(
             Metric,
             {"slug": slug},
-            {"programme": programmes[programme], "name": name, "unit": unit, "kind": kind,
-             "definition": definition, "display_order": order * 10},
+            {
+                "programme": programmes[programme],
+                "name": name,
+                "unit": unit,
+                "kind": kind,
+                "definition": definition,
+                "display_order": order * 10,
+            },
         )
     contacts = {}
     for slug, fields in CONTACTS.items():
@@ -315,8 +438,7 @@ def load_seed() -> Release:
         {"period_date": PERIOD},
         {
             "title": "NHS Connecting for Health deployment statistics",
-            "summary": "Weekly deployment statistics for the National Programme for IT, "
-                       "w/c 3 March 2010.",
+            "summary": "Weekly deployment statistics for the National Programme for IT, w/c 3 March 2010.",
             "notes": NOTES,
             "status": Release.Status.PUBLISHED,
             "publish_at": dt.datetime(2010, 3, 3, 9, 30, tzinfo=UK),

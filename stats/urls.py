@@ -1,12 +1,12 @@
-from django.urls import path, re_path
+from django.urls import path, register_converter
 
-from . import views
+from . import converters, views
+
+register_converter(converters.IsoDateConverter, "isodate")
 
 app_name = "statistics"
 
-PERIOD = r"(?P<period>\d{4}-\d{2}-\d{2})"
-
 urlpatterns = [
     path("", views.ReleaseDetailView.as_view(), name="release-latest"),
-    re_path(rf"^{PERIOD}/$", views.ReleaseDetailView.as_view(), name="release-detail"),
+    path("<isodate:period>/", views.ReleaseDetailView.as_view(), name="release-detail"),
 ]

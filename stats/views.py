@@ -1,6 +1,5 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_date
 from django.views.generic import DetailView
 
 from .models import Release
@@ -24,10 +23,7 @@ class ReleaseDetailView(DetailView):
             if release is None:
                 raise Http404("No release has been published yet.")
             return release
-        day = parse_date(period)
-        if day is None:
-            raise Http404("Not a date.")
-        return get_object_or_404(queryset, period_date=day)
+        return get_object_or_404(queryset, period_date=period)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -1,0 +1,165 @@
+from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import formatting
+from .models import Correction, Figure, Metric, Programme, Release, Statement
+
+
+class MetricInline(admin.TabularInline):
+    model = Metric
+    extra = 0
+    fields = ("name", "slug", "kind", "unit", "display_order")
+    prepopulated_fields = {"slug": ("name",)}
+    show_change_link = True
+
+
+@admin.register(Programme)
+class ProgrammeAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "short_name", "slug", "display_order", "is_active")
+    list_editable = ("display_order", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "short_name", "slug", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [MetricInline]
+
+
+@admin.register(Metric)
+class MetricAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "slug", "programme", "kind", "unit", "display_order")
+    list_filter = ("kind", "programme")
+    list_select_related = ("programme",)
+    search_fields = ("name", "slug", "definition")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class FigureInline(admin.TabularInline):
+    model = Figure
+    extra = 0
+    fields = ("metric", "value", "qualifier", "as_of", "note", "previous_value", "change")
+    readonly_fields = ("previous_value", "change")
+    autocomplete_fields = ("metric",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("metric__programme")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are made per request: keep the previous release's values here.
+        previous = obj.previous(Release.objects.exclude(status=Release.Status.WITHDRAWN)) if obj else None
+        self.previous_release = previous
+        self.previous_values = (
+            dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
+            if previous
+            else {}
+        )
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="previous release")
+    def previous_value(self, figure):
+        value = self.previous_values.get(figure.metric_id) if figure.pk else None
+        return formatting.exact(value, kind=figure.kind) if value is not None else "—"
+
+    @admin.display(description="change")
+    def change(self, figure):
+        if not figure.pk:
+            return "—"
+        previous = self.previous_values.get(figure.metric_id)
+        return formatting.change(figure.value, previous, kind=figure.kind) or "—"
+
+
+class StatementFormSet(BaseInlineFormSet):
+    def use_pending_figures(self, figure_formset):
+        """Check placeholders against the figures as submitted, not as last saved."""
+        if figure_formset is None or not self.is_bound or not figure_formset.is_valid():
+            return
+        figures = {}
+        for form in figure_formset.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE") or not data.get("metric"):
+                continue
+            metric = data["metric"]
+            figures[metric.slug] = formatting.FigureValue(
+                value=data["value"],
+                kind=metric.kind,
+                qualifier=data.get("qualifier") or "",
+                as_of=data.get("as_of"),
+            )
+        for form in self.forms:
+            form.instance.pending_figures = figures
+
+
+class StatementInline(admin.TabularInline):
+    model = Statement
+    formset = StatementFormSet
+    extra = 0
+    fields = ("programme", "order", "text")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("programme")
+
+
+@admin.register(Release)
+class ReleaseAdmin(SimpleHistoryAdmin):
+    list_display = ("period_date", "title", "status", "publish_at", "last_edited_by", "version")
+    list_filter = ("status", "is_synthetic")
+    list_select_related = ("last_edited_by",)
+    search_fields = ("title", "summary", "statements__text")
+    date_hierarchy = "period_date"
+    readonly_fields = ("version", "last_edited_by", "approved_by", "approved_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("period_date", "title", "summary", "lead_contact")}),
+        ("Publishing", {"fields": ("status", "publish_at")}),
+        ("Background notes", {"classes": ("collapse",), "fields": ("notes",)}),
+        (
+            "Record",
+            {
+                "classes": ("collapse",),
+                "fields": ("version", "last_edited_by", "approved_by", "approved_at", "updated_at"),
+            },
+        ),
+    )
+    inlines = [FigureInline, StatementInline]
+
+    def _create_formsets(self, request, obj, change):
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        figures = next((f for f in formsets if f.model is Figure), None)
+        for formset in formsets:
+            if isinstance(formset, StatementFormSet):
+                formset.use_pending_figures(figures)
+        return formsets, inline_instances
+
+    def save_model(self, request, obj, form, change):
+        obj.last_edited_by = request.user
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Figure)
+class FigureAdmin(SimpleHistoryAdmin):
+    list_display = ("metric", "release", "display_value", "qualifier", "as_of")
+    list_filter = ("kind", "metric__programme", "release__status")
+    list_select_related = ("metric", "release")
+    search_fields = ("metric__name", "metric__slug", "note")
+    autocomplete_fields = ("metric",)
+    date_hierarchy = "release__period_date"
+
+    @admin.display(description="value", ordering="value")
+    def display_value(self, figure):
+        return figure.display
+
+
+@admin.register(Statement)
+class StatementAdmin(SimpleHistoryAdmin):
+    list_display = ("text", "programme", "release", "order")
+    list_filter = ("programme", "release__status")
+    list_select_related = ("programme", "release")
+    search_fields = ("text",)
+
+
+@admin.register(Correction)
+class CorrectionAdmin(admin.ModelAdmin):
+    list_display = ("subject", "release", "old_value", "new_value", "created_at", "created_by")
+    list_select_related = ("release", "created_by")
+    search_fields = ("subject", "reason")
+    date_hierarchy = "created_at"

@@ -1,0 +1,124 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from stats.models import Figure, Metric, Release, Statement
+
+from .forms import admin_change_data
+
+
+def admin_models():
+    return [model for model in admin.site._registry if model._meta.app_label in {"statistics", "contacts"}]
+
+
+@pytest.mark.parametrize("model", admin_models(), ids=lambda m: m._meta.label)
+def test_every_changelist_add_and_change_page_answers(admin_client, seed_release, model):
+    info = model._meta.app_label, model._meta.model_name
+    assert admin_client.get(reverse("admin:{}_{}_changelist".format(*info))).status_code == 200
+    assert admin_client.get(reverse("admin:{}_{}_add".format(*info))).status_code == 200
+    obj = model.objects.first()
+    if obj is not None:
+        response = admin_client.get(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
+        assert response.status_code == 200
+        history = admin_client.get(reverse("admin:{}_{}_history".format(*info), args=[obj.pk]))
+        assert history.status_code == 200
+
+
+def test_admin_is_titled_for_the_newsroom(admin_client):
+    assert "Newsroom administration" in admin_client.get("/admin/").content.decode()
+
+
+def release_url(release):
+    return reverse("admin:statistics_release_change", args=[release.pk])
+
+
+def test_resubmitting_the_release_unchanged_saves(admin_client, seed_release):
+    response = admin_client.get(release_url(seed_release))
+    data = admin_change_data(response)
+    response = admin_client.post(release_url(seed_release), data)
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    seed_release.refresh_from_db()
+    assert seed_release.version == 2
+
+
+def statement_forms(data):
+    prefix = next(k for k in data if k.endswith("-TOTAL_FORMS") and "statement" in k)
+    return prefix.removesuffix("-TOTAL_FORMS")
+
+
+def test_bad_placeholder_is_refused_against_the_statement(admin_client, seed_release):
+    data = admin_change_data(admin_client.get(release_url(seed_release)))
+    prefix = statement_forms(data)
+    data[f"{prefix}-0-text"] = "{eps-mesages-total} messages"
+    response = admin_client.post(release_url(seed_release), data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "“{eps-mesages-total}” does not name a metric" in body
+    assert Statement.objects.filter(text__contains="eps-mesages").count() == 0
+
+
+def test_statement_may_use_a_figure_added_in_the_same_save(admin_client, seed_release):
+    new = Metric.objects.create(
+        programme=seed_release.statements.first().programme, slug="cab-new", name="New"
+    )
+    data = admin_change_data(admin_client.get(release_url(seed_release)))
+    figure_prefix = next(k for k in data if k.endswith("-TOTAL_FORMS") and "figure" in k).removesuffix(
+        "-TOTAL_FORMS"
+    )
+    count = int(data[f"{figure_prefix}-TOTAL_FORMS"])
+    data[f"{figure_prefix}-TOTAL_FORMS"] = str(count + 1)
+    data[f"{figure_prefix}-{count}-metric"] = str(new.pk)
+    data[f"{figure_prefix}-{count}-value"] = "4321"
+    data[f"{figure_prefix}-{count}-qualifier"] = ""
+    prefix = statement_forms(data)
+    data[f"{prefix}-0-text"] = "{cab-new} new things."
+    response = admin_client.post(release_url(seed_release), data)
+    assert response.status_code == 302
+    assert Figure.objects.get(release=seed_release, metric=new).value == 4321
+    assert seed_release.statements.filter(text="{cab-new} new things.").exists()
+
+
+def test_deleting_a_figure_a_statement_uses_is_refused(admin_client, seed_release):
+    data = admin_change_data(admin_client.get(release_url(seed_release)))
+    figure_prefix = next(k for k in data if k.endswith("-TOTAL_FORMS") and "figure" in k).removesuffix(
+        "-TOTAL_FORMS"
+    )
+    index = next(
+        i
+        for i in range(int(data[f"{figure_prefix}-TOTAL_FORMS"]))
+        if data[f"{figure_prefix}-{i}-metric"] == str(Metric.objects.get(slug="pacs-systems-live").pk)
+    )
+    data[f"{figure_prefix}-{index}-DELETE"] = "on"
+    response = admin_client.post(release_url(seed_release), data)
+    assert response.status_code == 200
+    assert "“{pacs-systems-live}” has no figure in this release" in response.content.decode()
+    assert Figure.objects.filter(release=seed_release, metric__slug="pacs-systems-live").exists()
+
+
+def test_figure_over_100_percent_is_refused_with_its_message(admin_client, seed_release):
+    data = admin_change_data(admin_client.get(release_url(seed_release)))
+    figure_prefix = next(k for k in data if k.endswith("-TOTAL_FORMS") and "figure" in k).removesuffix(
+        "-TOTAL_FORMS"
+    )
+    share = Metric.objects.get(slug="cab-referral-share")
+    index = next(
+        i
+        for i in range(int(data[f"{figure_prefix}-TOTAL_FORMS"]))
+        if data[f"{figure_prefix}-{i}-metric"] == str(share.pk)
+    )
+    data[f"{figure_prefix}-{index}-value"] = "158"
+    response = admin_client.post(release_url(seed_release), data)
+    assert response.status_code == 200
+    assert "158 is not a percentage: use 0 to 100." in response.content.decode()
+    assert Figure.objects.get(release=seed_release, metric=share).value == 58
+
+
+def test_release_change_page_shows_previous_values(admin_client, seed_release):
+    import datetime as dt
+
+    later = Release.objects.create(period_date=dt.date(2010, 3, 10))
+    metric = Metric.objects.get(slug="eps-messages-total")
+    Figure.objects.create(release=later, metric=metric, value=310_000_000)
+    body = admin_client.get(release_url(later)).content.decode()
+    assert "306,774,292" in body
+    assert "+3,225,708 (+1.1%)" in body

@@ -1,0 +1,110 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from stats import formatting
+from stats.formatting import FigureValue, render_statement
+
+
+@pytest.mark.parametrize(
+    ("value", "qualifier", "kind", "expected"),
+    [
+        # Every rounded phrase on the seed page, derived from a value.
+        (306_774_292, "auto", "total", "over 300 million"),
+        (22_725_621, "more_than", "total", "more than 22 million"),
+        (20_000_000, "over", "total", "over 20 million"),
+        (37_000, "over", "record", "over 37,000"),
+        (500_000, "almost", "level", "almost 500,000"),
+        (496_120, "almost", "level", "almost 500,000"),
+        (11_000, "approximately", "level", "approximately 11,000"),
+        (10_870, "approximately", "level", "approximately 11,000"),
+        (47_000, "more_than", "level", "more than 47,000"),
+        (1_700, "approximately", "period", "approximately 1,700"),
+        (1_000_000, "over", "level", "over one million"),
+        (58, "around", "percent", "around 58%"),
+        (Decimal("57.6"), "around", "percent", "around 58%"),
+        (90, "over", "percent", "over 90%"),
+        (Decimal("90.4"), "over", "percent", "over 90%"),
+        (900_000_000, "", "amount", "£900m"),
+        # Auto says nothing when rounding dropped nothing.
+        (22_000_000, "auto", "total", "22 million"),
+        (1_200_000, "auto", "total", "1.2 million"),
+        (1_250_000, "auto", "total", "over 1.2 million"),
+        (2_400_000_000, "auto", "total", "2.4 billion"),
+        (7_950, "", "level", "7,950"),
+    ],
+)
+def test_rounded_wording(value, qualifier, kind, expected):
+    assert formatting.rounded(value, qualifier, kind=kind) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (306_774_292, "306,774,292"),
+        (22_725_621, "22,725,621"),
+        (3_527_916, "3,527,916"),
+        (1_022_140, "1,022,140"),
+        (10_126, "10,126"),
+        (127, "127"),
+        (Decimal("12.50"), "12.5"),
+        (Decimal("7094.0000"), "7,094"),
+    ],
+)
+def test_grouped_exact_values(value, expected):
+    assert formatting.grouped(value) == expected
+
+
+def test_percentages_and_money():
+    assert formatting.percent(Decimal("85.0000")) == "85%"
+    assert formatting.percent(100) == "100%"
+    assert formatting.money(900_000_000) == "£900m"
+    assert formatting.money(1_500_000_000) == "£1.5bn"
+    assert formatting.money(12_500) == "£12,500"
+
+
+def test_as_of_uses_the_seed_style():
+    assert formatting.as_of(date(2010, 2, 26)) == "26 Feb 2010"
+
+
+def test_change_wording():
+    assert formatting.change(110, 100) == "+10 (+10%)"
+    assert formatting.change(90, 100) == "−10 (−10%)"
+    assert formatting.change(100, 100) == "no change"
+    assert formatting.change(87, 85, kind="percent") == "+2 percentage points"
+    assert formatting.change(100, None) == ""
+
+
+def test_statement_opening_with_a_placeholder_is_capitalised():
+    figures = {"eps": FigureValue(Decimal(306_774_292))}
+    text = "{eps|rounded} ({eps}) prescription messages have now been transmitted electronically."
+    assert render_statement(text, figures) == (
+        "Over 300 million (306,774,292) prescription messages have now been transmitted electronically."
+    )
+
+
+def test_placeholder_without_a_figure_never_breaks_the_page():
+    assert render_statement("{missing} users", {}) == f"{formatting.MISSING} users"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{nope} users", "does not name a metric"),
+        ("{known} users", "has no figure in this release"),
+        ("{here|shouting} users", "unknown format “shouting”"),
+        ("{here users", "curly bracket is not closed"),
+        ("{dated|as_of}", "needs the figure to have an “as of” date"),
+    ],
+)
+def test_problems_name_the_placeholder(text, message):
+    figures = {"here": FigureValue(Decimal(1)), "dated": FigureValue(Decimal(1))}
+    found = formatting.problems(text, figures, known_slugs={"known", "here", "dated"})
+    assert len(found) == 1
+    assert message in found[0]
+
+
+def test_a_good_statement_has_no_problems():
+    figures = {"here": FigureValue(Decimal(1), as_of=date(2010, 1, 1))}
+    assert formatting.problems("{here} and {here|as_of}", figures, {"here"}) == []
