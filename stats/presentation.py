@@ -9,6 +9,7 @@ from decimal import Decimal
 from contacts.models import MediaContact
 
 from . import formatting
+from .charts import Point
 from .models import Correction, Figure, Release, Statement
 
 
@@ -112,3 +113,23 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
         previous=previous,
         next=following,
     )
+
+
+def series_for(metrics, *, visible=None, last: int | None = None) -> dict[int, list[Point]]:
+    """Each metric's values across the visible releases, oldest first, in one query.
+
+    With `last`, only the most recent `last` visible releases are used.
+    """
+    visible = Release.objects.public() if visible is None else visible
+    releases = visible.order_by("-period_date").values("pk")
+    if last is not None:
+        releases = releases[:last]
+    rows = (
+        Figure.objects.filter(metric__in=metrics, release__in=releases)
+        .order_by("release__period_date")
+        .values_list("metric_id", "release__period_date", "value")
+    )
+    series: dict[int, list[Point]] = {getattr(m, "pk", m): [] for m in metrics}
+    for metric_id, day, value in rows:
+        series[metric_id].append(Point(day, value))
+    return series

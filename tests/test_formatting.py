@@ -108,3 +108,17 @@ def test_problems_name_the_placeholder(text, message):
 def test_a_good_statement_has_no_problems():
     figures = {"here": FigureValue(Decimal(1), as_of=date(2010, 1, 1))}
     assert formatting.problems("{here} and {here|as_of}", figures, {"here"}) == []
+
+
+def test_chart_svg_has_title_description_and_unique_ids():
+    from stats.charts import Point, describe, to_svg, trend_chart
+
+    points = [Point(date(2010, 1, 6), Decimal(100)), Point(date(2010, 1, 13), Decimal(150))]
+    drawing = trend_chart(points, title="Bookings made", unit="bookings")
+    text = describe(points, title="Bookings made")
+    svg = to_svg(drawing, title="Bookings made", description=text, id_prefix="chart-1")
+    assert svg.startswith("<svg")
+    assert '<title id="chart-1-title">Bookings made</title>' in svg
+    assert "2 releases from 6 Jan 2010 to 13 Jan 2010: from 100 to 150" in svg
+    assert 'id="clip"' not in svg and 'id="chart-1-clip"' in svg
+    assert "Vera" not in svg

@@ -71,3 +71,19 @@ def test_drafts_and_embargoed_releases_stay_hidden(client, seed_release):
 def test_release_page_runs_a_fixed_number_of_queries(client, seed_release, django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         client.get("/statistics/2010-03-03/")
+
+
+def test_series_for_reads_public_releases_oldest_first(db, django_assert_num_queries):
+    from stats.presentation import series_for
+
+    from . import factories
+
+    metric = factories.metric()
+    for week, value in enumerate([10, 20, 30]):
+        day = dt.date(2010, 1, 6) + dt.timedelta(weeks=week)
+        factories.figure(factories.release(day, public=True), metric, value)
+    factories.figure(factories.release(dt.date(2010, 2, 3)), metric, 99)  # draft: never shown
+    with django_assert_num_queries(1):
+        series = series_for([metric])
+    assert [p.value for p in series[metric.pk]] == [10, 20, 30]
+    assert [p.value for p in series_for([metric], last=2)[metric.pk]] == [20, 30]
