@@ -134,6 +134,10 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 NEWSROOM_ORGANISATION = os.environ.get("NEWSROOM_ORGANISATION", "NHS Connecting for Health")
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "NHS Connecting for Health newsroom")
 
+# A figure that moves by more than this share since the previous release is a
+# warning the submitter must acknowledge (0.25 = 25%).
+NEWSROOM_CHANGE_WARNING_THRESHOLD = os.environ.get("NEWSROOM_CHANGE_WARNING_THRESHOLD", "0.25")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
