@@ -21,3 +21,13 @@ def superuser(db, django_user_model):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty page cache (test transactions roll back, never commit)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
