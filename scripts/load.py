@@ -81,7 +81,9 @@ def start(port: int, **extra) -> subprocess.Popen:
 def wrk(url: str, seconds: int, connections: int) -> dict:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -105,10 +107,11 @@ def main() -> None:
     uncached = start(8202, PUBLIC_CACHE_SECONDS="0")
     try:
         urllib.request.urlopen(f"http://127.0.0.1:8201{PAGE}").read()  # warm the cache
+        load = {"seconds": options.seconds, "connections": options.connections}
         results = {
-            "trivial view (robots.txt)": wrk(f"http://127.0.0.1:8202{TRIVIAL}", options.seconds, options.connections),
-            "release page, cached": wrk(f"http://127.0.0.1:8201{PAGE}", options.seconds, options.connections),
-            "release page, uncached": wrk(f"http://127.0.0.1:8202{PAGE}", options.seconds, options.connections),
+            "trivial view (robots.txt)": wrk(f"http://127.0.0.1:8202{TRIVIAL}", **load),
+            "release page, cached": wrk(f"http://127.0.0.1:8201{PAGE}", **load),
+            "release page, uncached": wrk(f"http://127.0.0.1:8202{PAGE}", **load),
         }
     finally:
         for server in (cached, uncached):
