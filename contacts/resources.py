@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 from phonenumber_field.phonenumber import to_python
 
@@ -86,7 +87,6 @@ class MediaContactResource(resources.ModelResource):
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
-        skip_html_diff = True
 
     def get_queryset(self):
         return super().get_queryset().prefetch_related("programmes")
@@ -106,6 +106,22 @@ class MediaContactResource(resources.ModelResource):
             raise ValueError(
                 f"The header row has {' and '.join(problems)}. Expected columns: {', '.join(expected)}."
             )
+
+    def import_instance(self, instance, row, **kwargs):
+        """Check the programmes column with the other fields, so a bad slug is a row error, not a crash."""
+        errors = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors.update(error.error_dict)
+        programmes = self.fields["programmes"]
+        if programmes.column_name in row:
+            try:
+                programmes.clean(row)
+            except ValueError as error:
+                errors["programmes"] = [ValidationError(str(error), code="invalid")]
+        if errors:
+            raise ValidationError(errors)
 
     def before_import_row(self, row, **kwargs):
         """Undo the apostrophe the export puts before formula-like text."""
