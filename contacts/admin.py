@@ -7,6 +7,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import bulk_update_with_history
 
+from . import phones
 from .models import MediaContact, verification_due_on_or_before
 from .resources import PHONE_HELP, MediaContactResource
 
@@ -36,7 +37,7 @@ class MediaContactAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         "name",
         "organisation",
         "remit",
-        "phone",
+        "phone_number",
         "email",
         "verified",
         "display_order",
@@ -60,6 +61,10 @@ class MediaContactAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
         ("How to reach them", {"fields": ("phone", "out_of_hours_phone", "email", "website")}),
         ("Listing", {"fields": ("programmes", "display_order", "is_active", "last_verified")}),
     )
+
+    @admin.display(description="phone", ordering="phone")
+    def phone_number(self, contact):
+        return phones.display(contact.phone)
 
     @admin.display(description="last verified", ordering="last_verified")
     def verified(self, contact):

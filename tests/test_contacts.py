@@ -332,13 +332,16 @@ def test_admin_refuses_the_reserved_slug_all(admin_client, seed_release):
 
 def test_admin_flags_contacts_not_verified_for_six_months(admin_client, db):
     today = timezone.localdate()
-    contact(slug="stale", name="Stale office", last_verified=today - dt.timedelta(days=200))
+    contact(
+        slug="stale", name="Stale office", phone="+442070041555", last_verified=today - dt.timedelta(days=200)
+    )
     contact(slug="fresh", name="Fresh office", last_verified=today - dt.timedelta(days=10))
     contact(slug="never", name="Never office")
     url = reverse("admin:contacts_mediacontact_changelist")
     html = admin_client.get(url).content.decode()
     assert html.count("Over six months ago: check now") == 1
     assert html.count("Never verified: check now") == 1
+    assert '<td class="field-phone_number">020 7004 1555</td>' in html
     due = admin_client.get(url, {"verification": "due"}).content.decode()
     assert "Stale office" in due and "Never office" in due and "Fresh office" not in due
 
