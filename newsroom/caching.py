@@ -96,7 +96,8 @@ class PublicPageCacheMiddleware:
     @staticmethod
     def _cacheable_request(request) -> bool:
         return (
-            request.method in ("GET", "HEAD")
+            settings.PUBLIC_CACHE_SECONDS > 0
+            and request.method in ("GET", "HEAD")
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
             and not request.path.startswith(settings.UNCACHED_PATH_PREFIXES)
         )

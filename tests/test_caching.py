@@ -27,6 +27,11 @@ DEAD_REDIS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def page_cache_on(settings):
+    settings.PUBLIC_CACHE_SECONDS = 300
+
+
 @pytest.fixture
 def redis_cache():
     with override_settings(CACHES=REDIS):
