@@ -7,3 +7,43 @@ def site(request):
         "site_name": settings.NEWSROOM_SITE_NAME,
         "organisation": settings.NEWSROOM_ORGANISATION,
     }
+
+
+def contacts_url() -> str:
+    """The media contacts directory, or the contacts on the latest release until it exists."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("contacts:contact-list")
+    except NoReverseMatch:
+        return reverse("statistics:release-latest") + "#media-contacts-heading"
+
+
+def navigation(request):
+    """Header menu, default breadcrumbs (as on the seed page) and the contacts link."""
+    from django.urls import reverse
+
+    path = request.path
+    latest = reverse("statistics:release-latest")
+    archive = reverse("statistics:archive")
+    contacts = contacts_url()
+    items = [
+        {"text": "Newsroom", "href": "/", "current": path == "/"},
+        {
+            "text": "Latest statistics",
+            "href": latest,
+            "current": path.startswith(latest) and not path.startswith(archive),
+        },
+        {"text": "All releases", "href": archive, "current": path.startswith(archive)},
+        {"text": "Media contacts", "href": contacts, "current": path.startswith("/contacts/")},
+    ]
+    return {
+        "site_navigation": items,
+        "contacts_url": contacts,
+        "breadcrumbs": [
+            {"text": "Home", "href": "/"},
+            {"text": "Newsroom", "href": "/"},
+            {"text": "Statistics", "href": latest},
+            {"text": "Deployment statistics", "href": latest},
+        ],
+    }
