@@ -246,7 +246,10 @@ def test_metric_page_table_sorts_paginates_and_clamps_per_page(client, seed_rele
 
 def page_figures(html: str) -> dict[str, str]:
     """Figures as the release page's tables show them, by metric slug."""
-    found = re.findall(r'href="/statistics/metrics/([\w-]+)/">[^<]+</a>.*?numeric">([^<]+)</td>', html, re.S)
+    heading = r'(?:<span class="nhsuk-table__heading" aria-hidden="true">[^<]*</span>)?'
+    found = re.findall(
+        r'href="/statistics/metrics/([\w-]+)/">[^<]+</a>.*?numeric">' + heading + r"([^<]+)</td>", html, re.S
+    )
     return dict(found)
 
 
