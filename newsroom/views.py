@@ -83,7 +83,9 @@ def search(request):
             .order_by("-period_date")
             .only("period_date", "title", "summary", "is_synthetic")
         )
-        context["releases"] = list(releases[:SEARCH_LIMIT])
+        found = list(releases[: SEARCH_LIMIT + 1])
+        context["releases"] = found[:SEARCH_LIMIT]
+        context["more_releases"] = len(found) > SEARCH_LIMIT
         context["metrics"] = list(
             _text_search(
                 Metric.objects.filter(programme__is_active=True).select_related("programme"),

@@ -92,26 +92,15 @@ def release_downloads(document, *, request) -> list[Download]:
     """The download list on a release page; another format is one more append."""
     files = release_files(document, request=request)
     period = document.period_date
-    return [
-        Download(
-            "Figures as a spreadsheet",
-            reverse("statistics:release-download", args=[period, "xlsx"]),
-            "XLSX",
-            len(files["xlsx"]),
-        ),
-        Download(
-            "Figures as CSV",
-            reverse("statistics:release-download", args=[period, "csv"]),
-            "CSV",
-            len(files["csv"]),
-        ),
-        Download(
-            "Figures as JSON",
-            reverse("statistics:release-download", args=[period, "json"]),
-            "JSON",
-            len(files["json"]),
-        ),
+    labels = {"xlsx": "Figures as a spreadsheet", "csv": "Figures as CSV", "json": "Figures as JSON"}
+    url = "statistics:release-download"
+    entries = [
+        Download(label, reverse(url, args=[period, fmt]), fmt.upper(), len(files[fmt]))
+        for fmt, label in labels.items()
     ]
+    # Another format is one line, e.g. the whole release as a PDF:
+    # entries.insert(0, Download("Release", reverse("statistics:release-pdf", args=[period]), "PDF", size))
+    return entries
 
 
 def release_download(request, period, fmt):

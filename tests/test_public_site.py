@@ -442,3 +442,10 @@ def test_search_copes_with_odd_input(client, db):
         response = client.get("/search/", {"q": query})
         assert response.status_code == 200, query
     assert "&lt;script&gt;" in client.get("/search/", {"q": "<script>"}).content.decode()
+
+
+def test_search_says_when_it_shows_only_the_newest_releases(client, seed_release):
+    generate_history(weeks=30)
+    visible = text(page(client, "/search/?q=deployment"))
+    assert "More than" in visible and "The newest 20 matching releases are shown." in visible
+    assert visible.count("Deployment statistics for w/c") == 20
