@@ -24,17 +24,19 @@ def navigation(request):
     from django.urls import reverse
 
     path = request.path
+    match = getattr(request, "resolver_match", None)
+    view_name = match.view_name if match else ""
     latest = reverse("statistics:release-latest")
     archive = reverse("statistics:archive")
     contacts = contacts_url()
     items = [
-        {"text": "Newsroom", "href": "/", "current": path == "/"},
+        {"text": "Newsroom", "href": "/", "current": view_name == "home"},
         {
-            "text": "Latest statistics",
+            "text": "Statistics",
             "href": latest,
-            "current": path.startswith(latest) and not path.startswith(archive),
+            "current": view_name.startswith("statistics:") and view_name != "statistics:archive",
         },
-        {"text": "All releases", "href": archive, "current": path.startswith(archive)},
+        {"text": "All releases", "href": archive, "current": view_name == "statistics:archive"},
         {"text": "Media contacts", "href": contacts, "current": path.startswith("/contacts/")},
     ]
     return {

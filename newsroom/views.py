@@ -40,7 +40,6 @@ def home(request):
         "recent": recent[1:],
         "next_release": Release.objects.upcoming().only("period_date", "publish_at").first(),
         "contacts_url": contacts_url(),
-        "breadcrumbs": [{"text": "Home", "href": "/"}, {"text": "Newsroom", "href": "/"}],
     }
     return render(request, "newsroom/home.html", context)
 
