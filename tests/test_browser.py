@@ -126,14 +126,16 @@ def test_page_has_no_wcag_violations(page, site, name):
     assert page.outside_requests() == []
 
 
-def test_mobile_layout_has_no_wcag_violations(browser, site):
+@pytest.mark.parametrize("name", ["release", "metric", "home"])
+def test_mobile_layout_has_no_wcag_violations(browser, site, name):
     from axe_playwright_python.sync_playwright import Axe
 
     context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
     page = context.new_page()
-    page.goto(site.url + "/statistics/2010-03-03/")
-    assert page.locator(".nhsuk-back-link").is_visible()  # the breadcrumb collapses to a back link
-    screenshot(page, "release-mobile")
+    page.goto(site.url + PAGES[name]())
+    if name != "home":
+        assert page.locator(".nhsuk-back-link").is_visible()  # the breadcrumb collapses to a back link
+    screenshot(page, f"{name}-mobile")
     results = Axe().run(page, options=AXE_OPTIONS)
     context.close()
     assert results.violations_count == 0, results.generate_report()
