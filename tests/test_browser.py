@@ -192,3 +192,17 @@ def test_print_stylesheet_hides_navigation(page, site):
     assert page.locator("h1").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.pdf(path=str(ARTIFACTS / "release-print.pdf"))
+
+
+def test_axe_check_does_catch_a_violation(page, site):
+    """The accessibility check can fail: an unlabelled image and input are reported."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(site.url + "/")
+    page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend',"
+        ' \'<img src="/static/vendor/nhsuk/assets/images/favicon.svg"><input type="text">\')'
+    )
+    results = Axe().run(page, options=AXE_OPTIONS)
+    ids = {violation["id"] for violation in results.response["violations"]}
+    assert {"image-alt", "label"} <= ids
