@@ -147,7 +147,7 @@ def statistics_crumbs(*extra) -> list[dict]:
 
 def chart_for(metric: Metric, points: list[charts.Point], *, id_prefix: str, **size) -> dict:
     """The server-rendered SVG of a metric's series, with its text alternative."""
-    title = f"{metric.name}"
+    title = metric.name
     description = charts.describe(points, title=title, kind=metric.kind)
     drawing = charts.trend_chart(points, title=title, kind=metric.kind, unit=metric.unit, **size)
     return {
