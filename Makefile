@@ -9,10 +9,13 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund
+	$(PY) manage.py vendor_frontend
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	touch $(STAMP)
 
 run: install

@@ -36,6 +36,15 @@ def _safe(operation, default=None):
         return default
 
 
+def remember(key: str, build, timeout: int | None = None):
+    """The cached value for `key`, built and stored on a miss; built every time if the cache is down."""
+    value = _safe(lambda: cache.get(key))
+    if value is None:
+        value = build()
+        _safe(lambda: cache.set(key, value, timeout))
+    return value
+
+
 def _next_publish_timestamp() -> float:
     from stats.models import Release
 

@@ -1,14 +1,40 @@
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from stats import api
+from stats import urls as statistics_urls  # registers the isodate converter used below
+
+from . import views
+from .feeds import ReleaseFeed
+from .sitemaps import sitemaps
 
 admin.site.site_header = "Newsroom administration"
 admin.site.site_title = "Newsroom administration"
 admin.site.index_title = "Releases, figures and media contacts"
 
+api_patterns = (
+    [
+        path("releases/", api.release_list, name="releases"),
+        path("releases/<isodate:period>/", api.release_detail, name="release"),
+        path("metrics/", api.metric_list, name="metrics"),
+        path("metrics/<slug:slug>/", api.metric_detail, name="metric"),
+    ],
+    "api",
+)
+
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="statistics:release-latest"), name="home"),
-    path("statistics/", include("stats.urls")),
+    path("", views.home, name="home"),
+    path("statistics/", include(statistics_urls)),
+    path("search/", views.search, name="search"),
+    path("feed/", ReleaseFeed(), name="feed"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="django.contrib.sitemaps.views.sitemap"),
+    path("robots.txt", views.robots_txt, name="robots"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/v1/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("contacts/", include("contacts.urls")),
 ]
+
+handler404 = "newsroom.views.page_not_found"
+handler500 = "newsroom.views.server_error"

@@ -11,3 +11,15 @@ class IsoDateConverter:
 
     def to_url(self, value) -> str:
         return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+class DownloadFormatConverter:
+    """The data formats a release or series downloads in: csv, xlsx, json."""
+
+    regex = r"csv|xlsx|json"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value) -> str:
+        return str(value)

@@ -87,6 +87,9 @@ class Programme(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("statistics:programme-detail", args=[self.slug])
+
     @property
     def label(self) -> str:
         return self.short_name or self.name
@@ -143,6 +146,9 @@ class Metric(models.Model):
         super().save(*args, **kwargs)
         # Figures keep a copy of the kind so the database can hold the 0–100 rule.
         self.figures.exclude(kind=self.kind).update(kind=self.kind)
+
+    def get_absolute_url(self):
+        return reverse("statistics:metric-detail", args=[self.slug])
 
 
 class Release(models.Model):

@@ -3,10 +3,17 @@ from django.urls import path, register_converter
 from . import converters, views
 
 register_converter(converters.IsoDateConverter, "isodate")
+register_converter(converters.DownloadFormatConverter, "dataformat")
 
 app_name = "statistics"
 
 urlpatterns = [
     path("", views.ReleaseDetailView.as_view(), name="release-latest"),
     path("<isodate:period>/", views.ReleaseDetailView.as_view(), name="release-detail"),
+    path("<isodate:period>.<dataformat:fmt>", views.release_download, name="release-download"),
+    path("archive/", views.ArchiveView.as_view(), name="archive"),
+    path("programmes/<slug:slug>/", views.ProgrammeDetailView.as_view(), name="programme-detail"),
+    path("metrics/<slug:slug>/", views.MetricDetailView.as_view(), name="metric-detail"),
+    path("metrics/<slug:slug>.<dataformat:fmt>", views.metric_download, name="metric-download"),
+    path("data.csv", views.all_data_csv, name="data-csv"),
 ]

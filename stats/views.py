@@ -1,9 +1,23 @@
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.views.generic import DetailView
+from django.urls import reverse
+from django.views.generic import DetailView, TemplateView
+from django_tables2 import RequestConfig
 
-from .models import Release
-from .presentation import build_release_document
+from newsroom.caching import remember
+
+from . import api, charts, downloads, formatting
+from .models import Figure, Metric, Programme, Release
+from .presentation import build_release_document, series_for
+from .tables import SeriesTable
+
+# How many recent releases the small trend charts on a programme page cover.
+PROGRAMME_CHART_RELEASES = 52
 
 
 class ReleaseDetailView(DetailView):
@@ -29,4 +43,246 @@ class ReleaseDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         context["document"] = build_release_document(self.object, visible=self.get_queryset())
         context["is_latest"] = "period" not in self.kwargs
+        context["downloads"] = release_downloads(context["document"], request=self.request)
+        context["nav"] = release_nav(context["document"])
         return context
+
+
+def release_nav(document) -> dict:
+    """Links to the releases either side of this one."""
+    nav = {}
+    for side in ("previous", "next"):
+        other = getattr(document, side)
+        if other is not None:
+            nav[f"{side}_href"] = other.get_absolute_url()
+            nav[f"{side}_label"] = f"w/c {other.period_label}"
+    return nav
+
+
+@dataclass(frozen=True)
+class Download:
+    """One entry of a page's download list: 'CSV, 3 KB'."""
+
+    label: str
+    url: str
+    format: str
+    size: int | None = None
+
+    @property
+    def size_label(self) -> str:
+        return downloads.human_size(self.size) if self.size is not None else ""
+
+
+def release_files(document, *, request) -> dict[str, bytes]:
+    """A release's CSV, XLSX and JSON, built from the document the page shows."""
+    rows = downloads.document_rows(
+        document, release_url=request.build_absolute_uri(document.release.get_absolute_url())
+    )
+    csv_bytes = downloads.to_csv(rows)
+    json_bytes = downloads.to_json(api.release_payload(document, request=request))
+    # XLSX is the slow one: cache it by the CSV it mirrors.
+    key = "release-xlsx:" + hashlib.sha256(csv_bytes).hexdigest()
+    xlsx_bytes = remember(
+        key,
+        lambda: downloads.to_xlsx(rows, sheet_title=f"w-c {document.period_date:%Y-%m-%d}"),
+        60 * 60 * 24,
+    )
+    return {"csv": csv_bytes, "xlsx": xlsx_bytes, "json": json_bytes}
+
+
+def release_downloads(document, *, request) -> list[Download]:
+    """The download list on a release page; another format is one more append."""
+    files = release_files(document, request=request)
+    period = document.period_date
+    labels = {"xlsx": "Figures as a spreadsheet", "csv": "Figures as CSV", "json": "Figures as JSON"}
+    url = "statistics:release-download"
+    entries = [
+        Download(label, reverse(url, args=[period, fmt]), fmt.upper(), len(files[fmt]))
+        for fmt, label in labels.items()
+    ]
+    # Another format is one line, e.g. the whole release as a PDF:
+    # entries.insert(0, Download("Release", reverse("statistics:release-pdf", args=[period]), "PDF", size))
+    return entries
+
+
+def release_download(request, period, fmt):
+    """/statistics/<yyyy-mm-dd>.csv|.xlsx|.json: the figures of one public release."""
+    release = get_object_or_404(Release.objects.public(), period_date=period)
+    document = build_release_document(release)
+    content = release_files(document, request=request)[fmt]
+    return downloads.file_response(
+        content, filename=f"deployment-statistics-{period:%Y-%m-%d}.{fmt}", fmt=fmt
+    )
+
+
+class ArchiveView(TemplateView):
+    """Every public release, newest first, grouped by year."""
+
+    template_name = "statistics/archive.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        releases = list(
+            Release.objects.public()
+            .order_by("-period_date")
+            .only("period_date", "title", "summary", "is_synthetic", "publish_at")
+        )
+        years: dict[int, list[Release]] = {}
+        for release in releases:
+            years.setdefault(release.period_date.year, []).append(release)
+        context["years"] = sorted(years.items(), reverse=True)
+        context["release_count"] = len(releases)
+        context["synthetic_count"] = sum(r.is_synthetic for r in releases)
+        context["breadcrumbs"] = statistics_crumbs(("All releases", reverse("statistics:archive")))
+        return context
+
+
+def statistics_crumbs(*extra) -> list[dict]:
+    """Home › Newsroom › Statistics, then the page's own crumbs."""
+    crumbs = [
+        {"text": "Home", "href": "/"},
+        {"text": "Newsroom", "href": "/"},
+        {"text": "Statistics", "href": reverse("statistics:release-latest")},
+    ]
+    return crumbs + [{"text": text, "href": href} for text, href in extra]
+
+
+def chart_for(metric: Metric, points: list[charts.Point], *, id_prefix: str, **size) -> dict:
+    """The server-rendered SVG of a metric's series, with its text alternative."""
+    title = metric.name
+    description = charts.describe(points, title=title, kind=metric.kind)
+    drawing = charts.trend_chart(points, title=title, kind=metric.kind, unit=metric.unit, **size)
+    return {
+        "svg": charts.to_svg(drawing, title=title, description=description, id_prefix=id_prefix),
+        "description": description,
+        "table": [(p.day, formatting.exact(p.value, kind=metric.kind)) for p in reversed(points)],
+    }
+
+
+class ProgrammeDetailView(DetailView):
+    """A programme: each metric's latest value, a small trend chart and a link to its page."""
+
+    template_name = "statistics/programme_detail.html"
+    context_object_name = "programme"
+
+    def get_queryset(self):
+        return Programme.objects.active()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        metrics = list(self.object.metrics.all())
+        series = series_for(metrics, last=PROGRAMME_CHART_RELEASES)
+        rows = []
+        for metric in metrics:
+            points = series[metric.pk]
+            latest = points[-1] if points else None
+            before = points[-2] if len(points) > 1 else None
+            rows.append(
+                {
+                    "metric": metric,
+                    "latest": latest,
+                    "latest_display": formatting.exact(latest.value, kind=metric.kind) if latest else "",
+                    "change": formatting.change(latest.value, before.value, kind=metric.kind)
+                    if before
+                    else "",
+                    "chart": chart_for(
+                        metric, points, id_prefix=f"chart-{metric.slug}", width=440, height=200
+                    ),
+                    "points": points,
+                }
+            )
+        context["rows"] = rows
+        context["chart_releases"] = PROGRAMME_CHART_RELEASES
+        context["breadcrumbs"] = statistics_crumbs((self.object.name, self.object.get_absolute_url()))
+        return context
+
+
+class MetricDetailView(DetailView):
+    """One metric's full series: a chart and a sortable, paginated table."""
+
+    template_name = "statistics/metric_detail.html"
+    context_object_name = "metric"
+
+    def get_queryset(self):
+        return Metric.objects.filter(programme__is_active=True).select_related("programme")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        metric = self.object
+        points = series_for([metric])[metric.pk]
+        changes = {}
+        for before, point in zip(points, points[1:], strict=False):
+            changes[point.day] = formatting.change(point.value, before.value, kind=metric.kind)
+        figures = (
+            Figure.objects.filter(metric=metric, release__in=Release.objects.public())
+            .select_related("release")
+            .only("value", "kind", "as_of", "note", "release__period_date", "release__is_synthetic")
+        )
+        table = SeriesTable(figures, changes=changes, caption=f"{metric.name}, by reporting period")
+        RequestConfig(self.request).configure(table)
+        context["table"] = table
+        context["points"] = points
+        context["latest"] = points[-1] if points else None
+        context["latest_display"] = formatting.exact(points[-1].value, kind=metric.kind) if points else ""
+        context["chart"] = chart_for(metric, points, id_prefix="chart-series")
+        context["downloads"] = [
+            Download(
+                f"{metric.name} as {fmt.upper()}",
+                reverse("statistics:metric-download", args=[metric.slug, fmt]),
+                fmt.upper(),
+            )
+            for fmt in ("xlsx", "csv", "json")
+        ]
+        context["breadcrumbs"] = statistics_crumbs(
+            (metric.programme.name, metric.programme.get_absolute_url()),
+            (metric.name, metric.get_absolute_url()),
+        )
+        return context
+
+
+def metric_download(request, slug, fmt):
+    """/statistics/metrics/<slug>.csv|.xlsx|.json: one metric's full public series."""
+    metric = get_object_or_404(
+        Metric.objects.filter(programme__is_active=True).select_related("programme"), slug=slug
+    )
+    rows = api.metric_rows(metric, request=request)
+    if fmt == "csv":
+        content = downloads.to_csv(rows)
+    elif fmt == "xlsx":
+        content = downloads.to_xlsx(rows, sheet_title=metric.slug)
+    else:
+        content = downloads.to_json(api.series_payload(metric, rows, request=request))
+    return downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
+
+
+def all_data_csv(request):
+    """/statistics/data.csv: every public figure, streamed, one tidy row each."""
+    figures = (
+        Figure.objects.filter(release__in=Release.objects.public())
+        .select_related("release", "metric__programme")
+        .order_by(
+            "release__period_date",
+            "metric__programme__display_order",
+            "metric__display_order",
+            "metric__name",
+        )
+    )
+    base = request.build_absolute_uri("/").rstrip("/")
+
+    def rows():
+        for figure in figures.iterator(chunk_size=2000):
+            yield downloads.Row(
+                period=figure.release.period_date,
+                programme=figure.metric.programme.name,
+                metric_slug=figure.metric.slug,
+                metric_name=figure.metric.name,
+                kind=figure.kind,
+                unit=figure.metric.unit,
+                value=figure.value,
+                as_of=figure.as_of,
+                qualifier=figure.qualifier,
+                note=figure.note,
+                release_url=base + figure.release.get_absolute_url(),
+            )
+
+    return downloads.streamed_csv(rows(), filename="deployment-statistics.csv")

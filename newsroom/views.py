@@ -1,0 +1,158 @@
+"""Site-wide pages: newsroom home, search, health check, robots.txt, error pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import Q
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from contacts.models import MediaContact
+from stats.models import Metric, Programme, Release, Statement
+from stats.presentation import build_release_document
+
+from .context_processors import contacts_url
+
+RECENT_RELEASES = 6
+SEARCH_LIMIT = 20
+MAX_QUERY_LENGTH = 200
+
+
+def home(request):
+    """The newsroom home: headline figures of the latest release, recent releases, what is next."""
+    public = Release.objects.public()
+    recent = list(public.order_by("-period_date")[:RECENT_RELEASES])
+    latest = recent[0] if recent else None
+    document = build_release_document(latest, visible=public) if latest else None
+    headlines = []
+    if document:
+        # The first figure of each programme is its headline.
+        headlines = [(section, section.figures[0]) for section in document.sections if section.figures]
+    context = {
+        "latest": latest,
+        "document": document,
+        "headlines": headlines,
+        "recent": recent[1:],
+        "next_release": Release.objects.upcoming().only("period_date", "publish_at").first(),
+        "contacts_url": contacts_url(),
+    }
+    return render(request, "newsroom/home.html", context)
+
+
+def _text_search(queryset, fields: list[str], query: str):
+    """Full-text search on PostgreSQL, a simple case-insensitive match elsewhere."""
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = SearchVector(*fields, config="english")
+        search = SearchQuery(query, config="english", search_type="websearch")
+        return (
+            queryset.annotate(search=vector, rank=SearchRank(vector, search))
+            .filter(search=search)
+            .order_by("-rank")
+        )
+    condition = Q()
+    for word in query.split():
+        word_condition = Q()
+        for field in fields:
+            word_condition |= Q(**{f"{field}__icontains": word})
+        condition &= word_condition
+    return queryset.filter(condition)
+
+
+def search(request):
+    """Search releases (and their statements), metrics, programmes and media contacts."""
+    query = " ".join(request.GET.get("q", "").split())[:MAX_QUERY_LENGTH]
+    context = {"search_query": query, "searched": bool(query)}
+    if query:
+        public = Release.objects.public()
+        statement_releases = _text_search(
+            Statement.objects.filter(release__in=public), ["text"], query
+        ).values("release_id")
+        releases = (
+            public.filter(
+                Q(pk__in=_text_search(public, ["title", "summary", "notes"], query).values("pk"))
+                | Q(pk__in=statement_releases)
+            )
+            .order_by("-period_date")
+            .only("period_date", "title", "summary", "is_synthetic")
+        )
+        found = list(releases[: SEARCH_LIMIT + 1])
+        context["releases"] = found[:SEARCH_LIMIT]
+        context["more_releases"] = len(found) > SEARCH_LIMIT
+        context["metrics"] = list(
+            _text_search(
+                Metric.objects.filter(programme__is_active=True).select_related("programme"),
+                ["name", "slug", "definition", "unit"],
+                query,
+            )[:SEARCH_LIMIT]
+        )
+        context["programmes"] = list(
+            _text_search(Programme.objects.active(), ["name", "short_name", "description"], query)[
+                :SEARCH_LIMIT
+            ]
+        )
+        context["contacts"] = list(
+            _text_search(MediaContact.objects.active(), ["name", "remit", "organisation", "note"], query)[
+                :SEARCH_LIMIT
+            ]
+        )
+        context["result_count"] = sum(
+            len(context[k]) for k in ("releases", "metrics", "programmes", "contacts")
+        )
+    context["contacts_url"] = contacts_url()
+    context["breadcrumbs"] = [
+        {"text": "Home", "href": "/"},
+        {"text": "Newsroom", "href": "/"},
+        {"text": "Search", "href": reverse("search")},
+    ]
+    return render(request, "newsroom/search.html", context)
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness and database check for load balancers: JSON, 200 or 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        return JsonResponse(
+            {"status": "error", "database": "unavailable", "detail": str(error)[:200]}, status=503
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_GET
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /search/",
+        f"Sitemap: {request.build_absolute_uri(reverse('django.contrib.sitemaps.views.sitemap'))}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+def page_not_found(request, exception=None):
+    """404 in the site's style."""
+    return render(request, "404.html", {"contacts_url": contacts_url()}, status=404)
+
+
+def server_error(request):
+    """500 in the site's style, without touching the database."""
+    template = loader.get_template("500.html")
+    context = {
+        "site_name": settings.NEWSROOM_SITE_NAME,
+        "organisation": settings.NEWSROOM_ORGANISATION,
+        "site_navigation": [],
+        "contacts_url": "/contacts/",
+        "is_error_page": True,
+    }
+    return HttpResponse(template.render(context), status=500)

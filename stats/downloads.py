@@ -1,0 +1,193 @@
+"""Tidy figure downloads (CSV, XLSX, JSON): one row per figure, cells safe to open in a spreadsheet.
+
+Plain values in, bytes or strings out; the views decide which rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.http import HttpResponse, StreamingHttpResponse
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+# Characters that make a spreadsheet treat a text cell as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+COLUMNS = (
+    "period",
+    "programme",
+    "metric_slug",
+    "metric_name",
+    "kind",
+    "unit",
+    "value",
+    "as_of",
+    "qualifier",
+    "note",
+    "release_url",
+)
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+def neutralise(value):
+    """Make a text cell inert in spreadsheets (prefix a quote); numbers and dates pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def plain_number(value: Decimal) -> int | float:
+    """A stored decimal as a spreadsheet/JSON number: 306774292.0000 -> 306774292."""
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value.normalize())
+
+
+@dataclass(frozen=True)
+class Row:
+    period: date
+    programme: str
+    metric_slug: str
+    metric_name: str
+    kind: str
+    unit: str
+    value: Decimal
+    as_of: date | None
+    qualifier: str
+    note: str
+    release_url: str
+
+    def cells(self) -> tuple:
+        """Values in COLUMNS order, numbers and dates native, text neutralised."""
+        return (
+            self.period,
+            neutralise(self.programme),
+            neutralise(self.metric_slug),
+            neutralise(self.metric_name),
+            self.kind,
+            neutralise(self.unit),
+            plain_number(self.value),
+            self.as_of,
+            self.qualifier,
+            neutralise(self.note),
+            self.release_url,
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "period": self.period.isoformat(),
+            "programme": self.programme,
+            "metric_slug": self.metric_slug,
+            "metric_name": self.metric_name,
+            "kind": self.kind,
+            "unit": self.unit,
+            "value": plain_number(self.value),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "qualifier": self.qualifier,
+            "note": self.note,
+            "release_url": self.release_url,
+        }
+
+
+def document_rows(document, *, release_url: str) -> list[Row]:
+    """The rows of one release, from the same document the page shows."""
+    return [
+        Row(
+            period=document.period_date,
+            programme=section.programme_name,
+            metric_slug=figure.metric_slug,
+            metric_name=figure.metric_name,
+            kind=figure.kind,
+            unit=figure.unit,
+            value=figure.value,
+            as_of=figure.as_of,
+            qualifier=figure.qualifier,
+            note=figure.note,
+            release_url=release_url,
+        )
+        for section in document.sections
+        for figure in section.figures
+    ]
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_lines(rows: Iterable[Row]) -> Iterator[str]:
+    """CSV text line by line (header first), for streaming."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
+    for row in rows:
+        yield writer.writerow([_csv_cell(cell) for cell in row.cells()])
+
+
+def to_csv(rows: Iterable[Row]) -> bytes:
+    return "".join(csv_lines(rows)).encode("utf-8")
+
+
+def to_xlsx(rows: Iterable[Row], *, sheet_title: str = "Figures") -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_title[:31]
+    sheet.append(COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(list(row.cells()))
+        sheet.cell(sheet.max_row, 1).number_format = "yyyy-mm-dd"
+        if row.as_of:
+            sheet.cell(sheet.max_row, 8).number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "A2"
+    for letter, width in zip("ABCDEFGHIJK", (12, 30, 28, 40, 10, 12, 16, 12, 14, 30, 50), strict=True):
+        sheet.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def to_json(data) -> bytes:
+    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def file_response(content: bytes, *, filename: str, fmt: str) -> HttpResponse:
+    """A download: content with its type and a file name."""
+    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    disposition = "inline" if fmt == "json" else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return response
+
+
+def streamed_csv(rows: Iterable[Row], *, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(csv_lines(rows), content_type=CONTENT_TYPES["csv"])
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def human_size(size: int) -> str:
+    """File size as the public reads it: '76 KB', '1.2 MB', '900 bytes'."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -1,0 +1,68 @@
+"""django-tables2 tables for the public pages."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import formatting
+from .models import Figure
+
+PER_PAGE = 25
+MAX_PER_PAGE = 100
+
+
+class SeriesTable(tables.Table):
+    """One metric's figures, one row per public release; sortable and paginated."""
+
+    period = tables.Column(
+        "Reporting period (w/c)",
+        accessor="release__period_date",
+        order_by=("release__period_date", "pk"),
+    )
+    value = tables.Column(
+        "Figure",
+        order_by=("value", "release__period_date"),
+        attrs={
+            "td": {"class": "nhsuk-table__cell--numeric"},
+            "th": {"class": "nhsuk-table__header--numeric"},
+        },
+    )
+    change = tables.Column("Change since previous release", empty_values=(), orderable=False)
+    as_of = tables.Column("As of", order_by=("as_of", "release__period_date"))
+    note = tables.Column("Note", orderable=False)
+
+    class Meta:
+        template_name = "statistics/includes/table.html"
+        attrs = {"class": "nhsuk-table"}
+        order_by = ("-period",)
+        empty_text = "No public figures yet."
+
+    def __init__(self, *args, changes: dict | None = None, caption: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.changes = changes or {}
+        self.caption = caption
+
+    def paginate(self, paginator_class=None, per_page=None, page=1, *args, **kwargs):
+        """Paginate with ?per_page= clamped to 1..MAX_PER_PAGE."""
+        per_page = min(max(int(per_page or PER_PAGE), 1), MAX_PER_PAGE)
+        return super().paginate(paginator_class or tables.LazyPaginator, per_page, page, *args, **kwargs)
+
+    def render_period(self, record: Figure, value):
+        url = reverse("statistics:release-detail", args=[value])
+        label = f"{value.day} {value:%B %Y}"
+        if record.release.is_synthetic:
+            return format_html(
+                '<a href="{}">{}</a> <span class="nhsuk-tag nhsuk-tag--grey">Synthetic</span>', url, label
+            )
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    def render_value(self, record: Figure):
+        return formatting.exact(record.value, kind=record.kind)
+
+    def render_change(self, record: Figure):
+        return self.changes.get(record.release.period_date, "") or "–"
+
+    def render_as_of(self, value):
+        return formatting.as_of(value)

@@ -1,0 +1,208 @@
+"""The public site in a real Chromium: no axe-core WCAG 2.2 A/AA violations, keyboard use, screenshots.
+
+Needs Debian's Chromium (`apt-get install -y chromium`). Without it these tests skip,
+unless REQUIRE_BROWSER=1 (as in CI), when they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def _unavailable() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import axe_playwright_python  # noqa: F401
+        import playwright  # noqa: F401
+    except ImportError as error:
+        return f"Playwright or axe-playwright-python is not installed ({error})."
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"No Chromium at {CHROMIUM}: install it with `apt-get install -y chromium`."
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = _unavailable()
+    if reason:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(transactional_db, live_server):
+    """The seed release with a year of synthetic history, served by a live server."""
+    from stats.history import generate_history
+    from stats.seed import load_seed
+
+    load_seed()
+    generate_history(weeks=52)
+    return live_server
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
+    requests: list[str] = []
+    tab = context.new_page()
+    tab.on("request", lambda request: requests.append(request.url))
+    tab.outside_requests = lambda: [u for u in requests if not u.startswith((site.url, "data:", "blob:"))]
+    yield tab
+    context.close()
+
+
+def contacts_path() -> str:
+    try:
+        return reverse("contacts:contact-list")
+    except NoReverseMatch:
+        pytest.skip("The media contacts directory (/contacts/) is not part of this build.")
+
+
+PAGES = {
+    "home": lambda: "/",
+    "release": lambda: "/statistics/2010-03-03/",
+    "synthetic-release": lambda: "/statistics/2009-09-02/",
+    "archive": lambda: "/statistics/archive/",
+    "programme": lambda: "/statistics/programmes/eps/",
+    "metric": lambda: "/statistics/metrics/eps-messages-total/",
+    "search": lambda: "/search/?q=prescription",
+    "not-found": lambda: "/statistics/no-such-page/",
+    "contacts": contacts_path,
+}
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_has_no_wcag_violations(page, site, name):
+    from axe_playwright_python.sync_playwright import Axe
+
+    path = PAGES[name]()
+    response = page.goto(site.url + path)
+    assert response.status == (404 if name == "not-found" else 200)
+    assert page.locator("header.nhsuk-header").is_visible()
+    assert page.locator("footer.nhsuk-footer").is_visible()
+    # The NHS.UK stylesheet really applied: the header is NHS blue.
+    assert page.evaluate("getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor") == (
+        "rgb(0, 94, 184)"
+    )
+    assert screenshot(page, name).stat().st_size > 0
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+    assert page.outside_requests() == []
+
+
+@pytest.mark.parametrize("name", ["release", "metric", "home"])
+def test_mobile_layout_has_no_wcag_violations(browser, site, name):
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True)
+    page = context.new_page()
+    page.goto(site.url + PAGES[name]())
+    if name != "home":
+        assert page.locator(".nhsuk-back-link").is_visible()  # the breadcrumb collapses to a back link
+    screenshot(page, f"{name}-mobile")
+    results = Axe().run(page, options=AXE_OPTIONS)
+    context.close()
+    assert results.violations_count == 0, results.generate_report()
+
+
+def focused(page) -> dict:
+    return page.evaluate(
+        "(() => { const e = document.activeElement; return {tag: e.tagName, id: e.id,"
+        " text: (e.innerText || '').trim(), href: e.getAttribute('href') || ''}; })()"
+    )
+
+
+def tab_until(page, predicate, limit: int = 200) -> dict:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        element = focused(page)
+        if predicate(element):
+            return element
+    raise AssertionError(f"Keyboard focus never reached the element after {limit} tabs.")
+
+
+def test_keyboard_journey_skip_link_release_download(page, site):
+    page.goto(site.url + "/")
+    page.keyboard.press("Tab")
+    first = focused(page)
+    assert first["text"] == "Skip to main content"
+    assert page.locator(".nhsuk-skip-link").is_visible()  # shown when focused
+    page.keyboard.press("Enter")
+    assert focused(page)["id"] == "maincontent"
+    link = tab_until(page, lambda e: e["tag"] == "A" and e["text"] == "Read the full release")
+    assert link["href"] == "/statistics/2010-03-03/"
+    screenshot(page, "keyboard-focus-release-link")
+    page.keyboard.press("Enter")
+    page.wait_for_url(site.url + "/statistics/2010-03-03/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # skip link again, on the release page
+    assert focused(page)["id"] == "maincontent"
+    tab_until(page, lambda e: e["href"].endswith(".csv"))
+    screenshot(page, "keyboard-focus-download-link")
+    with page.expect_download() as download_info:
+        page.keyboard.press("Enter")
+    download = download_info.value
+    assert download.suggested_filename == "deployment-statistics-2010-03-03.csv"
+    content = Path(download.path()).read_text()
+    assert content.startswith("period,programme,metric_slug")
+    assert "306774292" in content
+
+
+def test_print_stylesheet_hides_navigation(page, site):
+    page.goto(site.url + "/statistics/2010-03-03/")
+    page.emulate_media(media="print")
+    assert not page.locator(".nhsuk-header__navigation").is_visible()
+    assert not page.locator(".nhsuk-breadcrumb").is_visible()
+    assert page.locator("h1").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.pdf(path=str(ARTIFACTS / "release-print.pdf"))
+
+
+def test_axe_check_does_catch_a_violation(page, site):
+    """The accessibility check can fail: an unlabelled image and input are reported."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(site.url + "/")
+    page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend',"
+        ' \'<img src="/static/vendor/nhsuk/assets/images/favicon.svg"><input type="text">\')'
+    )
+    results = Axe().run(page, options=AXE_OPTIONS)
+    ids = {violation["id"] for violation in results.response["violations"]}
+    assert {"image-alt", "label"} <= ids
