@@ -66,6 +66,8 @@ def trend_chart(
     """A line chart of one metric over time, with a title and axis labels."""
     register_fonts()
     drawing = Drawing(width, height)
+    # The renderer's starting font is Helvetica (not embedded) unless the drawing names one.
+    drawing.initialFontName, drawing.initialFontSize = FONT, 8
     drawing.add(String(8, height - 16, title, fontName=FONT_BOLD, fontSize=11, fillColor=TEXT))
     if not points:
         drawing.add(String(8, height / 2, "No figures yet.", fontName=FONT, fontSize=10))

@@ -30,3 +30,38 @@ class ReleaseDetailView(DetailView):
         context["document"] = build_release_document(self.object, visible=self.get_queryset())
         context["is_latest"] = "period" not in self.kwargs
         return context
+
+
+
+# PDF downloads: the release summary and the programme report, cached per release version.
+from django.http import HttpResponse  # noqa: E402
+from django.utils.cache import get_conditional_response  # noqa: E402
+
+from .models import Programme  # noqa: E402
+from .pdf_files import programme_pdf_file, programme_web_url, release_pdf_file  # noqa: E402
+
+
+def _pdf_response(request, file):
+    response = get_conditional_response(request, etag=file.etag)
+    if response is None:
+        response = HttpResponse(file.content, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{file.filename}"'
+    response["ETag"] = file.etag
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def release_pdf(request, period):
+    """The release summary as a PDF: public releases only, built once per release version."""
+    visible = Release.objects.public()
+    release = get_object_or_404(visible, period_date=period)
+    url = request.build_absolute_uri(release.get_absolute_url())
+    return _pdf_response(request, release_pdf_file(release, visible=visible, url=url))
+
+
+def programme_pdf(request, slug):
+    """A programme's metrics over the whole public archive, as a PDF."""
+    programme = get_object_or_404(Programme.objects.active(), slug=slug)
+    web = programme_web_url(programme)
+    url = request.build_absolute_uri(web) if web else ""
+    return _pdf_response(request, programme_pdf_file(programme, visible=Release.objects.public(), url=url))
