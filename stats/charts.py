@@ -76,7 +76,7 @@ def trend_chart(
     values = [float(p.value) for p in points]
     plot = LinePlot()
     plot.x, plot.y = 62, 40
-    plot.width, plot.height = width - 80, height - 78
+    plot.width, plot.height = width - 80, height - 86
     plot.data = [list(zip(ordinals, values, strict=True))]
     plot.lines[0].strokeColor = NHS_BLUE
     plot.lines[0].strokeWidth = 2
@@ -101,7 +101,9 @@ def trend_chart(
     plot.xValueAxis.valueMax = last if last > first else first + 1
     steps = 4 if last > first else 1
     plot.xValueAxis.valueSteps = [first + (last - first) * i / steps for i in range(steps + 1)]
-    plot.xValueAxis.labelTextFormat = lambda v: f"{date.fromordinal(int(v)):%b %Y}"
+    # Under a year, months repeat between ticks: name the day too.
+    tick = "%-d %b %Y" if last - first < 366 else "%b %Y"
+    plot.xValueAxis.labelTextFormat = lambda v: date.fromordinal(int(v)).strftime(tick)
     plot.xValueAxis.labels.fontName = FONT
     plot.xValueAxis.labels.fontSize = 8
     drawing.add(plot)

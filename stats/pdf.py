@@ -164,7 +164,13 @@ def _styles() -> dict[str, ParagraphStyle]:
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor=SECONDARY),
         "title": ParagraphStyle(
-            "title", parent=body, fontName=FONT_BOLD, fontSize=20, leading=25, textColor=NHS_BLUE, spaceAfter=8
+            "title",
+            parent=body,
+            fontName=FONT_BOLD,
+            fontSize=20,
+            leading=25,
+            textColor=NHS_BLUE,
+            spaceAfter=8,
         ),
         "lede": ParagraphStyle("lede", parent=body, fontSize=11, leading=15, spaceAfter=2),
         "h2": ParagraphStyle(
@@ -246,8 +252,9 @@ def chart_drawing(chart: Chart) -> Drawing:
 class _Document(SimpleDocTemplate):
     """Adds outline entries for headings and the running header and footer."""
 
-    def __init__(self, buffer, *, running_title: str, footer: str, **kwargs):
+    def __init__(self, buffer, *, running_title: str, band_note: str, footer: str, **kwargs):
         self.running_title = running_title
+        self.band_note = band_note
         self.footer = footer
         super().__init__(buffer, **kwargs)
 
@@ -277,7 +284,7 @@ def _decorate(canvas, doc: _Document, *, first: bool) -> None:
         canvas.setFont(FONT_BOLD, 12)
         canvas.drawString(MARGIN, PAGE_HEIGHT - BAND_HEIGHT + 6 * mm, doc.author or "")
         canvas.setFont(FONT, 9)
-        canvas.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - BAND_HEIGHT + 6 * mm, doc.subject or "")
+        canvas.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - BAND_HEIGHT + 6 * mm, doc.band_note)
     else:
         canvas.setFont(FONT, 8)
         canvas.setFillColor(SECONDARY)
@@ -299,11 +306,14 @@ def _decorate(canvas, doc: _Document, *, first: bool) -> None:
     canvas.restoreState()
 
 
-def _build(story: list, *, title: str, subject: str, author: str, footer: str, invariant: bool) -> bytes:
+def _build(
+    story: list, *, title: str, subject: str, author: str, band_note: str, footer: str, invariant: bool
+) -> bytes:
     buffer = BytesIO()
     doc = _Document(
         buffer,
         running_title=title,
+        band_note=band_note,
         footer=footer,
         pagesize=A4,
         leftMargin=MARGIN,
@@ -354,6 +364,27 @@ def _table(rows: list[list], widths: list[float], *, numeric: set[int], styles) 
     commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, PALE_GREY]))
     table.setStyle(TableStyle(commands))
     return table
+
+
+def _history_table(history: tuple[HistoryRow, ...], styles) -> Table:
+    """Newest first; the "As of" and "Note" columns only when some row has one."""
+    columns = [("Reporting period", 0.25), ("Figure", 0.2), ("Change", 0.25)]
+    with_as_of = any(r.as_of for r in history)
+    with_note = any(r.note for r in history)
+    if with_as_of:
+        columns.append(("As of", 0.15))
+    if with_note:
+        columns.append(("Note", 0.3))
+    rows = [[label for label, _share in columns]]
+    for r in history:
+        row = [r.period, r.value, r.change or "–"]
+        if with_as_of:
+            row.append(r.as_of)
+        if with_note:
+            row.append(r.note)
+        rows.append(row)
+    widths = [share * FRAME_WIDTH for _label, share in columns]
+    return _table(rows, widths, numeric={1, 2}, styles=styles)
 
 
 def _contacts(contacts: tuple[ContactCard, ...], styles) -> list:
@@ -411,7 +442,9 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
     ]
     if summary.previous_period:
         story.append(
-            Paragraph(f"<b>Compared with:</b> the release for {_text(summary.previous_period)}", styles["lede"])
+            Paragraph(
+                f"<b>Compared with:</b> the release for {_text(summary.previous_period)}", styles["lede"]
+            )
         )
     if summary.url:
         story.append(Paragraph(f"Web version with accessible tables: {_text(summary.url)}", styles["small"]))
@@ -458,7 +491,10 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
             story.append(
                 KeepTogether(
                     [
-                        Paragraph(f"<b>{_text(note.subject)}</b> (corrected {_text(note.corrected)})", styles["body"]),
+                        Paragraph(
+                            f"<b>{_text(note.subject)}</b> (corrected {_text(note.corrected)})",
+                            styles["body"],
+                        ),
                         Paragraph(f"Was {_text(note.old)}; now {_text(note.new)}.", styles["body"]),
                         Paragraph(_text(note.reason), styles["body"]),
                     ]
@@ -481,6 +517,7 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
         title=summary.heading,
         subject=f"Deployment statistics for {summary.period}",
         author=summary.organisation,
+        band_note=f"Deployment statistics for {summary.period}",
         footer=f"{summary.organisation} · deployment statistics for {summary.period}",
         invariant=invariant,
     )
@@ -501,7 +538,6 @@ def programme_pdf(report: ProgrammeReport, *, invariant: bool = False) -> bytes:
         story.append(Paragraph(f"Web version with accessible tables: {_text(report.url)}", styles["small"]))
     if report.synthetic:
         story.append(Paragraph("Some of these figures are synthetic demonstration data.", styles["small"]))
-    widths = [FRAME_WIDTH * share for share in (0.22, 0.2, 0.26, 0.14, 0.18)]
     for metric in report.metrics:
         story.append(CondPageBreak(90 * mm))
         story.append(_Heading(metric.name, styles["h2"], key=f"metric-{metric.key}", level=1))
@@ -510,15 +546,14 @@ def programme_pdf(report: ProgrammeReport, *, invariant: bool = False) -> bytes:
         story.append(_ChartFlowable(chart_drawing(metric.chart), FRAME_WIDTH))
         story.append(Spacer(1, 3 * mm))
         if metric.rows:
-            rows = [["Reporting period", "Figure", "Change on previous release", "As of", "Note"]]
-            rows.extend([r.period, r.value, r.change or "–", r.as_of, r.note] for r in metric.rows)
-            story.append(_table(rows, widths, numeric={1, 2}, styles=styles))
+            story.append(_history_table(metric.rows, styles))
     story.extend(_contacts(report.contacts, styles))
     return _build(
         story,
         title=title,
         subject=f"{report.name} deployment statistics, {report.span}",
         author=report.organisation,
+        band_note="Deployment statistics over time",
         footer=f"{report.organisation} · {report.name}",
         invariant=invariant,
     )

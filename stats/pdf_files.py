@@ -86,7 +86,9 @@ def headline_slug(section: Section) -> str | None:
     return None
 
 
-def release_summary(document: ReleaseDocument, series: dict[str, list], *, url: str = "") -> pdf.ReleaseSummary:
+def release_summary(
+    document: ReleaseDocument, series: dict[str, list], *, url: str = ""
+) -> pdf.ReleaseSummary:
     """The release document and its trend series as plain data for pdf.release_pdf."""
     release = document.release
     sections = []
@@ -110,7 +112,9 @@ def release_summary(document: ReleaseDocument, series: dict[str, list], *, url: 
                     pdf.FigureLine(
                         metric=row.metric_name,
                         value=row.display,
-                        previous=formatting.exact(row.previous, kind=row.kind) if row.previous is not None else "",
+                        previous=formatting.exact(row.previous, kind=row.kind)
+                        if row.previous is not None
+                        else "",
                         change=row.change,
                         as_of=_day(row.as_of or document.period_date),
                         note=row.note,
@@ -262,7 +266,9 @@ def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.Pro
 def programme_cache_key(programme: Programme, *, visible, url: str = "") -> str:
     """Changes whenever a visible release is added, removed or saved."""
     state = visible.aggregate(count=Count("pk"), latest=Max("updated_at"), versions=Sum("version"))
-    return _key("programme", programme.pk, programme.name, state["count"], state["latest"], state["versions"], url)
+    return _key(
+        "programme", programme.pk, programme.name, state["count"], state["latest"], state["versions"], url
+    )
 
 
 def programme_pdf_file(programme: Programme, *, visible=None, url: str = "") -> PdfFile:
@@ -274,5 +280,7 @@ def programme_pdf_file(programme: Programme, *, visible=None, url: str = "") -> 
         content = pdf.programme_pdf(programme_report(programme, visible=visible, url=url))
         cache.set_many({key: content, f"{key}:size": len(content)}, CACHE_SECONDS)
     return PdfFile(
-        content=content, filename=f"deployment-statistics-{programme.slug}.pdf", version=key.rsplit(":", 1)[-1]
+        content=content,
+        filename=f"deployment-statistics-{programme.slug}.pdf",
+        version=key.rsplit(":", 1)[-1],
     )

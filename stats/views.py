@@ -32,7 +32,6 @@ class ReleaseDetailView(DetailView):
         return context
 
 
-
 # PDF downloads: the release summary and the programme report, cached per release version.
 from django.http import HttpResponse  # noqa: E402
 from django.utils.cache import get_conditional_response  # noqa: E402
