@@ -48,7 +48,8 @@ def _axis_label(value: float, kind: str) -> str:
     if kind == formatting.AMOUNT:
         return formatting.money(number)
     if number >= 1_000_000:
-        return f"{formatting.grouped((number / 1_000_000).quantize(Decimal('0.1')))}m"
+        # Two decimals so close ticks (1m, 1.02m) stay distinct; trailing zeros are dropped.
+        return f"{formatting.grouped((number / 1_000_000).quantize(Decimal('0.01')))}m"
     if number >= 10_000:
         return f"{formatting.grouped((number / 1000).quantize(Decimal(1)))}k"
     return formatting.grouped(number.quantize(Decimal(1)))

@@ -383,7 +383,8 @@ def _history_table(history: tuple[HistoryRow, ...], styles) -> Table:
         if with_note:
             row.append(r.note)
         rows.append(row)
-    widths = [share * FRAME_WIDTH for _label, share in columns]
+    total = sum(share for _label, share in columns)
+    widths = [share / total * FRAME_WIDTH for _label, share in columns]
     return _table(rows, widths, numeric={1, 2}, styles=styles)
 
 
