@@ -118,6 +118,7 @@ class ReleaseSummary:
     corrections: tuple[CorrectionNote, ...] = ()
     contacts: tuple[ContactCard, ...] = ()
     synthetic: bool = False
+    preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -415,6 +416,23 @@ def _plain_table(rows: list[list[str]], widths: list[float], *, numeric: set[int
     return table
 
 
+def _notice(text: str, styles) -> Table:
+    """A highlighted one-line warning, as NHS.UK's warning callout."""
+    table = Table([[Paragraph(f"<b>{_text(text)}</b>", styles["body"])]], colWidths=[FRAME_WIDTH])
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), WARM_YELLOW),
+                ("LINEBEFORE", (0, 0), (0, -1), 4, colors.HexColor("#ffeb3b")),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (-1, -1), 10),
+            ]
+        )
+    )
+    return table
+
+
 def _contacts(contacts: tuple[ContactCard, ...], styles) -> list:
     if not contacts:
         return []
@@ -466,8 +484,13 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
         Spacer(1, 4 * mm),
         _Heading(summary.heading, styles["title"], key="release", level=0),
         Paragraph(f"<b>Reporting period:</b> {_text(summary.period)}", styles["lede"]),
-        Paragraph(f"<b>Published:</b> {_text(summary.published)}", styles["lede"]),
+        Paragraph(f"<b>Published:</b> {_text(summary.published or 'not yet published')}", styles["lede"]),
     ]
+    if summary.preview:
+        story[1:1] = [
+            _notice("Preview: this release is not public yet. Do not share it.", styles),
+            Spacer(1, 3 * mm),
+        ]
     if summary.previous_period:
         story.append(
             Paragraph(

@@ -87,7 +87,7 @@ def headline_slug(section: Section) -> str | None:
 
 
 def release_summary(
-    document: ReleaseDocument, series: dict[str, list], *, url: str = ""
+    document: ReleaseDocument, series: dict[str, list], *, url: str = "", preview: bool = False
 ) -> pdf.ReleaseSummary:
     """The release document and its trend series as plain data for pdf.release_pdf."""
     release = document.release
@@ -148,6 +148,7 @@ def release_summary(
         ),
         contacts=_contact_cards(document.contacts),
         synthetic=release.is_synthetic,
+        preview=preview,
     )
 
 
@@ -160,10 +161,12 @@ def release_trends(document: ReleaseDocument, *, visible) -> dict[str, list]:
     return {metric.slug: by_id[metric.pk] for metric in metrics}
 
 
-def build_release_pdf(release: Release, *, visible, url: str = "", invariant: bool = False) -> bytes:
+def build_release_pdf(
+    release: Release, *, visible, url: str = "", preview: bool = False, invariant: bool = False
+) -> bytes:
     """Build the release summary PDF now (no cache), in a fixed number of queries."""
     document = build_release_document(release, visible=visible)
-    summary = release_summary(document, release_trends(document, visible=visible), url=url)
+    summary = release_summary(document, release_trends(document, visible=visible), url=url, preview=preview)
     return pdf.release_pdf(summary, invariant=invariant)
 
 
@@ -171,19 +174,22 @@ def _key(*parts) -> str:
     return "statistics:pdf:" + hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
 
-def release_cache_key(release: Release, *, url: str = "") -> str:
+def release_cache_key(release: Release, *, url: str = "", preview: bool = False) -> str:
     """Changes whenever the release is saved (its version and time), so a correction rebuilds the PDF."""
     updated = release.updated_at.isoformat() if release.updated_at else ""
-    return _key("release", release.pk, release.version, updated, url)
+    return _key("release", release.pk, release.version, updated, url, preview)
 
 
-def release_pdf_file(release: Release, *, visible=None, url: str = "") -> PdfFile:
-    """The release's PDF from the cache, built and stored there on first use."""
+def release_pdf_file(release: Release, *, visible=None, url: str = "", preview: bool = False) -> PdfFile:
+    """The release's PDF from the cache, built and stored there on first use.
+
+    `preview` marks a staff preview of a release that is not public yet.
+    """
     visible = Release.objects.public() if visible is None else visible
-    key = release_cache_key(release, url=url)
+    key = release_cache_key(release, url=url, preview=preview)
     content = cache.get(key)
     if content is None:
-        content = build_release_pdf(release, visible=visible, url=url)
+        content = build_release_pdf(release, visible=visible, url=url, preview=preview)
         cache.set_many({key: content, f"{key}:size": len(content)}, CACHE_SECONDS)
     return PdfFile(
         content=content,

@@ -40,22 +40,30 @@ from .models import Programme  # noqa: E402
 from .pdf_files import programme_pdf_file, programme_web_url, release_pdf_file  # noqa: E402
 
 
-def _pdf_response(request, file):
+def _pdf_response(request, file, *, public: bool = True):
     response = get_conditional_response(request, etag=file.etag)
     if response is None:
         response = HttpResponse(file.content, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{file.filename}"'
     response["ETag"] = file.etag
-    response["Cache-Control"] = "public, max-age=300"
+    response["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
     return response
 
 
 def release_pdf(request, period):
-    """The release summary as a PDF: public releases only, built once per release version."""
+    """The release summary as a PDF: public releases, or any release as a staff preview."""
     visible = Release.objects.public()
-    release = get_object_or_404(visible, period_date=period)
+    release = visible.filter(period_date=period).first()
+    preview = release is None and request.user.has_perm("statistics.view_release")
+    if preview:
+        release = Release.objects.filter(period_date=period).first()
+        # Compared with and charted against what the public sees, plus the release itself.
+        visible = visible | Release.objects.filter(pk=getattr(release, "pk", None))
+    if release is None:
+        raise Http404("No release has been published for that date.")
     url = request.build_absolute_uri(release.get_absolute_url())
-    return _pdf_response(request, release_pdf_file(release, visible=visible, url=url))
+    file = release_pdf_file(release, visible=visible, url=url, preview=preview)
+    return _pdf_response(request, file, public=not preview)
 
 
 def programme_pdf(request, slug):

@@ -7,6 +7,7 @@ from html import unescape
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -341,3 +342,25 @@ def test_benchmark_command_reports_ratios_and_leaves_no_trace(seed_release):
     assert re.search(r"PDF / HTML: [\d.]+×", report)
     assert re.search(r"Programme report \(eps, 21 releases\): [\d.]+ ms, \d+ pages", report)
     assert Release.objects.count() == 1
+
+
+def test_staff_preview_a_draft_privately(admin_client, seed_release):
+    draft = Release.objects.create(period_date=dt.date(2010, 3, 10))
+    Figure.objects.create(
+        release=draft,
+        metric=Figure.objects.get(release=seed_release, metric__slug="n3-connections").metric,
+        value=48_000,
+    )
+    assert Client().get("/statistics/2010-03-10.pdf").status_code == 404
+    response = admin_client.get("/statistics/2010-03-10.pdf")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    text = pdf_text(response.content)
+    assert "Preview: this release is not public yet. Do not share it." in text
+    assert "Published: not yet published" in text
+    assert "Compared with: the release for w/c 3 March 2010" in text
+    assert "Connections to N3 48,000 47,000 +1,000 (+2.1%)" in " ".join(layout_lines(response.content))
+    # The public release, fetched by staff, is the public file.
+    public = admin_client.get("/statistics/2010-03-03.pdf")
+    assert public["Cache-Control"] == "public, max-age=300"
+    assert "Preview" not in pdf_text(public.content)
