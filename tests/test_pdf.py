@@ -340,6 +340,7 @@ def test_benchmark_command_reports_ratios_and_leaves_no_trace(seed_release):
     assert re.search(r"Release PDF: [\d.]+ ms", report)
     assert re.search(r"HTML page: [\d.]+ ms", report)
     assert re.search(r"PDF / HTML: [\d.]+×", report)
+    assert re.search(r"PDF response from the cache: [\d.]+ ms", report)
     assert re.search(r"Programme report \(eps, 21 releases\): [\d.]+ ms, \d+ pages", report)
     assert Release.objects.count() == 1
 
