@@ -198,12 +198,33 @@ def release_pdf_file(release: Release, *, visible=None, url: str = "", preview: 
     )
 
 
-def release_pdf_size(release: Release, *, visible=None, url: str = "") -> int:
+def release_pdf_size(release: Release, *, visible=None, url: str = "", preview: bool = False) -> int:
     """The PDF's size in bytes for the release page's link; builds the PDF once if needed."""
-    size = cache.get(f"{release_cache_key(release, url=url)}:size")
+    size = cache.get(f"{release_cache_key(release, url=url, preview=preview)}:size")
     if size is None:
-        size = release_pdf_file(release, visible=visible, url=url).size
+        size = release_pdf_file(release, visible=visible, url=url, preview=preview).size
     return size
+
+
+def release_web_url(request, release: Release) -> str:
+    """The release page's full address, printed in its PDF (and part of the cache key)."""
+    return request.build_absolute_uri(release.get_absolute_url())
+
+
+@dataclass(frozen=True)
+class PdfLink:
+    url: str
+    size: int
+
+    @property
+    def label(self) -> str:
+        return size_label(self.size)
+
+
+def release_pdf_link(request, release: Release, *, visible=None, preview: bool = False) -> PdfLink:
+    """The release page's download link and its “PDF, 76 KB” label, sharing the download's cache."""
+    size = release_pdf_size(release, visible=visible, url=release_web_url(request, release), preview=preview)
+    return PdfLink(url=reverse("statistics:release-pdf", args=[release.period_date]), size=size)
 
 
 # ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from django.http import HttpResponse  # noqa: E402
 from django.utils.cache import get_conditional_response  # noqa: E402
 
 from .models import Programme  # noqa: E402
-from .pdf_files import programme_pdf_file, programme_web_url, release_pdf_file  # noqa: E402
+from .pdf_files import programme_pdf_file, programme_web_url, release_pdf_file, release_web_url  # noqa: E402
 
 
 def _pdf_response(request, file, *, public: bool = True):
@@ -61,8 +61,7 @@ def release_pdf(request, period):
         visible = visible | Release.objects.filter(pk=getattr(release, "pk", None))
     if release is None:
         raise Http404("No release has been published for that date.")
-    url = request.build_absolute_uri(release.get_absolute_url())
-    file = release_pdf_file(release, visible=visible, url=url, preview=preview)
+    file = release_pdf_file(release, visible=visible, url=release_web_url(request, release), preview=preview)
     return _pdf_response(request, file, public=not preview)
 
 

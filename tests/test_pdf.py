@@ -15,7 +15,7 @@ from stats import formatting, pdf
 from stats.charts import Point
 from stats.history import generate_history
 from stats.models import Correction, Figure, Release
-from stats.pdf_files import build_release_pdf, release_pdf_size, size_label
+from stats.pdf_files import build_release_pdf, release_pdf_link, size_label
 from stats.presentation import build_release_document
 
 from . import factories
@@ -264,11 +264,13 @@ def test_cached_pdf_is_served_without_rebuilding_until_the_release_changes(
     assert "A supplier re-sent a late batch." in text
 
 
-def test_pdf_size_for_the_release_page_link(client, seed_release, django_assert_max_num_queries):
+def test_pdf_size_for_the_release_page_link(client, rf, seed_release, django_assert_max_num_queries):
     content = get_pdf(client, "/statistics/2010-03-03.pdf")
-    url = "http://testserver/statistics/2010-03-03/"
-    with django_assert_max_num_queries(0):
-        assert release_pdf_size(seed_release, url=url) == len(content)
+    with django_assert_max_num_queries(0):  # the download already cached it
+        link = release_pdf_link(rf.get("/statistics/2010-03-03/"), seed_release)
+    assert link.url == "/statistics/2010-03-03.pdf"
+    assert link.size == len(content)
+    assert link.label == f"PDF, {round(len(content) / 1000)} KB"
     assert size_label(76_012) == "PDF, 76 KB"
     assert size_label(1_234_567) == "PDF, 1.2 MB"
     assert size_label(200) == "PDF, 1 KB"
