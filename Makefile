@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-postgres lint clean
+.PHONY: install run serve test lint clean
 
 install: $(STAMP)
 
@@ -20,6 +20,12 @@ run: install
 	$(PY) manage.py load_seed
 	$(PY) manage.py dev_admin
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+# Production mode: settings from the environment (DEBUG=0, SECRET_KEY, DATABASE_URL, REDIS_URL, ...).
+serve: install
+	DEBUG=$${DEBUG:-0} $(PY) manage.py collectstatic --noinput
+	DEBUG=$${DEBUG:-0} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-0} $(BIN)/gunicorn newsroom.wsgi:application -c newsroom/gunicorn.conf.py
 
 test: install
 	$(BIN)/pytest

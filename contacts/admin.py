@@ -1,21 +1,104 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
+from django.utils import timezone
+from django.utils.html import format_html
+from import_export.admin import ImportExportModelAdmin
+from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import bulk_update_with_history
 
-from .models import MediaContact
+from . import phones
+from .models import MediaContact, verification_due_on_or_before
+from .resources import PHONE_HELP, MediaContactResource
+
+
+class VerificationFilter(admin.SimpleListFilter):
+    title = "verification"
+    parameter_name = "verification"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("due", "Due: not verified for six months"),
+            ("current", "Verified in the last six months"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "due":
+            return queryset.needs_verifying()
+        if self.value() == "current":
+            return queryset.filter(last_verified__gt=verification_due_on_or_before())
+        return queryset
 
 
 @admin.register(MediaContact)
-class MediaContactAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "organisation", "remit", "phone", "email", "display_order", "is_active")
+class MediaContactAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+    resource_classes = [MediaContactResource]
+    list_display = (
+        "name",
+        "organisation",
+        "remit",
+        "phone_number",
+        "email",
+        "verified",
+        "display_order",
+        "is_active",
+    )
     list_editable = ("display_order", "is_active")
-    list_filter = ("is_active", "organisation", "programmes")
+    list_filter = (VerificationFilter, "is_active", "organisation", "programmes")
     search_fields = ("name", "organisation", "remit", "email")
+    ordering = ("display_order", "name")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("programmes",)
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ["mark_verified"]
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"},
+        PhoneNumberField: {
+            "error_messages": {"invalid": f"Enter a phone number that can be dialled: {PHONE_HELP}."}
+        },
+    }
     fieldsets = (
         (None, {"fields": ("name", "slug", "organisation", "remit", "note")}),
         ("How to reach them", {"fields": ("phone", "out_of_hours_phone", "email", "website")}),
         ("Listing", {"fields": ("programmes", "display_order", "is_active", "last_verified")}),
     )
+
+    @admin.display(description="phone", ordering="phone")
+    def phone_number(self, contact):
+        return phones.display(contact.phone)
+
+    @admin.display(description="last verified", ordering="last_verified")
+    def verified(self, contact):
+        if contact.last_verified is None:
+            return format_html('<strong class="newsroom-flag">{}</strong>', "Never verified: check now")
+        day = contact.last_verified.strftime("%-d %b %Y")
+        if contact.needs_verifying:
+            flag = "Over six months ago: check now"
+            return format_html('{} <strong class="newsroom-flag">{}</strong>', day, flag)
+        return day
+
+    @admin.action(description="Mark selected contacts as verified today", permissions=["change"])
+    def mark_verified(self, request, queryset):
+        today = timezone.localdate()
+        contacts = list(queryset)
+        for contact in contacts:
+            contact.last_verified = today
+        bulk_update_with_history(
+            contacts,
+            MediaContact,
+            ["last_verified"],
+            default_user=request.user,
+            default_change_reason="Marked as verified",
+        )
+        count = len(contacts)
+        self.message_user(
+            request,
+            f"{count} contact{'s' if count != 1 else ''} marked as verified on {today:%-d %B %Y}.",
+            messages.SUCCESS,
+        )
+
+    def has_import_permission(self, request):
+        """Importing adds and changes contacts, so it needs both permissions."""
+        return request.user.has_perms(["contacts.add_mediacontact", "contacts.change_mediacontact"])
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("contacts.view_mediacontact")

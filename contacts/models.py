@@ -1,13 +1,86 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
+
+# A contact not checked for this many months is flagged in the admin.
+VERIFY_EVERY_MONTHS = 6
+
+# Slugs that would clash with the directory's own addresses (/contacts/all.vcf).
+RESERVED_SLUGS = {"all"}
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` calendar months earlier, clamped to the month's end."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover
+
+
+def verification_due_on_or_before(today: dt.date | None = None) -> dt.date:
+    """Contacts last verified on or before this date are due to be checked again."""
+    return months_before(today or timezone.localdate(), VERIFY_EVERY_MONTHS)
 
 
 class MediaContactQuerySet(models.QuerySet):
     def active(self):
         """Contacts shown to the public."""
         return self.filter(is_active=True)
+
+    def for_programme(self, programme):
+        """Contacts that answer questions about `programme` (a Programme or its pk), without duplicates."""
+        covers = MediaContact.programmes.through.objects.filter(
+            mediacontact=OuterRef("pk"), programme=getattr(programme, "pk", programme)
+        )
+        return self.filter(Exists(covers))
+
+    def by_programme(self) -> dict[int, list[MediaContact]]:
+        """Contacts keyed by programme pk, in listing order; two queries (for release sections, PDFs)."""
+        grouped: dict[int, list[MediaContact]] = {}
+        for contact in self.prefetch_related("programmes"):
+            for programme in contact.programmes.all():
+                grouped.setdefault(programme.pk, []).append(contact)
+        return grouped
+
+    def search(self, text: str):
+        """Contacts whose office, remit, organisation, email, note or programme mentions `text`."""
+        text = text.strip()
+        if not text:
+            return self
+        through = MediaContact.programmes.through
+        in_programme = through.objects.filter(mediacontact=OuterRef("pk")).filter(
+            Q(programme__name__icontains=text) | Q(programme__short_name__icontains=text)
+        )
+        return self.filter(
+            Q(name__icontains=text)
+            | Q(remit__icontains=text)
+            | Q(organisation__icontains=text)
+            | Q(email__icontains=text)
+            | Q(note__icontains=text)
+            | Exists(in_programme)
+        )
+
+    def needs_verifying(self, today: dt.date | None = None):
+        """Contacts never verified, or not verified for six months."""
+        return self.filter(
+            Q(last_verified__isnull=True) | Q(last_verified__lte=verification_due_on_or_before(today))
+        )
+
+    def organisations(self) -> list[str]:
+        """Distinct organisation names, A to Z."""
+        return list(self.order_by("organisation").values_list("organisation", flat=True).distinct())
 
 
 class MediaContact(models.Model):
@@ -59,7 +132,8 @@ class MediaContact(models.Model):
     last_verified = models.DateField(
         null=True,
         blank=True,
-        help_text="When someone last checked these details are right.",
+        help_text="When someone last checked these details are right. Contacts not checked for six "
+        "months are flagged in the list; use “Mark as verified today” after checking.",
     )
 
     objects = MediaContactQuerySet.as_manager()
@@ -74,3 +148,17 @@ class MediaContact(models.Model):
 
     def get_absolute_url(self):
         return reverse("contacts:contact-list") + f"#{self.slug}"
+
+    def get_vcard_url(self):
+        return reverse("contacts:contact-vcard", kwargs={"slug": self.slug})
+
+    def clean(self):
+        if self.slug in RESERVED_SLUGS:
+            raise ValidationError(
+                {"slug": f"“{self.slug}” is used by the directory itself; choose another web address."}
+            )
+
+    @property
+    def needs_verifying(self) -> bool:
+        """Never verified, or not verified for six months."""
+        return self.last_verified is None or self.last_verified <= verification_due_on_or_before()

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="statistics:release-latest"), name="home"),
     path("statistics/", include("stats.urls")),
     path("admin/", admin.site.urls),
+    path("contacts/", include("contacts.urls")),
 ]

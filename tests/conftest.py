@@ -21,3 +21,18 @@ def superuser(db, django_user_model):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    """Each test starts with an empty cache and the page cache off.
+
+    Test transactions roll back and never commit, so the page cache would not
+    see their changes; tests/test_caching.py turns it on with real commits.
+    """
+    from django.core.cache import cache
+
+    settings.PUBLIC_CACHE_SECONDS = 0
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,118 @@
+"""Whole-page caching of public responses for anonymous readers, safe for embargoes.
+
+Every successful anonymous GET outside the staff areas is public (the public
+site only ever sees `Release.objects.public()`), so this middleware marks it
+`Cache-Control: public` and keeps it in the shared cache under a generation
+number; a view that sets its own Cache-Control (e.g. `private`) is left
+alone. The generation changes when anything published changes (on commit) and
+the moment the next scheduled release's publish time passes, so an embargo
+lifts on the second even with a warm cache. If the cache is down, pages are
+served from the database as if nothing were cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "public-cache-state"
+NO_NEXT = float("inf")
+
+
+def _safe(operation, default=None):
+    """Run a cache operation; if the cache is unreachable, log it and go on without it."""
+    try:
+        return operation()
+    except Exception:  # any backend error: Redis down, timeouts, refused connections
+        logger.warning("Cache unavailable; serving without it.", exc_info=True)
+        return default
+
+
+def _next_publish_timestamp() -> float:
+    from stats.models import Release
+
+    upcoming = Release.objects.upcoming().values_list("publish_at", flat=True).first()
+    return upcoming.timestamp() if upcoming else NO_NEXT
+
+
+def current_state() -> dict | None:
+    """The cache generation and the next publish time it must not outlive."""
+    state = _safe(lambda: cache.get(STATE_KEY))
+    now = time.time()
+    if state is None or now >= state["next_publish"]:
+        state = {"generation": time.time_ns(), "next_publish": _next_publish_timestamp()}
+        if not _safe(lambda: cache.set(STATE_KEY, state, timeout=None) or True, default=False):
+            return None
+    return state
+
+
+def invalidate() -> None:
+    """Forget every cached public page, once the current transaction commits."""
+    transaction.on_commit(lambda: _safe(lambda: cache.delete(STATE_KEY)))
+
+
+def _key(request, generation: int) -> str:
+    digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return f"page:{generation}:{request.method}:{digest}"
+
+
+class PublicPageCacheMiddleware:
+    """Serve and store anonymous public responses from the shared cache."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not self._cacheable_request(request):
+            return self.get_response(request)
+        state = current_state()
+        if state is None:
+            return self.get_response(request)
+        key = _key(request, state["generation"])
+        cached = _safe(lambda: cache.get(key))
+        if cached is not None:
+            cached["X-Cache"] = "hit"
+            return cached
+        response = self.get_response(request)
+        if self._cacheable_response(response):
+            timeout = int(min(settings.PUBLIC_CACHE_SECONDS, state["next_publish"] - time.time()))
+            patch_vary_headers(response, ("Cookie",))
+            if timeout > 0:
+                patch_cache_control(response, public=True, max_age=timeout)
+                response["X-Cache"] = "miss"
+                _safe(lambda: cache.set(key, response, timeout=timeout))
+            else:
+                patch_cache_control(response, no_cache=True)
+        return response
+
+    @staticmethod
+    def _cacheable_request(request) -> bool:
+        return (
+            settings.PUBLIC_CACHE_SECONDS > 0
+            and request.method in ("GET", "HEAD")
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and not request.path.startswith(settings.UNCACHED_PATH_PREFIXES)
+        )
+
+    @staticmethod
+    def _cacheable_response(response) -> bool:
+        return (
+            response.status_code == 200
+            and not response.has_header("Cache-Control")
+            and not response.streaming
+            and not response.cookies
+        )
+
+
+def private(response):
+    """Mark a response never to be stored by any cache (staff pages, previews)."""
+    patch_cache_control(response, private=True, no_store=True, max_age=0)
+    return response

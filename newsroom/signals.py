@@ -1,0 +1,23 @@
+"""Forget cached public pages whenever something the public can see is saved or deleted."""
+
+from django.apps import apps
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from .caching import invalidate
+
+WATCHED_APPS = ("statistics", "contacts")
+
+
+def _invalidate(sender, **kwargs):
+    invalidate()
+
+
+def connect() -> None:
+    for app_label in WATCHED_APPS:
+        for model in apps.get_app_config(app_label).get_models():
+            if model.__name__.startswith("Historical"):
+                continue
+            uid = f"newsroom-cache-{model._meta.label}"
+            post_save.connect(_invalidate, sender=model, dispatch_uid=uid + "-save")
+            post_delete.connect(_invalidate, sender=model, dispatch_uid=uid + "-delete")
+    m2m_changed.connect(_invalidate, dispatch_uid="newsroom-cache-m2m")

@@ -1,0 +1,130 @@
+#!/usr/bin/env python
+"""Load test: gunicorn on PostgreSQL + Redis, driven by wrk over loopback.
+
+Usage: .venv/bin/python scripts/load.py [--seconds 30] [--connections 16]
+
+Starts two gunicorn servers on a scratch PostgreSQL database holding the seed
+release and two years of history: one with the Redis page cache, one with
+caching off. Prints requests/s, p99 latency and errors for the cached release
+page, the uncached release page and a trivial Django view (robots.txt,
+uncached), with each page's rate as a ratio to the trivial view's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DB_NAME = "newsroom_load"
+PG = "postgres://postgres@127.0.0.1:5432"
+PAGE = "/statistics/2010-03-03/"
+TRIVIAL = "/robots.txt"
+
+
+def env(**extra) -> dict:
+    base = dict(os.environ)
+    base.update(
+        DEBUG="0",
+        SECRET_KEY="load-test-" + "k" * 50,
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=f"{PG}/{DB_NAME}",
+        CONN_MAX_AGE="60",
+        LOG_LEVEL="WARNING",
+    )
+    base.update(extra)
+    return base
+
+
+def run(*args, **kwargs):
+    subprocess.run(args, check=True, cwd=ROOT, **kwargs)
+
+
+def prepare() -> None:
+    run("psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DB_NAME}")
+    run("psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DB_NAME}")
+    quiet = {"env": env(), "stdout": subprocess.DEVNULL}
+    run(PY, "manage.py", "migrate", "--noinput", **quiet)
+    run(PY, "manage.py", "load_seed", **quiet)
+    run(PY, "manage.py", "generate_history", "--weeks", "104", **quiet)
+    run(PY, "manage.py", "collectstatic", "--noinput", **quiet)
+
+
+def start(port: int, **extra) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [str(Path(PY).parent / "gunicorn"), "newsroom.wsgi:application", "-c", "newsroom/gunicorn.conf.py"],
+        cwd=ROOT,
+        env=env(BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="4", **extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{TRIVIAL}", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit(f"gunicorn did not start on port {port}")
+
+
+def wrk(url: str, seconds: int, connections: int) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if socket:
+        errors += sum(int(n) for n in socket.groups())
+    return {"rate": rate, "p99": p99_ms, "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=16)
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    prepare()
+    cached = start(8201, REDIS_URL="redis://127.0.0.1:6379/14")
+    uncached = start(8202, PUBLIC_CACHE_SECONDS="0")
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:8201{PAGE}").read()  # warm the cache
+        load = {"seconds": options.seconds, "connections": options.connections}
+        results = {
+            "trivial view (robots.txt)": wrk(f"http://127.0.0.1:8202{TRIVIAL}", **load),
+            "release page, cached": wrk(f"http://127.0.0.1:8201{PAGE}", **load),
+            "release page, uncached": wrk(f"http://127.0.0.1:8202{PAGE}", **load),
+        }
+    finally:
+        for server in (cached, uncached):
+            server.terminate()
+            server.wait()
+    baseline = results["trivial view (robots.txt)"]["rate"]
+    print(f"{'page':32} {'req/s':>9} {'p99 ms':>8} {'errors':>7} {'× trivial':>10}")
+    for name, r in results.items():
+        print(f"{name:32} {r['rate']:9.0f} {r['p99']:8.1f} {r['errors']:7d} {r['rate'] / baseline:10.2f}")
+    failed = sum(r["errors"] for r in results.values())
+    print(f"errors: {failed}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
