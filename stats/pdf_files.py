@@ -12,6 +12,9 @@ from django.db.models import Count, Max, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from newsroom.caching import _safe as safe_cache
+from newsroom.caching import current_state
+
 from . import formatting, pdf
 from .models import Figure, Metric, Programme, Release
 from .presentation import ReleaseDocument, Section, build_release_document, series_for
@@ -174,10 +177,28 @@ def _key(*parts) -> str:
     return "statistics:pdf:" + hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
 
+def _cached(key: str, build) -> bytes:
+    """The bytes stored under `key`, built and stored on a miss; built anyway if the cache is down."""
+    content = safe_cache(lambda: cache.get(key))
+    if content is None:
+        content = build()
+        safe_cache(lambda: cache.set_many({key: content, f"{key}:size": len(content)}, CACHE_SECONDS))
+    return content
+
+
+def _generation():
+    """The public cache's generation: it moves on every committed change the public can see."""
+    return (current_state() or {}).get("generation")
+
+
 def release_cache_key(release: Release, *, url: str = "", preview: bool = False) -> str:
-    """Changes whenever the release is saved (its version and time), so a correction rebuilds the PDF."""
+    """Changes whenever the release is saved (its version and time), so a correction rebuilds the PDF.
+
+    The public cache's generation is part of it too, so a figure or contact edited on
+    its own (without saving the release) cannot leave the PDF behind the page.
+    """
     updated = release.updated_at.isoformat() if release.updated_at else ""
-    return _key("release", release.pk, release.version, updated, url, preview)
+    return _key("release", release.pk, release.version, updated, url, preview, _generation())
 
 
 def release_pdf_file(release: Release, *, visible=None, url: str = "", preview: bool = False) -> PdfFile:
@@ -187,10 +208,7 @@ def release_pdf_file(release: Release, *, visible=None, url: str = "", preview: 
     """
     visible = Release.objects.public() if visible is None else visible
     key = release_cache_key(release, url=url, preview=preview)
-    content = cache.get(key)
-    if content is None:
-        content = build_release_pdf(release, visible=visible, url=url, preview=preview)
-        cache.set_many({key: content, f"{key}:size": len(content)}, CACHE_SECONDS)
+    content = _cached(key, lambda: build_release_pdf(release, visible=visible, url=url, preview=preview))
     return PdfFile(
         content=content,
         filename=f"deployment-statistics-{release.period_date:%Y-%m-%d}.pdf",
@@ -200,7 +218,7 @@ def release_pdf_file(release: Release, *, visible=None, url: str = "", preview: 
 
 def release_pdf_size(release: Release, *, visible=None, url: str = "", preview: bool = False) -> int:
     """The PDF's size in bytes for the release page's link; builds the PDF once if needed."""
-    size = cache.get(f"{release_cache_key(release, url=url, preview=preview)}:size")
+    size = safe_cache(lambda: cache.get(f"{release_cache_key(release, url=url, preview=preview)}:size"))
     if size is None:
         size = release_pdf_file(release, visible=visible, url=url, preview=preview).size
     return size
@@ -291,21 +309,17 @@ def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.Pro
 
 
 def programme_cache_key(programme: Programme, *, visible, url: str = "") -> str:
-    """Changes whenever a visible release is added, removed or saved."""
+    """Changes when a visible release is added, removed or saved, or the public cache's generation moves."""
     state = visible.aggregate(count=Count("pk"), latest=Max("updated_at"), versions=Sum("version"))
-    return _key(
-        "programme", programme.pk, programme.name, state["count"], state["latest"], state["versions"], url
-    )
+    archive = (state["count"], state["latest"], state["versions"])
+    return _key("programme", programme.pk, programme.name, *archive, url, _generation())
 
 
 def programme_pdf_file(programme: Programme, *, visible=None, url: str = "") -> PdfFile:
     """The programme report from the cache, built and stored there on first use."""
     visible = Release.objects.public() if visible is None else visible
     key = programme_cache_key(programme, visible=visible, url=url)
-    content = cache.get(key)
-    if content is None:
-        content = pdf.programme_pdf(programme_report(programme, visible=visible, url=url))
-        cache.set_many({key: content, f"{key}:size": len(content)}, CACHE_SECONDS)
+    content = _cached(key, lambda: pdf.programme_pdf(programme_report(programme, visible=visible, url=url)))
     return PdfFile(
         content=content,
         filename=f"deployment-statistics-{programme.slug}.pdf",

@@ -5,9 +5,8 @@ from decimal import Decimal
 from html import unescape
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from pypdf import PdfReader
 
@@ -20,13 +19,6 @@ from stats.presentation import build_release_document
 
 from . import factories
 from .test_seed import SEED_BULLETS
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def reader(content: bytes) -> PdfReader:
@@ -381,3 +373,38 @@ def test_programme_without_figures_still_gets_a_report(client, db):
     assert "No figures yet." in text
     factories.programme(name="Retired", slug="retired", is_active=False)
     assert client.get("/statistics/programmes/retired.pdf").status_code == 404
+
+
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
+
+
+@override_settings(CACHES=DEAD_REDIS)
+def test_pdf_is_still_served_when_the_cache_is_down(client, seed_release):
+    text = pdf_text(get_pdf(client, "/statistics/2010-03-03.pdf"))
+    assert "306,774,292" in text
+
+
+def test_a_figure_or_contact_edited_on_its_own_rebuilds_the_pdf(client, transactional_db):
+    """Real commits: the public cache's generation moves, and the PDF follows the page."""
+    from contacts.models import MediaContact
+    from stats.seed import load_seed
+
+    release = load_seed()
+    first = client.get("/statistics/2010-03-03.pdf")
+    figure = Figure.objects.get(release=release, metric__slug="gp2gp-transfers-week")
+    figure.value = Decimal(10_127)
+    figure.save()
+    contact = MediaContact.objects.get(name="NHS CFH press office")
+    contact.name = "NHS CFH media office"
+    contact.save()
+    second = client.get("/statistics/2010-03-03.pdf")
+    assert second["ETag"] != first["ETag"]
+    text = pdf_text(second.content)
+    assert "10,127 GP2GP transfers have been made this week" in text
+    assert "NHS CFH media office" in text
