@@ -502,10 +502,13 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
     if summary.synthetic:
         story.append(Paragraph("These figures are synthetic demonstration data.", styles["small"]))
     if summary.corrections:
+        count = len(summary.corrections)
+        story.append(Spacer(1, 2 * mm))
         story.append(
-            Paragraph(
-                f"This release has been corrected: see “Corrections” ({len(summary.corrections)}).",
-                styles["body"],
+            _notice(
+                f"This release has been corrected ({count} correction{'s' if count > 1 else ''}): "
+                "see “Corrections” after the figures.",
+                styles,
             )
         )
     story.append(Spacer(1, 2 * mm))

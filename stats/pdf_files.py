@@ -257,7 +257,7 @@ def programme_web_url(programme: Programme) -> str:
 
 
 def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.ProgrammeReport:
-    """A programme's metrics across the visible releases, as plain data, in four queries."""
+    """A programme's metrics across the visible releases, as plain data, in five queries."""
     metrics = list(programme.metrics.order_by("display_order", "name"))
     series = series_for(metrics, visible=visible)
     extras = {
@@ -305,6 +305,7 @@ def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.Pro
         url=url,
         metrics=tuple(histories),
         synthetic=synthetic,
+        contacts=_contact_cards(programme.media_contacts.active()),
     )
 
 

@@ -251,7 +251,7 @@ def test_cached_pdf_is_served_without_rebuilding_until_the_release_changes(
     assert corrected["ETag"] != first["ETag"]
     text = pdf_text(corrected.content)
     assert "306,774,999" in text
-    assert "Corrections" in text
+    assert "This release has been corrected (1 correction): see “Corrections” after the figures." in text
     assert "Was 306,774,292; now 306,774,999." in text
     assert "A supplier re-sent a late batch." in text
 
@@ -285,6 +285,7 @@ def test_programme_report_covers_the_archive_with_repeated_headers(client, with_
     text = pdf_text(content)
     assert "Electronic Prescription Service (EPS): deployment statistics over time" in text
     assert "Releases covered: 74" in text
+    assert "Media contacts NHS CFH press office" in text  # the office that covers EPS
     assert document.metadata.author == "NHS Connecting for Health"
     metrics = [
         f.metric.name for f in Figure.objects.filter(release=with_history, metric__programme__slug="eps")
