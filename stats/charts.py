@@ -48,7 +48,8 @@ def _axis_label(value: float, kind: str) -> str:
     if kind == formatting.AMOUNT:
         return formatting.money(number)
     if number >= 1_000_000:
-        return f"{formatting.grouped((number / 1_000_000).quantize(Decimal('0.1')))}m"
+        # Two decimals so close ticks (1m, 1.02m) stay distinct; trailing zeros are dropped.
+        return f"{formatting.grouped((number / 1_000_000).quantize(Decimal('0.01')))}m"
     if number >= 10_000:
         return f"{formatting.grouped((number / 1000).quantize(Decimal(1)))}k"
     return formatting.grouped(number.quantize(Decimal(1)))
@@ -66,6 +67,8 @@ def trend_chart(
     """A line chart of one metric over time, with a title and axis labels."""
     register_fonts()
     drawing = Drawing(width, height)
+    # The renderer's starting font is Helvetica (not embedded) unless the drawing names one.
+    drawing.initialFontName, drawing.initialFontSize = FONT, 8
     drawing.add(String(8, height - 16, title, fontName=FONT_BOLD, fontSize=11, fillColor=TEXT))
     if not points:
         drawing.add(String(8, height / 2, "No figures yet.", fontName=FONT, fontSize=10))
@@ -74,7 +77,7 @@ def trend_chart(
     values = [float(p.value) for p in points]
     plot = LinePlot()
     plot.x, plot.y = 62, 40
-    plot.width, plot.height = width - 80, height - 78
+    plot.width, plot.height = width - 80, height - 86
     plot.data = [list(zip(ordinals, values, strict=True))]
     plot.lines[0].strokeColor = NHS_BLUE
     plot.lines[0].strokeWidth = 2
@@ -99,7 +102,9 @@ def trend_chart(
     plot.xValueAxis.valueMax = last if last > first else first + 1
     steps = 4 if last > first else 1
     plot.xValueAxis.valueSteps = [first + (last - first) * i / steps for i in range(steps + 1)]
-    plot.xValueAxis.labelTextFormat = lambda v: f"{date.fromordinal(int(v)):%b %Y}"
+    # Under a year, months repeat between ticks: name the day too.
+    tick = "%-d %b %Y" if last - first < 366 else "%b %Y"
+    plot.xValueAxis.labelTextFormat = lambda v: date.fromordinal(int(v)).strftime(tick)
     plot.xValueAxis.labels.fontName = FONT
     plot.xValueAxis.labels.fontSize = 8
     drawing.add(plot)

@@ -17,3 +17,8 @@ urlpatterns = [
     path("metrics/<slug:slug>.<dataformat:fmt>", views.metric_download, name="metric-download"),
     path("data.csv", views.all_data_csv, name="data-csv"),
 ]
+
+urlpatterns += [
+    path("<isodate:period>.pdf", views.release_pdf, name="release-pdf"),
+    path("programmes/<slug:slug>.pdf", views.programme_pdf, name="programme-pdf"),
+]

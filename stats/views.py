@@ -3,9 +3,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.views.generic import DetailView, TemplateView
 from django_tables2 import RequestConfig
 
@@ -13,6 +14,13 @@ from newsroom.caching import remember
 
 from . import api, charts, downloads, formatting
 from .models import Figure, Metric, Programme, Release
+from .pdf_files import (
+    programme_pdf_file,
+    programme_web_url,
+    release_pdf_file,
+    release_pdf_link,
+    release_web_url,
+)
 from .presentation import build_release_document, series_for
 from .tables import SeriesTable
 
@@ -100,8 +108,8 @@ def release_downloads(document, *, request) -> list[Download]:
         Download(label, reverse(url, args=[period, fmt]), fmt.upper(), len(files[fmt]))
         for fmt, label in labels.items()
     ]
-    # Another format is one line, e.g. the whole release as a PDF:
-    # entries.insert(0, Download("Release", reverse("statistics:release-pdf", args=[period]), "PDF", size))
+    pdf = release_pdf_link(request, document.release, document=document)
+    entries.insert(0, Download("Release summary", pdf.url, "PDF", pdf.size))
     return entries
 
 
@@ -286,3 +294,36 @@ def all_data_csv(request):
             )
 
     return downloads.streamed_csv(rows(), filename="deployment-statistics.csv")
+
+
+def _pdf_response(request, file, *, public: bool = True):
+    response = get_conditional_response(request, etag=file.etag)
+    if response is None:
+        response = HttpResponse(file.content, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{file.filename}"'
+    response["ETag"] = file.etag
+    response["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
+    return response
+
+
+def release_pdf(request, period):
+    """The release summary as a PDF: public releases, or any release as a staff preview."""
+    visible = Release.objects.public()
+    release = visible.filter(period_date=period).first()
+    preview = release is None and request.user.has_perm("statistics.view_release")
+    if preview:
+        release = Release.objects.filter(period_date=period).first()
+        # Compared with and charted against what the public sees, plus the release itself.
+        visible = visible | Release.objects.filter(pk=getattr(release, "pk", None))
+    if release is None:
+        raise Http404("No release has been published for that date.")
+    file = release_pdf_file(release, visible=visible, url=release_web_url(request, release), preview=preview)
+    return _pdf_response(request, file, public=not preview)
+
+
+def programme_pdf(request, slug):
+    """A programme's metrics over the whole public archive, as a PDF."""
+    programme = get_object_or_404(Programme.objects.active(), slug=slug)
+    web = programme_web_url(programme)
+    url = request.build_absolute_uri(web) if web else ""
+    return _pdf_response(request, programme_pdf_file(programme, visible=Release.objects.public(), url=url))

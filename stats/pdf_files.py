@@ -1,0 +1,338 @@
+"""PDF files from the database: plain data for pdf.py, built once per release version and cached."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Count, Max, Sum
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from newsroom.caching import current_state, remember
+
+from . import downloads, formatting, pdf
+from .models import Figure, Metric, Programme, Release
+from .presentation import ReleaseDocument, Section, build_release_document, series_for
+
+# Long enough to matter, short enough that a stale key ages out: keys change with every release version.
+CACHE_SECONDS = 60 * 60 * 24 * 30
+# The chart of a programme shows its headline metric: the first of these kinds it has.
+CHART_KINDS = (
+    formatting.TOTAL,
+    formatting.PERIOD,
+    formatting.LEVEL,
+    formatting.RECORD,
+    formatting.PERCENT,
+    formatting.AMOUNT,
+)
+TREND_RELEASES = 12
+
+
+@dataclass(frozen=True)
+class PdfFile:
+    content: bytes
+    filename: str
+    version: str = ""
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    @property
+    def label(self) -> str:
+        """The link text's format and size, e.g. “PDF, 76 KB”."""
+        return size_label(self.size)
+
+
+def size_label(size: int) -> str:
+    """A file size as the link shows it: “PDF, 76 KB”, “PDF, 1.2 MB”."""
+    return f"PDF, {downloads.human_size(size)}"
+
+
+def _day(day: date | None) -> str:
+    return formatting.as_of(day) if day else ""
+
+
+def _contact_cards(contacts) -> tuple[pdf.ContactCard, ...]:
+    return tuple(
+        pdf.ContactCard(
+            name=contact.name,
+            remit=contact.remit,
+            organisation=contact.organisation,
+            phone=contact.phone.as_national if contact.phone else "",
+            email=contact.email,
+            out_of_hours=contact.out_of_hours_phone.as_national if contact.out_of_hours_phone else "",
+            website=contact.website,
+            note=contact.note,
+        )
+        for contact in contacts
+    )
+
+
+def headline_slug(section: Section) -> str | None:
+    """The metric a programme's small trend chart shows."""
+    for kind in CHART_KINDS:
+        for row in section.figures:
+            if row.kind == kind:
+                return row.metric_slug
+    return None
+
+
+def release_summary(
+    document: ReleaseDocument, series: dict[str, list], *, url: str = "", preview: bool = False
+) -> pdf.ReleaseSummary:
+    """The release document and its trend series as plain data for pdf.release_pdf."""
+    release = document.release
+    sections = []
+    for section in document.sections:
+        chart_slug = headline_slug(section)
+        chart = None
+        if chart_slug:
+            row = next(r for r in section.figures if r.metric_slug == chart_slug)
+            chart = pdf.Chart(
+                title=f"{row.metric_name}, last {TREND_RELEASES} releases",
+                points=tuple(series.get(chart_slug, ())),
+                kind=row.kind,
+                unit=row.unit,
+            )
+        sections.append(
+            pdf.ProgrammeSection(
+                key=section.programme_slug,
+                name=section.programme_name,
+                bullets=tuple(section.bullets),
+                figures=tuple(
+                    pdf.FigureLine(
+                        metric=row.metric_name,
+                        value=row.display,
+                        previous=formatting.exact(row.previous, kind=row.kind)
+                        if row.previous is not None
+                        else "",
+                        change=row.change,
+                        as_of=_day(row.as_of or document.period_date),
+                        note=row.note,
+                    )
+                    for row in section.figures
+                ),
+                chart=chart,
+            )
+        )
+    published = ""
+    if document.publish_at:
+        published = f"{timezone.localtime(document.publish_at):%-d %B %Y, %H:%M}"
+    return pdf.ReleaseSummary(
+        heading=document.heading,
+        period=f"w/c {release.period_label}",
+        published=published,
+        organisation=settings.NEWSROOM_ORGANISATION,
+        url=url,
+        previous_period=f"w/c {document.previous.period_label}" if document.previous else "",
+        sections=tuple(sections),
+        notes=tuple(document.notes),
+        corrections=tuple(
+            pdf.CorrectionNote(
+                corrected=_day(timezone.localtime(c.created_at).date()),
+                subject=c.subject,
+                old=c.old_value,
+                new=c.new_value,
+                reason=c.reason,
+            )
+            for c in document.corrections
+        ),
+        contacts=_contact_cards(document.contacts),
+        synthetic=release.is_synthetic,
+        preview=preview,
+    )
+
+
+def release_trends(document: ReleaseDocument, *, visible) -> dict[str, list]:
+    """The last releases up to this one, for each programme's chart metric, by metric slug."""
+    slugs = [slug for section in document.sections if (slug := headline_slug(section))]
+    metrics = list(Metric.objects.filter(slug__in=slugs).only("pk", "slug"))
+    upto = visible.filter(period_date__lte=document.period_date)
+    by_id = series_for(metrics, visible=upto, last=TREND_RELEASES)
+    return {metric.slug: by_id[metric.pk] for metric in metrics}
+
+
+def build_release_pdf(
+    release: Release,
+    *,
+    visible,
+    url: str = "",
+    preview: bool = False,
+    invariant: bool = False,
+    document: ReleaseDocument | None = None,
+) -> bytes:
+    """Build the release summary PDF now (no cache), in a fixed number of queries.
+
+    Pass the `document` the page already built to share it rather than build it twice.
+    """
+    document = document or build_release_document(release, visible=visible)
+    summary = release_summary(document, release_trends(document, visible=visible), url=url, preview=preview)
+    return pdf.release_pdf(summary, invariant=invariant)
+
+
+def _key(*parts) -> str:
+    return "statistics:pdf:" + hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def _generation():
+    """The public cache's generation: it moves on every committed change the public can see."""
+    return (current_state() or {}).get("generation")
+
+
+def release_cache_key(release: Release, *, url: str = "", preview: bool = False) -> str:
+    """Changes whenever the release is saved (its version and time), so a correction rebuilds the PDF.
+
+    The public cache's generation is part of it too, so a figure or contact edited on
+    its own (without saving the release) cannot leave the PDF behind the page.
+    """
+    updated = release.updated_at.isoformat() if release.updated_at else ""
+    return _key("release", release.pk, release.version, updated, url, preview, _generation())
+
+
+def release_pdf_file(
+    release: Release, *, visible=None, url: str = "", preview: bool = False, document=None
+) -> PdfFile:
+    """The release's PDF from the cache, built and stored there on first use.
+
+    `preview` marks a staff preview of a release that is not public yet.
+    """
+    visible = Release.objects.public() if visible is None else visible
+    key = release_cache_key(release, url=url, preview=preview)
+    content = remember(
+        key,
+        lambda: build_release_pdf(release, visible=visible, url=url, preview=preview, document=document),
+        CACHE_SECONDS,
+    )
+    return PdfFile(
+        content=content,
+        filename=f"deployment-statistics-{release.period_date:%Y-%m-%d}.pdf",
+        version=key.rsplit(":", 1)[-1],
+    )
+
+
+def release_pdf_size(
+    release: Release, *, visible=None, url: str = "", preview: bool = False, document=None
+) -> int:
+    """The PDF's size in bytes for the release page's link; builds the PDF once if needed."""
+    return remember(
+        f"{release_cache_key(release, url=url, preview=preview)}:size",
+        lambda: release_pdf_file(release, visible=visible, url=url, preview=preview, document=document).size,
+        CACHE_SECONDS,
+    )
+
+
+def release_web_url(request, release: Release) -> str:
+    """The release page's full address, printed in its PDF (and part of the cache key)."""
+    return request.build_absolute_uri(release.get_absolute_url())
+
+
+@dataclass(frozen=True)
+class PdfLink:
+    url: str
+    size: int
+
+    @property
+    def label(self) -> str:
+        return size_label(self.size)
+
+
+def release_pdf_link(
+    request, release: Release, *, visible=None, preview: bool = False, document=None
+) -> PdfLink:
+    """The release page's download link and its “PDF, 76 KB” label, sharing the download's cache."""
+    url = release_web_url(request, release)
+    size = release_pdf_size(release, visible=visible, url=url, preview=preview, document=document)
+    return PdfLink(url=reverse("statistics:release-pdf", args=[release.period_date]), size=size)
+
+
+# ---------------------------------------------------------------------------
+# Programme report: every metric over the whole archive.
+
+
+def programme_web_url(programme: Programme) -> str:
+    try:
+        return reverse("statistics:programme-detail", args=[programme.slug])
+    except NoReverseMatch:
+        return ""
+
+
+def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.ProgrammeReport:
+    """A programme's metrics across the visible releases, as plain data, in five queries."""
+    metrics = list(programme.metrics.order_by("display_order", "name"))
+    series = series_for(metrics, visible=visible)
+    extras = {
+        (metric_id, day): (as_of, note)
+        for metric_id, day, as_of, note in Figure.objects.filter(metric__in=metrics, release__in=visible)
+        .exclude(as_of__isnull=True, note="")
+        .values_list("metric_id", "release__period_date", "as_of", "note")
+    }
+    days = sorted({point.day for points in series.values() for point in points})
+    histories = []
+    for metric in metrics:
+        points = series[metric.pk]
+        rows = []
+        previous = None
+        for point in points:
+            as_of, note = extras.get((metric.pk, point.day), (None, ""))
+            rows.append(
+                pdf.HistoryRow(
+                    period=f"w/c {_day(point.day)}",
+                    value=formatting.exact(point.value, kind=metric.kind),
+                    change=formatting.change(point.value, previous, kind=metric.kind),
+                    as_of=_day(as_of),
+                    note=note,
+                )
+            )
+            previous = point.value
+        histories.append(
+            pdf.MetricHistory(
+                key=metric.slug,
+                name=metric.name,
+                definition=metric.definition,
+                unit=metric.unit,
+                chart=pdf.Chart(title=metric.name, points=tuple(points), kind=metric.kind, unit=metric.unit),
+                rows=tuple(reversed(rows)),  # newest first, as the archive reads
+            )
+        )
+    span = f"w/c {_day(days[0])} to w/c {_day(days[-1])}" if days else "no releases yet"
+    synthetic = visible.filter(is_synthetic=True).exists()
+    return pdf.ProgrammeReport(
+        name=programme.name,
+        organisation=settings.NEWSROOM_ORGANISATION,
+        span=span,
+        releases=len(days),
+        description=programme.description,
+        url=url,
+        metrics=tuple(histories),
+        synthetic=synthetic,
+        contacts=_contact_cards(programme.media_contacts.active()),
+    )
+
+
+def programme_cache_key(programme: Programme, *, visible, url: str = "") -> str:
+    """Changes when a visible release is added, removed or saved, or the public cache's generation moves."""
+    state = visible.aggregate(count=Count("pk"), latest=Max("updated_at"), versions=Sum("version"))
+    archive = (state["count"], state["latest"], state["versions"])
+    return _key("programme", programme.pk, programme.name, *archive, url, _generation())
+
+
+def programme_pdf_file(programme: Programme, *, visible=None, url: str = "") -> PdfFile:
+    """The programme report from the cache, built and stored there on first use."""
+    visible = Release.objects.public() if visible is None else visible
+    key = programme_cache_key(programme, visible=visible, url=url)
+    content = remember(
+        key, lambda: pdf.programme_pdf(programme_report(programme, visible=visible, url=url)), CACHE_SECONDS
+    )
+    return PdfFile(
+        content=content,
+        filename=f"deployment-statistics-{programme.slug}.pdf",
+        version=key.rsplit(":", 1)[-1],
+    )
