@@ -68,9 +68,7 @@ def test_bad_placeholder_is_refused_against_the_statement(admin_client, draft):
 
 
 def test_statement_may_use_a_figure_added_in_the_same_save(admin_client, draft):
-    new = Metric.objects.create(
-        programme=draft.statements.first().programme, slug="cab-new", name="New"
-    )
+    new = Metric.objects.create(programme=draft.statements.first().programme, slug="cab-new", name="New")
     data = admin_change_data(admin_client.get(release_url(draft)))
     figure_prefix = next(k for k in data if k.endswith("-TOTAL_FORMS") and "figure" in k).removesuffix(
         "-TOTAL_FORMS"
