@@ -340,7 +340,9 @@ def test_correcting_a_published_figure_records_a_public_correction(client, seed_
     assert correction.created_by == publisher
     page = client.get("/statistics/2010-03-03/").content.decode()
     assert "Over 300 million (306,774,392) prescription messages" in page
-    assert "changed from 306,774,292 to 306,774,392" in page and "A supplier sent a late batch." in page
+    notice = page[page.index('id="corrections-heading"') :]
+    assert "Prescription messages transmitted" in notice
+    assert "306,774,292" in notice and "306,774,392" in notice and "A supplier sent a late batch." in notice
     revisions = client.get("/statistics/revisions/").content.decode()
     assert "A supplier sent a late batch." in revisions and "306,774,392" in revisions
     figure.refresh_from_db()
