@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from . import checks, formatting, ukclock
 from .models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
@@ -173,12 +174,14 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
         figure.pk = None
         figure.release = release
         figure.is_confirmed = False
-    Figure.objects.bulk_create(figures)
+    bulk_create_with_history(
+        figures, Figure, default_user=by, default_change_reason="Copied, not yet updated"
+    )
     statements = list(source.statements.all())
     for statement in statements:
         statement.pk = None
         statement.release = release
-    Statement.objects.bulk_create(statements)
+    bulk_create_with_history(statements, Statement, default_user=by, default_change_reason="Copied")
     return release
 
 
