@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import formatting
+from . import checks, formatting
 from .admin_workflow import (
     DraftOnlyInlineMixin,
     DraftRowAdminMixin,
@@ -53,7 +53,7 @@ class FigureInline(DraftOnlyInlineMixin, admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         # Inline instances are made per request: keep the previous release's values here.
-        previous = obj.previous(Release.objects.exclude(status=Release.Status.WITHDRAWN)) if obj else None
+        previous = obj.previous(checks.comparison_releases()) if obj else None
         self.previous_release = previous
         self.previous_values = (
             dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))

@@ -34,6 +34,11 @@ class ReleaseQuerySet(models.QuerySet):
             "publish_at"
         )
 
+    def announced(self, at: datetime | None = None):
+        """Coming releases with a publish time, approved or not: the calendar shows their dates only."""
+        coming = (Release.Status.DRAFT, Release.Status.IN_REVIEW, Release.Status.SCHEDULED)
+        return self.filter(status__in=coming, publish_at__gt=at or timezone.now()).order_by("publish_at")
+
 
 class Kind(models.TextChoices):
     TOTAL = formatting.TOTAL, "Total to date (never falls)"

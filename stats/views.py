@@ -79,13 +79,9 @@ class ReleaseCalendarView(TemplateView):
     template_name = "statistics/release_calendar.html"
 
     def get_context_data(self, **kwargs):
-        from .services import UNPUBLISHED
-
         context = super().get_context_data(**kwargs)
-        upcoming = (
-            Release.objects.filter(status__in=UNPUBLISHED, publish_at__gt=timezone.now())
-            .order_by("publish_at")
-            .only("period_date", "title", "publish_at", "date_confirmed", "status")
+        upcoming = Release.objects.announced().only(
+            "period_date", "title", "publish_at", "date_confirmed", "status"
         )
         changes = (
             ReleaseDateChange.objects.select_related("release")

@@ -313,3 +313,31 @@ def test_a_withdrawn_or_cancelled_release_disappears_everywhere(client, schedule
     paths = [p for t in url_templates() if not skip_reason(t) for p in fill(t, candidate_values(scheduled))]
     leaked = {path: leaks(text) for path, (_, text) in walk(client, paths).items() if leaks(text)}
     assert not leaked
+
+
+def test_a_correction_reaches_every_page_and_download_of_the_release_and_updates_feeds(
+    client, seed_release, publisher
+):
+    """Walks the same URLs: the new value is wherever the release is, and feeds show an update."""
+    paths = [
+        p for t in url_templates() if not skip_reason(t) for p in fill(t, candidate_values(seed_release))
+    ]
+    before = walk(client, paths)
+    figure = Figure.objects.get(release=seed_release, metric__slug="eps-messages-total")
+    services.correct_figure(
+        figure=figure, by=publisher, value=306_774_399, reason="Quokka batch arrived late."
+    )
+    after = walk(client, paths)
+    of_release = [p for p in paths if seed_release.period_date in resolve(p).kwargs.values()]
+    of_release.append(reverse("statistics:release-latest"))
+    stale = [p for p in of_release if "306,774,399" not in after[p][1] and "306774399" not in after[p][1]]
+    assert not stale, f"Corrected figure missing from: {stale}"
+    for path in (
+        reverse("statistics:release-detail", args=[seed_release.period_date]),
+        "/statistics/revisions/",
+    ):
+        assert "Quokka batch arrived late." in after[path][1]
+    feeds = [p for p in paths if "<feed" in before[p][1] or "<rss" in before[p][1]]
+    assert all(after[p][1] != before[p][1] for p in feeds), (
+        "A feed did not show the corrected release as updated"
+    )
