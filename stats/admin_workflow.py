@@ -281,6 +281,14 @@ class Action:
     shows_checks: bool = False
     danger: bool = False
 
+    def permission_for(self, release: Release) -> str:
+        """Moving an approved or confirmed release back or to another date is a publisher's call."""
+        if self.slug in ("return-to-draft", "change-date") and (
+            release.status == Status.SCHEDULED or release.date_confirmed
+        ):
+            return "approve_release"
+        return self.permission
+
     def applies(self, release: Release) -> bool:
         if self.states and release.status not in self.states:
             return False
@@ -359,7 +367,7 @@ ACTIONS = {
 
 
 def available_actions(release: Release, user) -> list[Action]:
-    return [a for a in ACTIONS.values() if a.applies(release) and _can(user, a.permission)]
+    return [a for a in ACTIONS.values() if a.applies(release) and _can(user, a.permission_for(release))]
 
 
 # --- the admin mixin -----------------------------------------------------------------------------
@@ -493,7 +501,7 @@ class ReleaseWorkflowMixin:
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:statistics_release_change", args=[release.pk]))
-        if not _can(request.user, action.permission):
+        if not _can(request.user, action.permission_for(release)):
             raise PermissionDenied(f"You do not have permission to {action.label.lower()}.")
         form = self._form(action, release, request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():

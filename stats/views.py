@@ -133,3 +133,12 @@ class RevisionListView(ListView):
             .select_related("release")
             .order_by("-created_at", "-pk")
         )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["withdrawn"] = (
+            Release.objects.filter(status=Release.Status.WITHDRAWN)
+            .only("period_date", "title", "status_reason", "updated_at")
+            .order_by("-period_date")
+        )
+        return context

@@ -270,3 +270,52 @@ def test_press_officer_cannot_move_a_confirmed_date(seed_release, press_officer,
             publish_at=dt.datetime(2099, 3, 12, 9, 30, tzinfo=UK),
             reason="x",
         )
+
+
+def test_revisions_page_lists_corrections_and_withdrawals_in_few_queries(
+    client, seed_release, publisher, django_assert_max_num_queries
+):
+    from decimal import Decimal
+
+    for value in (306_774_300, 306_774_301, 306_774_302):
+        figure = Figure.objects.get(release=seed_release, metric__slug="eps-messages-total")
+        services.correct_figure(figure=figure, by=publisher, value=Decimal(value), reason=f"Batch {value}.")
+    services.withdraw_release(release=seed_release, by=publisher, reason="The supplier's feed was broken.")
+    with django_assert_max_num_queries(3):
+        html = client.get("/statistics/revisions/").content.decode()
+    # Corrections of a release no longer public are not listed; its withdrawal is, with the reason.
+    assert "Batch 306774302." not in html
+    assert "was withdrawn on" in html and "The supplier&#x27;s feed was broken." in html
+
+
+def test_revisions_page_query_count_does_not_grow_with_corrections(
+    client, seed_release, publisher, django_assert_max_num_queries
+):
+    from decimal import Decimal
+
+    for value in range(306_774_300, 306_774_310):
+        figure = Figure.objects.get(release=seed_release, metric__slug="eps-messages-total")
+        services.correct_figure(figure=figure, by=publisher, value=Decimal(value), reason=f"Batch {value}.")
+    with django_assert_max_num_queries(3):
+        html = client.get("/statistics/revisions/").content.decode()
+    assert html.count("Batch 3067743") == 10
+
+
+def test_preview_runs_a_fixed_number_of_queries(seed_release, press_officer, django_assert_max_num_queries):
+    draft = services.start_next_release(source=seed_release, by=press_officer)
+    officer = as_user(press_officer)
+    officer.get("/admin/")  # session and user loaded once
+    with django_assert_max_num_queries(14):  # session, user, permissions, then the page
+        assert officer.get(reverse("statistics:release-preview", args=[draft.pk])).status_code == 200
+
+
+def test_a_press_officer_is_not_offered_publisher_buttons(seed_release, press_officer, publisher):
+    draft = services.start_next_release(source=seed_release, by=press_officer)
+    services.change_release_date(
+        release=draft, by=publisher, publish_at=timezone.now() + dt.timedelta(days=3), confirm=True
+    )
+    page = as_user(press_officer).get(change_url(draft)).content.decode()
+    assert 'data-action="submit"' in page
+    for slug in ("approve", "publish-now", "cancel", "change-date", "withdraw"):
+        assert f'data-action="{slug}"' not in page
+    assert as_user(press_officer).get(action_url(draft, "change-date")).status_code == 403
