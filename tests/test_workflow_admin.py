@@ -319,3 +319,22 @@ def test_a_press_officer_is_not_offered_publisher_buttons(seed_release, press_of
     for slug in ("approve", "publish-now", "cancel", "change-date", "withdraw"):
         assert f'data-action="{slug}"' not in page
     assert as_user(press_officer).get(action_url(draft, "change-date")).status_code == 403
+
+
+def test_the_save_itself_is_a_compare_and_swap_on_the_version(rf, seed_release, superuser):
+    """Even if two saves pass validation together, only the first one's version swap succeeds."""
+    from django.contrib import admin
+
+    from stats.admin_workflow import StaleRelease
+
+    draft = services.start_next_release(source=seed_release, by=superuser)
+    model_admin = admin.site._registry[Release]
+    request = rf.post("/")
+    request.user = superuser
+    form = type("Form", (), {"cleaned_data": {"expected_version": draft.version}})()
+    Release.objects.filter(pk=draft.pk).update(version=draft.version + 1)  # someone else saved
+    draft.title = "Mine"
+    with pytest.raises(StaleRelease, match="reload the page"):
+        model_admin.save_model(request, draft, form, change=True)
+    draft.refresh_from_db()
+    assert draft.title != "Mine"
