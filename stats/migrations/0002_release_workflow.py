@@ -123,10 +123,17 @@ def create_groups(apps, schema_editor):
             )
 
 
+def confirm_approved_dates(apps, schema_editor):
+    """Releases already approved keep their dates as confirmed."""
+    Release = apps.get_model("statistics", "Release")
+    Release.objects.filter(status__in=("scheduled", "published")).update(date_confirmed=True)
+
+
 def remove_groups(apps, schema_editor):
     apps.get_model("auth", "Group").objects.filter(name__in=GROUPS).delete()
 
 
 Migration.operations.append(migrations.RunPython(create_groups, remove_groups))
+Migration.operations.append(migrations.RunPython(confirm_approved_dates, migrations.RunPython.noop))
 Migration.dependencies.append(("auth", "0012_alter_user_first_name_max_length"))
 Migration.dependencies.append(("contacts", "0002_initial"))
