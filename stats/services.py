@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -168,7 +168,13 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
     )
     release._history_user = by
     release._change_reason = f"Started from w/c {source.period_label}"
-    release.save()
+    try:
+        with transaction.atomic():
+            release.save()
+    except IntegrityError as error:  # someone started the same week a moment ago
+        raise ValidationError(
+            f"There is already a release for w/c {release.period_label}: open it instead."
+        ) from error
     figures = list(source.figures.all())
     for figure in figures:
         figure.pk = None
