@@ -417,6 +417,17 @@ class ReleaseWorkflowMixin:
             self.message_user(request, warning, messages.WARNING)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and object_id:
+            current = self.get_object(request, object_id)
+            if current is not None and current.status != Status.DRAFT:
+                self.message_user(
+                    request,
+                    f"“{current}” is now {current.get_status_display().lower()}, so it can no longer be "
+                    "edited here. Nothing was saved: reload the page; to change it, return it to draft "
+                    "or use a correction.",
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(request.path)
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except StaleRelease as error:

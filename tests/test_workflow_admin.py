@@ -156,8 +156,10 @@ def test_published_figures_and_statements_change_only_through_a_correction(clien
     boss = as_user(publisher)
     page = boss.get(change_url(seed_release)).content.decode()
     assert 'name="figures-0-value"' not in page and "Correct a figure" in page
-    data = {"title": "Sneaky"}
-    assert boss.post(change_url(seed_release), data).status_code == 403
+    response = boss.post(change_url(seed_release), {"title": "Sneaky"}, follow=True)
+    assert "can no longer be edited here. Nothing was saved" in response.content.decode()
+    seed_release.refresh_from_db()
+    assert seed_release.title != "Sneaky"
     figure = Figure.objects.get(release=seed_release, metric__slug="eps-messages-total")
     figure_page = boss.get(reverse("admin:statistics_figure_change", args=[figure.pk])).content.decode()
     assert 'name="value"' not in figure_page
@@ -338,3 +340,18 @@ def test_the_save_itself_is_a_compare_and_swap_on_the_version(rf, seed_release, 
         model_admin.save_model(request, draft, form, change=True)
     draft.refresh_from_db()
     assert draft.title != "Mine"
+
+
+def test_a_draft_submitted_while_someone_edits_it_refuses_their_save_with_a_message(
+    seed_release, press_officer, superuser
+):
+    draft = services.start_next_release(source=seed_release, by=superuser)
+    services.confirm_figures(release=draft, by=superuser)
+    officer = as_user(press_officer)
+    data = admin_change_data(officer.get(change_url(draft)))
+    services.submit_release(release=draft, by=superuser, acknowledge_warnings=True)
+    data["title"] = "Too late"
+    response = officer.post(change_url(draft), data, follow=True)
+    assert "is now in review, so it can no longer be edited here" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.title != "Too late"
