@@ -200,3 +200,10 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Publishing workflow. Releases come out at this UK time unless a publisher sets
+# another; the approver may not be the release's last editor unless this is off.
+NEWSROOM_RELEASE_TIME = os.environ.get("NEWSROOM_RELEASE_TIME", "09:30")
+NEWSROOM_TWO_PAIRS_OF_EYES = env_bool("NEWSROOM_TWO_PAIRS_OF_EYES", True)
+# History is a record: restoring an old version would bypass the workflow.
+SIMPLE_HISTORY_REVERT_DISABLED = True

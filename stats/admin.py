@@ -2,8 +2,15 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import formatting
-from .models import Correction, Figure, Metric, Programme, Release, Statement
+from . import checks, formatting
+from .admin_workflow import (
+    DraftOnlyInlineMixin,
+    DraftRowAdminMixin,
+    FigureInlineForm,
+    ReadOnlyRecordAdmin,
+    ReleaseWorkflowMixin,
+)
+from .models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange, Statement
 
 
 class MetricInline(admin.TabularInline):
@@ -33,10 +40,11 @@ class MetricAdmin(SimpleHistoryAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-class FigureInline(admin.TabularInline):
+class FigureInline(DraftOnlyInlineMixin, admin.TabularInline):
     model = Figure
+    form = FigureInlineForm
     extra = 0
-    fields = ("metric", "value", "qualifier", "as_of", "note", "previous_value", "change")
+    fields = ("metric", "value", "qualifier", "as_of", "note", "is_confirmed", "previous_value", "change")
     readonly_fields = ("previous_value", "change")
     autocomplete_fields = ("metric",)
 
@@ -45,7 +53,7 @@ class FigureInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         # Inline instances are made per request: keep the previous release's values here.
-        previous = obj.previous(Release.objects.exclude(status=Release.Status.WITHDRAWN)) if obj else None
+        previous = obj.previous(checks.comparison_releases()) if obj else None
         self.previous_release = previous
         self.previous_values = (
             dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
@@ -88,7 +96,7 @@ class StatementFormSet(BaseInlineFormSet):
             form.instance.pending_figures = figures
 
 
-class StatementInline(admin.TabularInline):
+class StatementInline(DraftOnlyInlineMixin, admin.TabularInline):
     model = Statement
     formset = StatementFormSet
     extra = 0
@@ -99,7 +107,7 @@ class StatementInline(admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(SimpleHistoryAdmin):
+class ReleaseAdmin(ReleaseWorkflowMixin, SimpleHistoryAdmin):
     list_display = ("period_date", "title", "status", "publish_at", "last_edited_by", "version")
     list_filter = ("status", "is_synthetic")
     list_select_related = ("last_edited_by",)
@@ -108,7 +116,10 @@ class ReleaseAdmin(SimpleHistoryAdmin):
     readonly_fields = ("version", "last_edited_by", "approved_by", "approved_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("period_date", "title", "summary", "lead_contact")}),
-        ("Publishing", {"fields": ("status", "publish_at")}),
+        (
+            "Publishing",
+            {"fields": ("status", "publish_at", "publish_time_uk", "date_confirmed", "status_reason")},
+        ),
         ("Background notes", {"classes": ("collapse",), "fields": ("notes",)}),
         (
             "Record",
@@ -128,16 +139,10 @@ class ReleaseAdmin(SimpleHistoryAdmin):
                 formset.use_pending_figures(figures)
         return formsets, inline_instances
 
-    def save_model(self, request, obj, form, change):
-        obj.last_edited_by = request.user
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(Figure)
-class FigureAdmin(SimpleHistoryAdmin):
-    list_display = ("metric", "release", "display_value", "qualifier", "as_of")
+class FigureAdmin(DraftRowAdminMixin, SimpleHistoryAdmin):
+    list_display = ("metric", "release", "display_value", "qualifier", "as_of", "is_confirmed")
     list_filter = ("kind", "metric__programme", "release__status")
     list_select_related = ("metric", "release")
     search_fields = ("metric__name", "metric__slug", "note")
@@ -150,7 +155,7 @@ class FigureAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(SimpleHistoryAdmin):
+class StatementAdmin(DraftRowAdminMixin, SimpleHistoryAdmin):
     list_display = ("text", "programme", "release", "order")
     list_filter = ("programme", "release__status")
     list_select_related = ("programme", "release")
@@ -158,8 +163,15 @@ class StatementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Correction)
-class CorrectionAdmin(admin.ModelAdmin):
+class CorrectionAdmin(ReadOnlyRecordAdmin):
     list_display = ("subject", "release", "old_value", "new_value", "created_at", "created_by")
     list_select_related = ("release", "created_by")
     search_fields = ("subject", "reason")
     date_hierarchy = "created_at"
+
+
+@admin.register(ReleaseDateChange)
+class ReleaseDateChangeAdmin(ReadOnlyRecordAdmin):
+    list_display = ("release", "old_publish_at", "new_publish_at", "reason", "changed_at", "changed_by")
+    list_select_related = ("release", "changed_by")
+    date_hierarchy = "changed_at"

@@ -101,17 +101,23 @@ def check_figures(
     return findings
 
 
+def comparison_releases():
+    """Releases a new one is compared with: approved or on their way to approval."""
+    from .models import Release
+
+    Status = Release.Status
+    return Release.objects.filter(status__in=(Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED))
+
+
 def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
     """All findings for a saved release, compared with the release before it.
 
     `explained` names metric slugs whose fall a correction note explains.
     """
-    from .models import Figure, Metric, Release
+    from .models import Figure, Metric
 
     explained = set(explained)
-    previous_release = release.previous(
-        Release.objects.exclude(status=Release.Status.WITHDRAWN).exclude(status=Release.Status.DRAFT)
-    )
+    previous_release = release.previous(comparison_releases())
     figures = list(release.figures.select_related("metric"))
     previous = (
         dict(Figure.objects.filter(release=previous_release).values_list("metric__slug", "value"))

@@ -34,6 +34,11 @@ class ReleaseQuerySet(models.QuerySet):
             "publish_at"
         )
 
+    def announced(self, at: datetime | None = None):
+        """Coming releases with a publish time, approved or not: the calendar shows their dates only."""
+        coming = (Release.Status.DRAFT, Release.Status.IN_REVIEW, Release.Status.SCHEDULED)
+        return self.filter(status__in=coming, publish_at__gt=at or timezone.now()).order_by("publish_at")
+
 
 class Kind(models.TextChoices):
     TOTAL = formatting.TOTAL, "Total to date (never falls)"
@@ -158,6 +163,7 @@ class Release(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         PUBLISHED = "published", "Published"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        CANCELLED = "cancelled", "Cancelled"
 
     # Approved states: public once the publish time has passed.
     PUBLIC_STATUSES = (Status.SCHEDULED, Status.PUBLISHED)
@@ -185,7 +191,17 @@ class Release(models.Model):
         max_length=10,
         choices=Status.choices,
         default=Status.DRAFT,
-        help_text="Where the release is in the publishing workflow.",
+        help_text="Where the release is in the publishing workflow. Change it with the buttons above.",
+    )
+    date_confirmed = models.BooleanField(
+        "date confirmed",
+        default=False,
+        help_text="Ticked once the publish time is final; until then the calendar says “provisional”.",
+    )
+    status_reason = models.TextField(
+        "reason for cancelling or withdrawing",
+        blank=True,
+        help_text="Shown to the public when a release is cancelled or withdrawn.",
     )
     publish_at = models.DateTimeField(
         "publish time",
@@ -241,6 +257,13 @@ class Release(models.Model):
                 name="release_approved_has_publish_time",
                 violation_error_message="A scheduled or published release needs a publish time.",
             ),
+        ]
+        permissions = [
+            ("submit_release", "Can submit a release for review"),
+            ("approve_release", "Can approve and schedule a release"),
+            ("publish_release", "Can publish a release straight away"),
+            ("correct_release", "Can correct a published release"),
+            ("withdraw_release", "Can withdraw a published release"),
         ]
 
     def __str__(self):
@@ -316,6 +339,14 @@ class Figure(models.Model):
     )
     note = models.CharField(
         max_length=300, blank=True, help_text="A footnote shown with the figure in tables and downloads."
+    )
+    is_confirmed = models.BooleanField(
+        "confirmed",
+        default=True,
+        help_text=(
+            "Copied from last week’s release and not yet updated while unticked. Change the value or tick "
+            "this to confirm it; a release cannot be submitted while any figure is unconfirmed."
+        ),
     )
 
     history = HistoricalRecords()
@@ -446,3 +477,27 @@ class Correction(models.Model):
 
     def __str__(self):
         return f"{self.subject}: {self.old_value} → {self.new_value}"
+
+
+class ReleaseDateChange(models.Model):
+    """A public record that an announced publish time moved, or was cancelled, and why."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="date_changes")
+    old_publish_at = models.DateTimeField("was", null=True, blank=True)
+    new_publish_at = models.DateTimeField("now", null=True, blank=True, help_text="Empty when cancelled.")
+    reason = models.TextField(help_text="Why the date changed, in plain English, for the public.")
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-changed_at"]
+        verbose_name = "release date change"
+
+    def __str__(self):
+        return f"{self.release}: {self.old_publish_at} → {self.new_publish_at or 'cancelled'}"
+
+    @property
+    def is_cancellation(self) -> bool:
+        return self.new_publish_at is None

@@ -22,3 +22,9 @@ urlpatterns += [
     path("<isodate:period>.pdf", views.release_pdf, name="release-pdf"),
     path("programmes/<slug:slug>.pdf", views.programme_pdf, name="programme-pdf"),
 ]
+
+urlpatterns += [
+    path("preview/<int:pk>/", views.ReleasePreviewView.as_view(), name="release-preview"),
+    path("calendar/", views.ReleaseCalendarView.as_view(), name="release-calendar"),
+    path("revisions/", views.RevisionListView.as_view(), name="revision-list"),
+]

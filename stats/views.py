@@ -3,17 +3,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
 from newsroom.caching import remember
 
-from . import api, charts, downloads, formatting
-from .models import Figure, Metric, Programme, Release
+from . import api, charts, downloads, formatting, ukclock
+from .models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
 from .pdf_files import (
     programme_pdf_file,
     programme_web_url,
@@ -327,3 +329,108 @@ def programme_pdf(request, slug):
     web = programme_web_url(programme)
     url = request.build_absolute_uri(web) if web else ""
     return _pdf_response(request, programme_pdf_file(programme, visible=Release.objects.public(), url=url))
+
+
+# --- publishing workflow: preview, calendar, revisions ---------------------------------
+
+
+class ReleasePreviewView(ReleaseDetailView):
+    """Any release exactly as the public will see it at its publish time; staff only, never cached."""
+
+    def dispatch(self, request, *args, **kwargs):
+        user = request.user
+        if not (user.is_active and user.is_staff and user.has_perm("statistics.view_release")):
+            raise Http404("No such page.")
+        response = super().dispatch(request, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    def get_queryset(self):
+        # The one place preview widens what is visible: this release, plus every release
+        # that will be public by its publish time (so previous/next read as they will then).
+        release = get_object_or_404(Release.objects.only("pk", "publish_at"), pk=self.kwargs["pk"])
+        moment = max(release.publish_at or timezone.now(), timezone.now())
+        public_then = Release.objects.public(at=moment).values("pk")
+        return Release.objects.filter(Q(pk=release.pk) | Q(pk__in=public_then)).select_related("lead_contact")
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["is_latest"] = False
+        context["is_preview"] = True
+        context["preview_publish_uk"] = ukclock.uk_label(self.object.publish_at)
+        return context
+
+
+class ReleaseCalendarView(TemplateView):
+    """Coming release dates (provisional or confirmed), changed dates and cancellations; never a figure."""
+
+    template_name = "statistics/release_calendar.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        upcoming = Release.objects.announced().only(
+            "period_date", "title", "publish_at", "date_confirmed", "status"
+        )
+        changes = (
+            ReleaseDateChange.objects.select_related("release")
+            .only(
+                "release__period_date",
+                "release__title",
+                "old_publish_at",
+                "new_publish_at",
+                "reason",
+                "changed_at",
+            )
+            .order_by("-changed_at")
+        )
+        context["entries"] = [
+            {
+                "heading": release.heading,
+                "period_date": release.period_date,
+                "publish_at": release.publish_at,
+                "uk": ukclock.uk_label(release.publish_at),
+                "utc": ukclock.utc_label(release.publish_at),
+                "confirmed": release.date_confirmed,
+            }
+            for release in upcoming
+        ]
+        context["changes"] = [
+            {
+                "heading": change.release.heading,
+                "was": ukclock.uk_label(change.old_publish_at),
+                "now": ukclock.uk_label(change.new_publish_at),
+                "cancelled": change.is_cancellation,
+                "reason": change.reason,
+                "changed_at": change.changed_at,
+            }
+            for change in changes
+        ]
+        return context
+
+
+class RevisionListView(ListView):
+    """Every correction to a public release, newest first."""
+
+    template_name = "statistics/revision_list.html"
+    context_object_name = "corrections"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return (
+            Correction.objects.filter(release__in=Release.objects.public())
+            .select_related("release")
+            .order_by("-created_at", "-pk")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["withdrawn"] = (
+            Release.objects.filter(status=Release.Status.WITHDRAWN)
+            .only("period_date", "title", "status_reason", "updated_at")
+            .order_by("-period_date")
+        )
+        return context

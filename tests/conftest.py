@@ -36,3 +36,31 @@ def fresh_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+def _member(django_user_model, username, group):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username, f"{username}@example.org")
+    user.is_staff = True
+    user.save()
+    user.groups.add(Group.objects.get(name=group))
+    return django_user_model.objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+@pytest.fixture
+def press_officer(db, django_user_model):
+    """A member of the Press officers group (made by the data migration)."""
+    return _member(django_user_model, "pat", "Press officers")
+
+
+@pytest.fixture
+def publisher(db, django_user_model):
+    """A member of the Publishers group (made by the data migration)."""
+    return _member(django_user_model, "sam", "Publishers")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests make many users; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

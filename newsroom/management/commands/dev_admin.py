@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 USERNAME = "admin"
@@ -22,3 +23,13 @@ class Command(BaseCommand):
             f"Admin: http://127.0.0.1:8000/admin/  username “{USERNAME}”, "
             f"password “{PASSWORD}”" + ("" if created else " (unless you changed it)")
         )
+        # Two pairs of eyes: one person to write and submit, another to approve.
+        for username, group in (("press", "Press officers"), ("publisher", "Publishers")):
+            member, made = get_user_model().objects.get_or_create(
+                username=username, defaults={"is_staff": True}
+            )
+            if made:
+                member.set_password(PASSWORD)
+                member.save()
+            member.groups.add(Group.objects.get(name=group))
+            self.stdout.write(f"{group}: username “{username}”, same password")

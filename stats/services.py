@@ -1,0 +1,517 @@
+"""The publishing workflow: every change of state, called by the admin, commands and tests alike.
+
+Each function is keyword-only, runs in one transaction, locks the release row,
+checks the caller's permission and the release's state, and refuses with a
+`PermissionDenied` or `ValidationError` whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from . import checks, formatting, ukclock
+from .models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
+
+Status = Release.Status
+# Releases still to come: their date may move or be cancelled.
+UNPUBLISHED = (Status.DRAFT, Status.IN_REVIEW, Status.SCHEDULED)
+
+
+# --- helpers -----------------------------------------------------------------
+
+
+def release_time() -> dt.time:
+    """The usual UK time of day releases come out (setting NEWSROOM_RELEASE_TIME)."""
+    return ukclock.parse_time(settings.NEWSROOM_RELEASE_TIME)
+
+
+def default_publish_at(period_date: dt.date) -> dt.datetime:
+    """The period's first day at the usual UK release time."""
+    return ukclock.uk_datetime(period_date, release_time())
+
+
+def _require(user, permission: str, action: str) -> None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise PermissionDenied(f"Sign in to {action}.")
+    if not user.has_perm(f"statistics.{permission}"):
+        raise PermissionDenied(f"You do not have permission to {action}. Ask a publisher.")
+
+
+def _lock(release: Release, expected_version: int | None) -> Release:
+    """The release re-read under a row lock; refused if it changed since the caller looked."""
+    fresh = Release.objects.select_for_update().get(pk=release.pk)
+    if expected_version is not None and fresh.version != expected_version:
+        raise ValidationError(
+            f"“{fresh}” was changed by someone else since you opened it "
+            f"(version {expected_version}, now {fresh.version}). Reload the page and check it again."
+        )
+    return fresh
+
+
+def _require_status(release: Release, allowed: Iterable[str], action: str) -> None:
+    allowed = tuple(allowed)
+    if release.status not in allowed:
+        names = " or ".join(str(Status(s).label).lower() for s in allowed)
+        raise ValidationError(
+            f"Cannot {action}: “{release}” is {release.get_status_display().lower()}, not {names}."
+        )
+
+
+def _save(release: Release, *, by, reason: str, fields: Iterable[str]) -> Release:
+    """Save a transition: one version up, recorded in the history with who and why."""
+    release.version += 1
+    release._history_user = by
+    release._change_reason = reason[:100]
+    release.save(update_fields=[*fields, "version", "updated_at"])
+    return release
+
+
+def _two_pairs_of_eyes(release: Release, by, action: str) -> None:
+    if settings.NEWSROOM_TWO_PAIRS_OF_EYES and release.last_edited_by_id == by.pk:
+        raise PermissionDenied(
+            f"You were the last to edit “{release}”, so someone else must {action} it (two pairs of eyes)."
+        )
+
+
+def _future(publish_at: dt.datetime | None, what: str) -> dt.datetime:
+    if publish_at is None:
+        raise ValidationError(f"Give the {what}.")
+    if timezone.is_naive(publish_at):
+        raise ValidationError(f"The {what} needs a time zone; enter it in UK time.")
+    if publish_at <= timezone.now():
+        raise ValidationError(
+            f"The {what} {ukclock.uk_label(publish_at)} has already passed. "
+            "Choose a later time, or use “Publish now”."
+        )
+    return publish_at
+
+
+def _reason(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(f"Give a reason {what}; the public will read it.")
+    return reason
+
+
+def explained_slugs(release: Release) -> set[str]:
+    """Metrics whose change a correction note on this release explains."""
+    return set(
+        release.corrections.filter(figure__isnull=False).values_list("figure__metric__slug", flat=True)
+    )
+
+
+def release_findings(release: Release) -> list[checks.Finding]:
+    """The integrity findings for a release, with its correction notes taken into account."""
+    return checks.check_release(release, explained=explained_slugs(release))
+
+
+def _run_checks(release: Release, *, acknowledge_warnings: bool, action: str) -> list[checks.Finding]:
+    findings = release_findings(release)
+    errors = [f.message for f in findings if f.is_error]
+    if errors:
+        raise ValidationError([f"Cannot {action} “{release}” until these are fixed:", *errors])
+    warnings = [f.message for f in findings if not f.is_error]
+    if warnings and not acknowledge_warnings:
+        raise ValidationError(
+            [f"Check these before you {action}, then tick “I have checked these changes”:", *warnings]
+        )
+    return findings
+
+
+def _log_date_change(release, *, old, new, reason, by) -> ReleaseDateChange | None:
+    if old is None or old == new:
+        return None
+    return ReleaseDateChange.objects.create(
+        release=release, old_publish_at=old, new_publish_at=new, reason=reason, changed_by=by
+    )
+
+
+# --- transitions -----------------------------------------------------------------
+
+
+@transaction.atomic
+def start_next_release(*, source: Release, by, period_date: dt.date | None = None) -> Release:
+    """A draft for the next period with `source`'s statements and figures, figures marked not yet updated."""
+    _require(by, "add_release", "start a release")
+    if source.status == Status.CANCELLED:
+        raise ValidationError(f"“{source}” was cancelled: start the next release from another one.")
+    earlier = Release.objects.filter(period_date__lt=source.period_date).order_by("-period_date").first()
+    step = (source.period_date - earlier.period_date) if earlier else dt.timedelta(weeks=1)
+    step = step if dt.timedelta(days=1) <= step <= dt.timedelta(days=31) else dt.timedelta(weeks=1)
+    period_date = period_date or source.period_date + step
+    existing = Release.objects.filter(period_date=period_date).first()
+    if existing is not None:
+        raise ValidationError(
+            f"There is already a release for w/c {existing.period_label} ({existing.get_status_display()}): "
+            "open it instead."
+        )
+    if source.publish_at:
+        local = source.publish_at.astimezone(ukclock.UK)
+        publish_at = ukclock.uk_datetime(local.date() + (period_date - source.period_date), local.time())
+    else:
+        publish_at = default_publish_at(period_date)
+    release = Release(
+        period_date=period_date,
+        title=source.title,
+        notes=source.notes,
+        lead_contact_id=source.lead_contact_id,
+        publish_at=publish_at if publish_at > timezone.now() else None,
+        last_edited_by=by,
+    )
+    release._history_user = by
+    release._change_reason = f"Started from w/c {source.period_label}"
+    try:
+        with transaction.atomic():
+            release.save()
+    except IntegrityError as error:  # someone started the same week a moment ago
+        raise ValidationError(
+            f"There is already a release for w/c {release.period_label}: open it instead."
+        ) from error
+    figures = list(source.figures.all())
+    for figure in figures:
+        figure.pk = None
+        figure.release = release
+        figure.is_confirmed = False
+    bulk_create_with_history(
+        figures, Figure, default_user=by, default_change_reason="Copied, not yet updated"
+    )
+    statements = list(source.statements.all())
+    for statement in statements:
+        statement.pk = None
+        statement.release = release
+    bulk_create_with_history(statements, Statement, default_user=by, default_change_reason="Copied")
+    return release
+
+
+@transaction.atomic
+def confirm_figures(*, release: Release, by, slugs: Iterable[str] | None = None) -> int:
+    """Mark copied figures as checked and still right; returns how many were confirmed."""
+    _require(by, "change_release", "confirm figures")
+    release = _lock(release, None)
+    _require_status(release, [Status.DRAFT], "confirm figures")
+    figures = release.figures.filter(is_confirmed=False)
+    if slugs is not None:
+        figures = figures.filter(metric__slug__in=list(slugs))
+    count = 0
+    for figure in figures:
+        figure.is_confirmed = True
+        figure._history_user = by
+        figure._change_reason = "Confirmed unchanged"
+        figure.save(update_fields=["is_confirmed"])
+        count += 1
+    release.last_edited_by = by
+    _save(release, by=by, reason=f"Confirmed {count} figures", fields=["last_edited_by"])
+    return count
+
+
+@transaction.atomic
+def add_correction_note(*, release: Release, by, metric_slug: str, reason: str) -> Correction:
+    """A public note on a draft explaining why a figure fell or jumped since the previous release."""
+    _require(by, "change_release", "explain a figure")
+    release = _lock(release, None)
+    _require_status(release, [Status.DRAFT], "add a correction note")
+    reason = _reason(reason, "for the change")
+    figure = release.figures.select_related("metric").filter(metric__slug=metric_slug).first()
+    if figure is None:
+        raise ValidationError(f"“{release}” has no figure for “{metric_slug}”.")
+    previous_release = figure.release.previous(checks.comparison_releases())
+    old = (
+        Figure.objects.filter(release=previous_release, metric=figure.metric).values_list("value", flat=True)
+        if previous_release
+        else []
+    )
+    old_value = formatting.exact(old[0], kind=figure.kind) if old else ""
+    return Correction.objects.create(
+        release=release,
+        figure=figure,
+        subject=figure.metric.name,
+        old_value=f"{old_value} (w/c {previous_release.period_label})" if old_value else "",
+        new_value=figure.display,
+        reason=reason,
+        created_by=by,
+    )
+
+
+@transaction.atomic
+def submit_release(
+    *, release: Release, by, acknowledge_warnings: bool = False, expected_version: int | None = None
+) -> list[checks.Finding]:
+    """Draft → in review, once every figure is confirmed and the checks pass."""
+    _require(by, "submit_release", "submit a release")
+    release = _lock(release, expected_version)
+    _require_status(release, [Status.DRAFT], "submit")
+    unconfirmed = list(
+        release.figures.filter(is_confirmed=False).values_list("metric__name", flat=True).order_by("metric")
+    )
+    if unconfirmed:
+        raise ValidationError(
+            [
+                f"{len(unconfirmed)} figure(s) are copied from the previous release and not yet updated. "
+                "Change each value or tick “confirmed”:",
+                *unconfirmed,
+            ]
+        )
+    findings = _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="submit")
+    release.status = Status.IN_REVIEW
+    reason = "Submitted for review" + (" (warnings checked)" if findings else "")
+    _save(release, by=by, reason=reason, fields=["status"])
+    return findings
+
+
+@transaction.atomic
+def return_to_draft(
+    *, release: Release, by, reason: str = "", expected_version: int | None = None
+) -> Release:
+    """In review, or scheduled and not yet public → draft, for more changes."""
+    release = _lock(release, expected_version)
+    _require_status(release, [Status.IN_REVIEW, Status.SCHEDULED], "return to draft")
+    if release.status == Status.SCHEDULED:
+        _require(by, "approve_release", "take back an approved release")
+        if release.is_public:
+            raise ValidationError(f"“{release}” is already public: correct or withdraw it instead.")
+    else:
+        _require(by, "submit_release", "return a release to draft")
+    release.status = Status.DRAFT
+    release.approved_by = None
+    release.approved_at = None
+    text = "Returned to draft" + (f": {reason.strip()}" if reason and reason.strip() else "")
+    return _save(release, by=by, reason=text, fields=["status", "approved_by", "approved_at"])
+
+
+@transaction.atomic
+def approve_release(
+    *,
+    release: Release,
+    by,
+    publish_at: dt.datetime | None = None,
+    date_change_reason: str = "",
+    acknowledge_warnings: bool = False,
+    expected_version: int | None = None,
+) -> Release:
+    """In review → scheduled for its publish time (UK), by someone other than the last editor."""
+    _require(by, "approve_release", "approve a release")
+    release = _lock(release, expected_version)
+    _require_status(release, [Status.IN_REVIEW], "approve")
+    _two_pairs_of_eyes(release, by, "approve")
+    publish_at = _future(publish_at or release.publish_at, "publish time")
+    _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="approve")
+    if release.publish_at and publish_at != release.publish_at:
+        _log_date_change(
+            release,
+            old=release.publish_at,
+            new=publish_at,
+            reason=_reason(date_change_reason, "for moving the announced date"),
+            by=by,
+        )
+    release.status = Status.SCHEDULED
+    release.publish_at = publish_at
+    release.date_confirmed = True
+    release.approved_by = by
+    release.approved_at = timezone.now()
+    return _save(
+        release,
+        by=by,
+        reason=f"Approved for {ukclock.uk_label(publish_at, weekday=False)}",
+        fields=["status", "publish_at", "date_confirmed", "approved_by", "approved_at"],
+    )
+
+
+@transaction.atomic
+def publish_now(
+    *,
+    release: Release,
+    by,
+    reason: str = "",
+    acknowledge_warnings: bool = False,
+    expected_version: int | None = None,
+) -> Release:
+    """In review or scheduled → published at once; publishing before an announced time needs a reason."""
+    _require(by, "publish_release", "publish a release")
+    release = _lock(release, expected_version)
+    _require_status(release, [Status.IN_REVIEW, Status.SCHEDULED], "publish")
+    if release.is_public:
+        raise ValidationError(f"“{release}” is already public.")
+    _two_pairs_of_eyes(release, by, "publish")
+    _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="publish")
+    now = timezone.now()
+    if release.publish_at and release.publish_at > now:
+        _log_date_change(
+            release,
+            old=release.publish_at,
+            new=now,
+            reason=_reason(reason, "for publishing before the announced time"),
+            by=by,
+        )
+    release.status = Status.PUBLISHED
+    release.publish_at = now
+    release.date_confirmed = True
+    if release.approved_by_id is None:
+        release.approved_by, release.approved_at = by, now
+    return _save(
+        release,
+        by=by,
+        reason="Published now",
+        fields=["status", "publish_at", "date_confirmed", "approved_by", "approved_at"],
+    )
+
+
+@transaction.atomic
+def withdraw_release(*, release: Release, by, reason: str, expected_version: int | None = None) -> Release:
+    """A public release → withdrawn, with a public reason."""
+    _require(by, "withdraw_release", "withdraw a release")
+    release = _lock(release, expected_version)
+    if not release.is_public:
+        raise ValidationError(
+            f"Only a public release can be withdrawn; “{release}” is "
+            f"{release.get_status_display().lower()} and not public. Return it to draft or cancel it instead."
+        )
+    release.status_reason = _reason(reason, "for withdrawing it")
+    release.status = Status.WITHDRAWN
+    return _save(release, by=by, reason="Withdrawn", fields=["status", "status_reason"])
+
+
+@transaction.atomic
+def change_release_date(
+    *,
+    release: Release,
+    by,
+    publish_at: dt.datetime,
+    reason: str = "",
+    confirm: bool = False,
+    expected_version: int | None = None,
+) -> Release:
+    """Move (or first set, or confirm) a coming release's publish time; a move is logged publicly."""
+    release = _lock(release, expected_version)
+    _require_status(release, UNPUBLISHED, "change the date")
+    if release.is_public:
+        raise ValidationError(f"“{release}” is already public; its publish time cannot change.")
+    if release.status == Status.SCHEDULED or release.date_confirmed or confirm:
+        _require(by, "approve_release", "change or confirm an announced date")
+    else:
+        _require(by, "change_release", "change a provisional date")
+    publish_at = _future(publish_at, "new publish time")
+    old = release.publish_at
+    if old is not None and old != publish_at:
+        _log_date_change(release, old=old, new=publish_at, reason=_reason(reason, "for the new date"), by=by)
+    elif old == publish_at and not confirm:
+        raise ValidationError(f"“{release}” is already due at {ukclock.uk_label(old)}.")
+    release.publish_at = publish_at
+    release.date_confirmed = release.date_confirmed or confirm
+    text = f"Date set to {ukclock.uk_label(publish_at, weekday=False)}" + (" (confirmed)" if confirm else "")
+    return _save(release, by=by, reason=text, fields=["publish_at", "date_confirmed"])
+
+
+@transaction.atomic
+def cancel_release(*, release: Release, by, reason: str, expected_version: int | None = None) -> Release:
+    """A coming release → cancelled; its calendar entry stays, with the reason."""
+    _require(by, "approve_release", "cancel a release")
+    release = _lock(release, expected_version)
+    _require_status(release, UNPUBLISHED, "cancel")
+    if release.is_public:
+        raise ValidationError(f"“{release}” is already public: withdraw it instead.")
+    reason = _reason(reason, "for cancelling")
+    if release.publish_at:
+        ReleaseDateChange.objects.create(
+            release=release,
+            old_publish_at=release.publish_at,
+            new_publish_at=None,
+            reason=reason,
+            changed_by=by,
+        )
+    release.status = Status.CANCELLED
+    release.status_reason = reason
+    return _save(release, by=by, reason="Cancelled", fields=["status", "status_reason"])
+
+
+# --- corrections to public releases --------------------------------------------------------
+
+
+def _correctable(release: Release, by) -> Release:
+    _require(by, "correct_release", "correct a published release")
+    release = _lock(release, None)
+    if not release.is_public:
+        raise ValidationError(
+            f"“{release}” is not public, so there is nothing to correct: edit it as a draft instead."
+        )
+    return release
+
+
+@transaction.atomic
+def correct_figure(
+    *,
+    figure: Figure,
+    by,
+    value: Decimal,
+    reason: str,
+    qualifier: str | None = None,
+    as_of: dt.date | None = None,
+) -> Correction:
+    """Change a figure of a public release and record a public correction (old → new, why)."""
+    release = _correctable(figure.release, by)
+    reason = _reason(reason, "for the correction")
+    figure = Figure.objects.select_related("metric", "release").get(pk=figure.pk)
+    old = figure.display
+    figure.value = Decimal(value)
+    if qualifier is not None:
+        figure.qualifier = qualifier
+    if as_of is not None:
+        figure.as_of = as_of
+    figure.is_confirmed = True
+    figure.full_clean()
+    if figure.display == old and qualifier is None and as_of is None:
+        raise ValidationError(f"{figure.metric.name} is already {old}: nothing to correct.")
+    figure._history_user = by
+    figure._change_reason = f"Corrected: {reason}"[:100]
+    figure.save()
+    correction = Correction.objects.create(
+        release=release,
+        figure=figure,
+        subject=figure.metric.name,
+        old_value=old,
+        new_value=figure.display,
+        reason=reason,
+        created_by=by,
+    )
+    release.last_edited_by = by
+    _save(release, by=by, reason=f"Corrected {figure.metric.name}", fields=["last_edited_by"])
+    return correction
+
+
+@transaction.atomic
+def correct_statement(*, statement: Statement, by, text: str, reason: str) -> Correction:
+    """Change a bullet of a public release and record a public correction (old → new, why)."""
+    release = _correctable(statement.release, by)
+    reason = _reason(reason, "for the correction")
+    statement = Statement.objects.select_related("programme").get(pk=statement.pk)
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("The corrected bullet cannot be empty.")
+    if text == statement.text:
+        raise ValidationError("The bullet is unchanged: nothing to correct.")
+    values = release.figure_values()
+    check_placeholders(text, values)
+    old = statement.render(values)
+    statement.text = text
+    statement._history_user = by
+    statement._change_reason = f"Corrected: {reason}"[:100]
+    statement.save()
+    correction = Correction.objects.create(
+        release=release,
+        statement=statement,
+        subject=f"{statement.programme.name} bullet",
+        old_value=old,
+        new_value=statement.render(values),
+        reason=reason,
+        created_by=by,
+    )
+    release.last_edited_by = by
+    _save(release, by=by, reason=f"Corrected a {statement.programme.name} bullet", fields=["last_edited_by"])
+    return correction

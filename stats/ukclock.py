@@ -1,0 +1,62 @@
+"""UK publish times: GMT/BST labels, UTC beside them, and clock-change warnings. No ORM."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+UK = ZoneInfo("Europe/London")
+UTC = dt.UTC
+CLOCK_CHANGE_MARGIN = dt.timedelta(hours=2)
+
+
+def parse_time(value: str) -> dt.time:
+    """A setting like "09:30" as a time; a clear error names the bad value."""
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"NEWSROOM_RELEASE_TIME must look like 09:30, not {value!r}.") from error
+
+
+def uk_datetime(day: dt.date, at: dt.time) -> dt.datetime:
+    """`day` at UK wall-clock time `at`, as an aware datetime."""
+    return dt.datetime.combine(day, at, tzinfo=UK)
+
+
+def zone_label(moment: dt.datetime) -> str:
+    """GMT or BST for a moment, as a UK reader would say it."""
+    return moment.astimezone(UK).tzname() or "UK time"
+
+
+def uk_label(moment: dt.datetime | None, *, weekday: bool = True) -> str:
+    """e.g. "Wednesday 10 March 2010, 09:30 GMT"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(UK)
+    day = f"{local:%A} {local.day} {local:%B %Y}" if weekday else f"{local.day} {local:%B %Y}"
+    return f"{day}, {local:%H:%M} {zone_label(local)}"
+
+
+def utc_label(moment: dt.datetime | None) -> str:
+    """e.g. "09:30 UTC" (with the date when it differs from the UK date)."""
+    if moment is None:
+        return ""
+    utc, local = moment.astimezone(UTC), moment.astimezone(UK)
+    if utc.date() != local.date():
+        return f"{utc.day} {utc:%B %Y}, {utc:%H:%M} UTC"
+    return f"{utc:%H:%M} UTC"
+
+
+def clock_change_near(moment: dt.datetime | None, margin: dt.timedelta = CLOCK_CHANGE_MARGIN) -> str:
+    """A warning when the UK clocks change within `margin` of `moment`, else ""."""
+    if moment is None:
+        return ""
+    before = (moment - margin).astimezone(UK)
+    after = (moment + margin).astimezone(UK)
+    if before.utcoffset() == after.utcoffset():
+        return ""
+    change = "forward (GMT to BST)" if after.utcoffset() > before.utcoffset() else "back (BST to GMT)"
+    return (
+        f"The UK clocks go {change} within two hours of this publish time "
+        f"({uk_label(moment)}, {utc_label(moment)}). Check the time is the one you mean."
+    )
