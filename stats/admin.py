@@ -3,6 +3,13 @@ from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import formatting
+from .admin_imports import (
+    FigureImportExportMixin,
+    MetricImportExportMixin,
+    ProgrammeImportExportMixin,
+    ReleaseImportExportMixin,
+    StatementImportExportMixin,
+)
 from .models import Correction, Figure, Metric, Programme, Release, Statement
 
 
@@ -15,7 +22,7 @@ class MetricInline(admin.TabularInline):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(SimpleHistoryAdmin):
+class ProgrammeAdmin(ProgrammeImportExportMixin, SimpleHistoryAdmin):
     list_display = ("name", "short_name", "slug", "display_order", "is_active")
     list_editable = ("display_order", "is_active")
     list_filter = ("is_active",)
@@ -25,7 +32,7 @@ class ProgrammeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Metric)
-class MetricAdmin(SimpleHistoryAdmin):
+class MetricAdmin(MetricImportExportMixin, SimpleHistoryAdmin):
     list_display = ("name", "slug", "programme", "kind", "unit", "display_order")
     list_filter = ("kind", "programme")
     list_select_related = ("programme",)
@@ -99,7 +106,7 @@ class StatementInline(admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(SimpleHistoryAdmin):
+class ReleaseAdmin(ReleaseImportExportMixin, SimpleHistoryAdmin):
     list_display = ("period_date", "title", "status", "publish_at", "last_edited_by", "version")
     list_filter = ("status", "is_synthetic")
     list_select_related = ("last_edited_by",)
@@ -136,7 +143,7 @@ class ReleaseAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Figure)
-class FigureAdmin(SimpleHistoryAdmin):
+class FigureAdmin(FigureImportExportMixin, SimpleHistoryAdmin):
     list_display = ("metric", "release", "display_value", "qualifier", "as_of")
     list_filter = ("kind", "metric__programme", "release__status")
     list_select_related = ("metric", "release")
@@ -150,7 +157,7 @@ class FigureAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(SimpleHistoryAdmin):
+class StatementAdmin(StatementImportExportMixin, SimpleHistoryAdmin):
     list_display = ("text", "programme", "release", "order")
     list_filter = ("programme", "release__status")
     list_select_related = ("programme", "release")

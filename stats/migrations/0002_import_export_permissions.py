@@ -1,0 +1,44 @@
+"""Permissions to import and export spreadsheets, one pair per model (e.g. statistics.import_figure)."""
+
+from django.db import migrations
+
+MODELS = {
+    ("statistics", "programme"): "programme",
+    ("statistics", "metric"): "metric",
+    ("statistics", "release"): "release",
+    ("statistics", "figure"): "figure",
+    ("statistics", "statement"): "statement",
+    ("contacts", "mediacontact"): "media contact",
+}
+
+
+def add_permissions(apps, schema_editor):
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Permission = apps.get_model("auth", "Permission")
+    for (app_label, model), name in MODELS.items():
+        content_type, _ = ContentType.objects.get_or_create(app_label=app_label, model=model)
+        for action in ("import", "export"):
+            Permission.objects.get_or_create(
+                content_type=content_type,
+                codename=f"{action}_{model}",
+                defaults={"name": f"Can {action} {name} spreadsheets"},
+            )
+
+
+def remove_permissions(apps, schema_editor):
+    Permission = apps.get_model("auth", "Permission")
+    for (app_label, model) in MODELS:
+        Permission.objects.filter(
+            content_type__app_label=app_label, codename__in=[f"import_{model}", f"export_{model}"]
+        ).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("statistics", "0001_initial"),
+        ("contacts", "0002_initial"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
+
+    operations = [migrations.RunPython(add_permissions, remove_permissions)]
