@@ -16,8 +16,14 @@ from import_export.forms import ImportForm
 
 from .imports import check_size, dataset_from_bytes, import_figures, max_upload_bytes, read_upload, size_label
 from .models import Figure, Release
-from .resources import FigureResource, ImportRefused, MetricResource, ProgrammeResource, ReleaseResource
-from .resources import StatementResource
+from .resources import (
+    FigureResource,
+    ImportRefused,
+    MetricResource,
+    ProgrammeResource,
+    ReleaseResource,
+    StatementResource,
+)
 
 
 def _uploaded_bytes(upload) -> bytes:
@@ -220,7 +226,9 @@ class FigureImportViewMixin:
         storage = self.figure_tmp_storage(name=confirm.cleaned_data["token"])
         data = storage.read()
         if not data:
-            context["problems"] = ["The uploaded file is no longer held (it expires after a day). Upload it again."]
+            context["problems"] = [
+                "The uploaded file is no longer held (it expires after a day). Upload it again."
+            ]
             return TemplateResponse(request, self.figure_import_template, context)
         reason = confirm.cleaned_data["reason"]
         try:
@@ -228,7 +236,9 @@ class FigureImportViewMixin:
         except ImportRefused as error:
             context["problems"] = str(error).splitlines()
             return TemplateResponse(request, self.figure_import_template, context)
-        outcome = import_figures(read.dataset, release=release, reason=reason, user=request.user, dry_run=False)
+        outcome = import_figures(
+            read.dataset, release=release, reason=reason, user=request.user, dry_run=False
+        )
         if not outcome.ok:
             context.update(outcome=outcome, problems=outcome.problems, upload=read)
             return TemplateResponse(request, self.figure_import_template, context)

@@ -21,7 +21,7 @@ from django.db.models import F
 
 from . import formatting
 from .models import Correction, Figure, Metric, Release
-from .resources import Change, FigureResource, ImportRefused, Problem
+from .resources import Change, FigureResource, ImportRefused
 from .safe_cells import safe_cell
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
@@ -116,8 +116,12 @@ def _read_xlsx(data: bytes, name: str) -> tablib.Dataset:
         formula_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
         raise ImportRefused(f"{name} is not a readable Excel workbook ({type(error).__name__}).") from None
-    sheets = [ws for ws in values_book.worksheets if ws.max_row and any(ws.iter_rows(max_row=1, values_only=True))]
-    sheets = [ws for ws in sheets if any(not _blank(v) for row in ws.iter_rows(values_only=True) for v in row)]
+    sheets = [
+        ws for ws in values_book.worksheets if ws.max_row and any(ws.iter_rows(max_row=1, values_only=True))
+    ]
+    sheets = [
+        ws for ws in sheets if any(not _blank(v) for row in ws.iter_rows(values_only=True) for v in row)
+    ]
     if len(sheets) > 1:
         names = ", ".join(f"“{ws.title}”" for ws in sheets)
         raise ImportRefused(
@@ -135,9 +139,9 @@ def _read_xlsx(data: bytes, name: str) -> tablib.Dataset:
         for column, (value, formula) in enumerate(zip(value_row, formula_row, strict=False), 1):
             if value is None and isinstance(formula, str) and formula.startswith("="):
                 problems.append(
-                    f"Row {number}: cell {get_column_letter(column)}{number} holds a formula ({formula[:40]}) "
-                    "with no saved result. Open the file in your spreadsheet program, save it, and upload "
-                    "it again, or paste the values in place of the formulas."
+                    f"Row {number}: cell {get_column_letter(column)}{number} holds a formula "
+                    f"({formula[:40]}) with no saved result. Open the file in your spreadsheet program, "
+                    "save it, and upload it again, or paste the values in place of the formulas."
                 )
         rows.append(list(value_row))
     values_book.close()
@@ -157,7 +161,7 @@ def _read_json(text: str, name: str) -> tablib.Dataset:
     if isinstance(data, dict) and isinstance(data.get("figures"), list):
         data = data["figures"]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        raise ImportRefused(f"{name} must hold a list of objects, one per row, e.g. [{{\"period\": …}}].")
+        raise ImportRefused(f'{name} must hold a list of objects, one per row, e.g. [{{"period": …}}].')
     if not data:
         raise ImportRefused(f"{name} holds no rows.")
     headers = list(dict.fromkeys(key for item in data for key in item))
@@ -288,7 +292,9 @@ def import_figures(
             user=user,
         )
         outcome = FigureImport(
-            problems=_result_problems(result) if result.has_errors() or result.has_validation_errors() else [],
+            problems=_result_problems(result)
+            if result.has_errors() or result.has_validation_errors()
+            else [],
             warnings=list(resource.warnings),
             changes=list(resource.changes),
         )
@@ -304,9 +310,7 @@ def import_figures(
 
 def record_import_corrections(*, changes: list[Change], reason: str, user=None) -> list[Correction]:
     """One public correction per figure an import changes in a published release."""
-    changed = [
-        c for c in changes if c.release.status == Release.Status.PUBLISHED and c.changes_anything
-    ]
+    changed = [c for c in changes if c.release.status == Release.Status.PUBLISHED and c.changes_anything]
     if not changed:
         return []
     figures = {

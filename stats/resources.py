@@ -261,7 +261,9 @@ class OrderWidget(widgets.IntegerWidget):
         try:
             number = int(Decimal(_shown(value)))
         except Exception:
-            raise ValueError(f"{where(self.column, kwargs)}: “{_shown(value)}” is not a whole number.") from None
+            raise ValueError(
+                f"{where(self.column, kwargs)}: “{_shown(value)}” is not a whole number."
+            ) from None
         if number < 0:
             raise ValueError(f"{where(self.column, kwargs)}: {number} is negative.")
         return number
@@ -296,7 +298,9 @@ class CheckedResource(resources.ModelResource):
                 close = difflib.get_close_matches(header, known, n=1)
                 hint = f" Did you mean “{close[0]}”?" if close else ""
                 problems.append(
-                    Problem(f"Column “{header}” is not a column we know.{hint} Known columns: {', '.join(known)}.")
+                    Problem(
+                        f"Column “{header}” is not a column we know.{hint} Known columns: {', '.join(known)}."
+                    )
                 )
         for header in sorted({h for h in headers if h and headers.count(h) > 1}):
             problems.append(Problem(f"Column “{header}” appears more than once."))
@@ -323,7 +327,9 @@ class CheckedResource(resources.ModelResource):
     def check_dataset(self, dataset, **kwargs) -> list[Problem]:
         return self.check_headers(dataset) or self.check_rows(dataset, **kwargs)
 
-    def import_data_inner(self, dataset, dry_run, raise_errors, using_transactions, collect_failed_rows, **kwargs):
+    def import_data_inner(
+        self, dataset, dry_run, raise_errors, using_transactions, collect_failed_rows, **kwargs
+    ):
         problems = self.check_dataset(dataset, **kwargs)
         if problems:
             result = self.get_result_class()()
@@ -373,6 +379,23 @@ class FigureInstanceLoader(BaseInstanceLoader):
         return self.figures.get(key)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A figure as it was before the import (the import edits the model instance itself)."""
+
+    pk: int
+    value: Decimal
+    as_of: date | None
+    qualifier: str
+    note: str
+
+    @classmethod
+    def of(cls, figure: Figure | None) -> Snapshot | None:
+        if figure is None:
+            return None
+        return cls(figure.pk, figure.value, figure.as_of, figure.qualifier, figure.note)
+
+
 @dataclass
 class Change:
     """One row of a figure import: what the figure was and what it becomes."""
@@ -384,7 +407,7 @@ class Change:
     as_of: date | None
     qualifier: str | None
     note: str | None
-    old: Figure | None = None
+    old: Snapshot | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -441,7 +464,10 @@ class FigureResource(CheckedResource):
         saves_null_values=False,
     )
     note = Field(
-        attribute="note", column_name="note", widget=TextWidget("note", max_length=300), saves_null_values=False
+        attribute="note",
+        column_name="note",
+        widget=TextWidget("note", max_length=300),
+        saves_null_values=False,
     )
 
     required_columns = ("period", "metric_slug", "value")
@@ -581,7 +607,7 @@ class FigureResource(CheckedResource):
             for f in Figure.objects.filter(release__in=self.releases_in_file).select_related(None)
         }
         for change in changes:
-            change.old = existing.get((change.release.pk, change.metric.pk))
+            change.old = Snapshot.of(existing.get((change.release.pk, change.metric.pk)))
             if "as_of" not in cols:
                 change.as_of = change.old.as_of if change.old else None
         problems.extend(self.check_corrections(changes))
@@ -600,13 +626,16 @@ class FigureResource(CheckedResource):
         return [
             Problem(
                 f"The release for {release.period_label} is published: give a correction reason to "
-                f"change its figures (rows {', '.join(map(str, lines[:10]))}{'…' if len(lines) > 10 else ''}). "
+                f"change its figures (rows {', '.join(map(str, lines[:10]))}"
+                f"{'…' if len(lines) > 10 else ''}). "
                 "The reason is shown to the public."
             )
             for release, lines in rows.items()
         ]
 
-    def previous_values(self, releases: list[Release], changes: list[Change]) -> dict[int, dict[str, Decimal]]:
+    def previous_values(
+        self, releases: list[Release], changes: list[Change]
+    ) -> dict[int, dict[str, Decimal]]:
         """For each release in the file, the values of the release before it (file rows win)."""
         compared = list(
             Release.objects.exclude(status__in=(Release.Status.WITHDRAWN, Release.Status.DRAFT)).values_list(
@@ -656,7 +685,9 @@ class FigureResource(CheckedResource):
             )
             for finding in findings:
                 change = by_slug.get(finding.metric_slug)
-                message = f"{release.period_label}: {finding.message}" if len(by_release) > 1 else finding.message
+                message = (
+                    f"{release.period_label}: {finding.message}" if len(by_release) > 1 else finding.message
+                )
                 if finding.level == ERROR:
                     problems.append(Problem(message, row=change.row if change else None))
                 else:
@@ -690,7 +721,9 @@ class FigureResource(CheckedResource):
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         if self.create_instances and (using_transactions or not dry_run):
             try:
-                bulk_create_with_history(self.create_instances, Figure, batch_size=batch_size, **self.history_kwargs())
+                bulk_create_with_history(
+                    self.create_instances, Figure, batch_size=batch_size, **self.history_kwargs()
+                )
             except Exception as error:
                 self.handle_import_error(result, error, raise_errors)
             finally:
@@ -719,11 +752,17 @@ class FigureResource(CheckedResource):
 
 
 class ProgrammeResource(CheckedResource):
-    slug = Field(attribute="slug", column_name="slug", widget=TextWidget("slug", max_length=100, required=True))
-    name = Field(attribute="name", column_name="name", widget=TextWidget("name", max_length=200, required=True))
+    slug = Field(
+        attribute="slug", column_name="slug", widget=TextWidget("slug", max_length=100, required=True)
+    )
+    name = Field(
+        attribute="name", column_name="name", widget=TextWidget("name", max_length=200, required=True)
+    )
     short_name = Field(attribute="short_name", column_name="short_name", widget=TextWidget("short_name", 50))
     description = Field(attribute="description", column_name="description", widget=TextWidget("description"))
-    display_order = Field(attribute="display_order", column_name="display_order", widget=OrderWidget("display_order"))
+    display_order = Field(
+        attribute="display_order", column_name="display_order", widget=OrderWidget("display_order")
+    )
     is_active = Field(attribute="is_active", column_name="is_active", widget=FlagWidget("is_active"))
 
     required_columns = ("slug", "name")
@@ -739,9 +778,13 @@ class ProgrammeResource(CheckedResource):
 
 
 class MetricResource(CheckedResource):
-    slug = Field(attribute="slug", column_name="slug", widget=TextWidget("slug", max_length=100, required=True))
+    slug = Field(
+        attribute="slug", column_name="slug", widget=TextWidget("slug", max_length=100, required=True)
+    )
     programme = Field(attribute="programme", column_name="programme", widget=ProgrammeWidget())
-    name = Field(attribute="name", column_name="name", widget=TextWidget("name", max_length=200, required=True))
+    name = Field(
+        attribute="name", column_name="name", widget=TextWidget("name", max_length=200, required=True)
+    )
     unit = Field(attribute="unit", column_name="unit", widget=TextWidget("unit", max_length=50))
     kind = Field(
         attribute="kind",
@@ -750,7 +793,9 @@ class MetricResource(CheckedResource):
         saves_null_values=False,
     )
     definition = Field(attribute="definition", column_name="definition", widget=TextWidget("definition"))
-    display_order = Field(attribute="display_order", column_name="display_order", widget=OrderWidget("display_order"))
+    display_order = Field(
+        attribute="display_order", column_name="display_order", widget=OrderWidget("display_order")
+    )
 
     required_columns = ("slug", "programme", "name")
 
@@ -771,7 +816,9 @@ class ReleaseResource(CheckedResource):
     """Release headings and text; imports create or edit drafts only (publishing is a workflow)."""
 
     period_date = Field(attribute="period_date", column_name="period", widget=DateWidget("period"))
-    title = Field(attribute="title", column_name="title", widget=TextWidget("title", max_length=200, required=True))
+    title = Field(
+        attribute="title", column_name="title", widget=TextWidget("title", max_length=200, required=True)
+    )
     summary = Field(attribute="summary", column_name="summary", widget=TextWidget("summary"))
     notes = Field(attribute="notes", column_name="notes", widget=TextWidget("notes"))
     status = Field(attribute="status", column_name="status", readonly=True)
@@ -793,7 +840,9 @@ class ReleaseResource(CheckedResource):
             return problems
         periods = [parse_date(unescape_cell(v)) for v in dataset["period"]]
         if None in periods:
-            return [Problem(f"Row {sheet_row(periods.index(None) + 1)}, column “period”: the period is missing.")]
+            return [
+                Problem(f"Row {sheet_row(periods.index(None) + 1)}, column “period”: the period is missing.")
+            ]
         locked = dict(
             Release.objects.filter(period_date__in=periods)
             .exclude(status=Release.Status.DRAFT)
