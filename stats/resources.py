@@ -18,10 +18,11 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
+from django.utils import timezone
 from import_export import resources, widgets
 from import_export.fields import Field
 from import_export.instance_loaders import BaseInstanceLoader
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from . import formatting
 from .checks import ERROR, ProposedFigure, check_figures
@@ -375,8 +376,10 @@ class FigureInstanceLoader(BaseInstanceLoader):
         self.figures = resource.existing
 
     def get_instance(self, row):
-        key = self.resource.row_key(row)
-        return self.figures.get(key)
+        change = self.resource.current
+        if change is not None:
+            return self.figures.get((change.release.pk, change.metric.pk))
+        return self.figures.get(self.resource.row_key(row))
 
 
 @dataclass(frozen=True)
@@ -697,6 +700,27 @@ class FigureResource(CheckedResource):
         return problems
 
     # Writing ------------------------------------------------------------------------------------
+    # The whole-file check has already read every row with the widgets; the rows reuse that reading.
+
+    current: Change | None = None
+
+    def before_import_row(self, row, **kwargs):
+        number = kwargs.get("row_number")
+        self.current = self.changes[number - 1] if number and len(self.changes) >= number else None
+
+    def import_instance(self, instance, row, **kwargs):
+        change = self.current
+        if change is None:
+            return super().import_instance(instance, row, **kwargs)
+        instance.release = change.release
+        instance.metric = change.metric
+        instance.value = change.value
+        if "as_of" in row:
+            instance.as_of = change.as_of
+        if change.qualifier is not None:
+            instance.qualifier = change.qualifier
+        if change.note is not None:
+            instance.note = change.note
 
     def skip_row(self, instance, original, row, import_validation_errors=None):
         if import_validation_errors or instance.pk is None:
@@ -712,37 +736,58 @@ class FigureResource(CheckedResource):
     def before_save_instance(self, instance, row, **kwargs):
         instance.kind = instance.metric.kind
 
-    def history_kwargs(self) -> dict:
-        return {
-            "default_user": self.user if getattr(self.user, "pk", None) else None,
-            "default_change_reason": (self.reason or "Imported from a spreadsheet")[:100],
+    def write_history(self, figures: list[Figure], history_type: str) -> None:
+        """History rows for figures just written in bulk: one INSERT … SELECT per batch of ids."""
+        history = Figure.history.model
+        table, source = connection.ops.quote_name(history._meta.db_table), Figure._meta.db_table
+        columns = [f.column for f in Figure._meta.concrete_fields]
+        extra = {
+            "history_date": connection.ops.adapt_datetimefield_value(timezone.now()),
+            "history_change_reason": (self.reason or "Imported from a spreadsheet")[:100],
+            "history_type": history_type,
+            "history_user_id": self.user.pk if getattr(self.user, "pk", None) else None,
         }
+        quote = connection.ops.quote_name
+        pks = [f.pk for f in figures]
+        step = 500  # stays under SQLite's limit on query parameters
+        with connection.cursor() as cursor:
+            for start in range(0, len(pks), step):
+                batch = pks[start : start + step]
+                into = ", ".join(quote(c) for c in [*columns, *extra])
+                select = ", ".join([*(quote(c) for c in columns), *(["%s"] * len(extra))])
+                ids = ", ".join(["%s"] * len(batch))
+                cursor.execute(
+                    f"INSERT INTO {table} ({into}) SELECT {select} FROM {quote(source)} WHERE id IN ({ids})",
+                    [*extra.values(), *batch],
+                )
+
+    # A dry run (the preview) writes nothing: the whole-file check has found every problem a write
+    # could meet (duplicates, negatives, percentages over 100), and the confirm writes for real.
 
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        if self.create_instances and (using_transactions or not dry_run):
-            try:
-                bulk_create_with_history(
-                    self.create_instances, Figure, batch_size=batch_size, **self.history_kwargs()
-                )
-            except Exception as error:
-                self.handle_import_error(result, error, raise_errors)
-            finally:
-                self.create_instances.clear()
+        if not self.create_instances:
+            return
+        try:
+            if not dry_run:
+                created = Figure.objects.bulk_create(self.create_instances, batch_size=batch_size)
+                self.write_history(created, "+")
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        finally:
+            self.create_instances.clear()
 
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        if self.update_instances and (using_transactions or not dry_run):
-            try:
-                bulk_update_with_history(
-                    self.update_instances,
-                    Figure,
-                    ["value", "as_of", "qualifier", "note", "kind"],
-                    batch_size=batch_size,
-                    **self.history_kwargs(),
-                )
-            except Exception as error:
-                self.handle_import_error(result, error, raise_errors)
-            finally:
-                self.update_instances.clear()
+        if not self.update_instances:
+            return
+        try:
+            if not dry_run:
+                fields = ["value", "as_of", "qualifier", "note", "kind"]
+                Figure.objects.bulk_update(self.update_instances, fields, batch_size=batch_size)
+                self.write_history(self.update_instances, "~")
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        finally:
+            self.update_instances.clear()
 
     def after_import(self, dataset, result, **kwargs):
         """New figures bring no ids from the file, so the sequence reset is not needed."""

@@ -140,7 +140,10 @@ def test_supplier_template_filled_in_imports_after_a_preview(admin_client, draft
     assert draft.version == 2
     messages = [str(m) for m in response.wsgi_request._messages]
     assert any(f"{len(rows)} new" in m for m in messages)
-    assert Figure.history.filter(release_id=draft.pk).count() == len(rows)
+    history = Figure.history.filter(release_id=draft.pk)
+    assert history.count() == len(rows)
+    assert {(h.history_type, h.history_user.username) for h in history} == {("+", "boss")}
+    assert history.get(metric__slug="eps-messages-total").value == 306774293
 
 
 def test_release_page_links_to_import_and_template(admin_client, draft):
@@ -390,6 +393,8 @@ def test_import_into_a_published_release_needs_a_reason_and_records_corrections(
     )
     assert correction.figure.value == 306700000
     assert correction.created_by.username == "boss"
+    changed = Figure.history.get(id=correction.figure.pk, history_type="~")
+    assert (changed.value, changed.history_change_reason) == (306700000, reason)
 
 
 def test_figure_list_import_into_a_published_release_without_reason_is_refused(admin_client, draft):
