@@ -23,6 +23,7 @@ from django.utils import timezone
 from import_export import resources, widgets
 from import_export.fields import Field
 from import_export.instance_loaders import BaseInstanceLoader
+from import_export.results import Error
 
 from . import formatting
 from .checks import ERROR, ProposedFigure, check_figures
@@ -35,6 +36,12 @@ _HEADER_JUNK = re.compile(r"[\s\-./]+")
 
 class ImportRefused(Exception):
     """The file cannot be imported; the message says why and where."""
+
+
+class Refusal(Error):
+    """A problem with the file, not with the program: shown without a traceback."""
+
+    traceback = ""
 
 
 @dataclass(frozen=True)
@@ -336,7 +343,7 @@ class CheckedResource(resources.ModelResource):
             result = self.get_result_class()()
             result.total_rows = len(dataset)
             for problem in problems:
-                result.append_base_error(self.get_error_result_class()(ImportRefused(str(problem))))
+                result.append_base_error(Refusal(ImportRefused(str(problem))))
             result.problems = problems
             if raise_errors:
                 raise ImportRefused("; ".join(str(p) for p in problems))
@@ -411,6 +418,7 @@ class Change:
     qualifier: str | None
     note: str | None
     old: Snapshot | None = None
+    previous: Decimal | None = None  # the value in the release before this one
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -441,6 +449,10 @@ class Change:
     @property
     def now(self) -> str:
         return formatting.exact(self.value, kind=self.metric.kind)
+
+    @property
+    def last_release(self) -> str:
+        return formatting.exact(self.previous, kind=self.metric.kind) if self.previous is not None else "—"
 
     @property
     def difference(self) -> str:
@@ -671,6 +683,9 @@ class FigureResource(CheckedResource):
         previous = self.previous_values(list(by_release), changes)
         for release, rows in by_release.items():
             by_slug = {c.metric.slug: c for c in rows}
+            before = previous.get(release.pk, {})
+            for change in rows:
+                change.previous = before.get(change.metric.slug)
             findings = check_figures(
                 [
                     ProposedFigure(

@@ -166,6 +166,7 @@ def test_preview_shows_old_new_and_warnings(admin_client, draft):
     text = page_text(response)
     assert "306,774,292" in text and "306,800,000" in text  # was → now
     assert "changed" in text
+    assert "3,527,916" in text  # last release's value, shown beside the new one
     # Last release had 1,165,946 messages in the week (seed): a drop beyond the threshold is a warning.
     assert "Warnings: check these figures before you confirm" in text
     assert "Prescription messages in the week: changed by" in text
@@ -618,3 +619,29 @@ def test_other_imports_refuse_a_file_that_is_not_what_was_chosen(admin_client, s
     file = SimpleUploadedFile("metrics.csv", xlsx_bytes([["x"]], headers=["slug"]))
     response = admin_client.post(url, {"import_file": file, "format": "0", "resource": "0"})
     assert "is named as a CSV file but is an Excel workbook (.xlsx)." in page_text(response)
+
+
+def test_metric_import_through_the_library_flow_previews_then_saves(admin_client, seed_release):
+    url = reverse("admin:statistics_metric_import")
+    body = "slug,programme,name,unit,kind\neps-new-metric,eps,New EPS measure,messages,total\n"
+    response = admin_client.post(
+        url, {"import_file": SimpleUploadedFile("metrics.csv", body.encode()), "format": "0", "resource": "0"}
+    )
+    assert not Metric.objects.filter(slug="eps-new-metric").exists()
+    form = response.context["confirm_form"]
+    data = {name: form[name].value() for name in form.fields}
+    response = admin_client.post(reverse("admin:statistics_metric_process_import"), data)
+    assert response.status_code == 302
+    metric = Metric.objects.get(slug="eps-new-metric")
+    assert (metric.programme.slug, metric.kind, metric.unit) == ("eps", "total", "messages")
+
+
+def test_benchmark_command_reports_both_rates_and_the_ratio(db):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("benchmark_import", rows=300, stdout=out)
+    text = out.getvalue()
+    assert "300 rows (3 releases × 100 metrics)" in text
+    assert "raw bulk_create:" in text and "resource (as the admin):" in text and "of the raw baseline" in text
+    assert not Release.objects.exists()  # nothing is kept
