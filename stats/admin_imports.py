@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -23,6 +27,7 @@ from .resources import (
     ProgrammeResource,
     ReleaseResource,
     StatementResource,
+    needs_correction,
 )
 
 
@@ -57,6 +62,20 @@ class XLSXFormat(_CheckedFormat, base_formats.XLSX):
 
 class JSONFormat(_CheckedFormat, base_formats.JSON):
     kind = "json"
+
+    def export_data(self, dataset, **kwargs):
+        """JSON with numbers as numbers (tablib writes decimals as strings) and ISO dates."""
+        return json.dumps(
+            [{k: json_value(v) for k, v in row.items()} for row in dataset.dict], ensure_ascii=False
+        )
+
+
+def json_value(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
 
 
 FORMATS = [CSVFormat, XLSXFormat, JSONFormat]
@@ -176,7 +195,7 @@ class FigureImportViewMixin:
     def figure_import_view(self, request, *, release: Release | None, done_url: str, title: str):
         if not can_import_figures(request):
             raise PermissionDenied
-        require_reason = release is not None and release.status == Release.Status.PUBLISHED
+        require_reason = release is not None and needs_correction(release)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -216,9 +235,7 @@ class FigureImportViewMixin:
 
     def _confirm_figure_import(self, request, release, context):
         confirm = ConfirmFigureImportForm(request.POST)
-        form = FigureImportForm(
-            require_reason=release is not None and release.status == Release.Status.PUBLISHED
-        )
+        form = FigureImportForm(require_reason=release is not None and needs_correction(release))
         context["form"] = form
         if not confirm.is_valid():
             context["problems"] = ["The confirmation was incomplete. Upload the file again."]

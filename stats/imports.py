@@ -12,6 +12,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import PurePath
 
 import tablib
@@ -21,7 +22,7 @@ from django.db.models import F
 
 from . import formatting
 from .models import Correction, Figure, Metric, Release
-from .resources import Change, FigureResource, ImportRefused
+from .resources import Change, FigureResource, ImportRefused, needs_correction
 from .safe_cells import safe_cell
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
@@ -107,6 +108,15 @@ def _tidy(headers: list, rows: list[list]) -> tablib.Dataset:
     return dataset
 
 
+def as_read(cell):
+    """A cell's value as the supplier sees it: a cell formatted as a percentage holds 0.125 for 12.5%."""
+    value = getattr(cell, "value", None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "%" in (getattr(cell, "number_format", "") or ""):
+            return f"{formatting._plain(Decimal(repr(value)) * 100)}%"
+    return value
+
+
 def _read_xlsx(data: bytes, name: str) -> tablib.Dataset:
     import openpyxl
     from openpyxl.utils import get_column_letter
@@ -133,9 +143,10 @@ def _read_xlsx(data: bytes, name: str) -> tablib.Dataset:
     formulas = formula_book[sheet.title]
     rows = []
     problems = []
-    for number, (value_row, formula_row) in enumerate(
-        zip(sheet.iter_rows(values_only=True), formulas.iter_rows(values_only=True), strict=False), 1
+    for number, (cells, formula_row) in enumerate(
+        zip(sheet.iter_rows(), formulas.iter_rows(values_only=True), strict=False), 1
     ):
+        value_row = [as_read(cell) for cell in cells]
         for column, (value, formula) in enumerate(zip(value_row, formula_row, strict=False), 1):
             if value is None and isinstance(formula, str) and formula.startswith("="):
                 problems.append(
@@ -179,6 +190,12 @@ def _read_csv(text: str, name: str) -> tablib.Dataset:
     if not rows:
         raise ImportRefused(f"{name} is empty.")
     width = len(rows[0])
+    if width == 1 and (";" in rows[0][0] or "\t" in rows[0][0]):
+        separator = "semicolons" if ";" in rows[0][0] else "tabs"
+        raise ImportRefused(
+            f"{name} separates its columns with {separator}. Save it as “CSV (comma delimited)” "
+            "or “CSV UTF-8”, with full stops for decimals."
+        )
     for number, row in enumerate(rows[1:], 2):
         if len(row) > width and any(cell.strip() for cell in row[width:]):
             raise ImportRefused(
@@ -310,7 +327,7 @@ def import_figures(
 
 def record_import_corrections(*, changes: list[Change], reason: str, user=None) -> list[Correction]:
     """One public correction per figure an import changes in a published release."""
-    changed = [c for c in changes if c.release.status == Release.Status.PUBLISHED and c.changes_anything]
+    changed = [c for c in changes if needs_correction(c.release) and c.changes_anything]
     if not changed:
         return []
     figures = {
@@ -371,6 +388,4 @@ def supplier_template(release: Release) -> bytes:
 
 def formatting_number(value):
     """A stored decimal as a plain spreadsheet number (no trailing zeros), or None."""
-    from decimal import Decimal
-
     return None if value is None else Decimal(formatting._plain(Decimal(value)))

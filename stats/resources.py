@@ -53,6 +53,11 @@ class Problem:
         return f"Row {self.row}: {self.message}" if self.row else self.message
 
 
+def needs_correction(release: Release) -> bool:
+    """Whether changing this release's figures must go through a public correction."""
+    return release.status == Release.Status.PUBLISHED or release.is_public
+
+
 def normalise_header(header) -> str:
     """“Metric slug”, “metric-slug” and “ METRIC_SLUG ” all become “metric_slug”."""
     if header is None:
@@ -636,7 +641,7 @@ class FigureResource(CheckedResource):
             return []
         rows = defaultdict(list)
         for change in changes:
-            if change.release.status == Release.Status.PUBLISHED and change.changes_anything:
+            if needs_correction(change.release) and change.changes_anything:
                 rows[change.release].append(change.row)
         return [
             Problem(
@@ -939,6 +944,23 @@ class StatementResource(CheckedResource):
 
     def get_queryset(self):
         return Statement.objects.select_related("release", "programme")
+
+    def check_rows(self, dataset, **kwargs):
+        problems = super().check_rows(dataset, **kwargs)
+        if problems:
+            return problems
+        field = self.fields["release"]
+        for number, values in enumerate(dataset, 1):
+            release = field.clean(dict(zip(dataset.headers, values, strict=False)), row_number=number)
+            if release.status != Release.Status.DRAFT:
+                problems.append(
+                    Problem(
+                        f"Row {sheet_row(number)}, column “period”: the release for "
+                        f"{release.period_label} is {release.get_status_display().lower()}; "
+                        "only a draft’s bullets can be changed by import."
+                    )
+                )
+        return problems
 
 
 def import_limit_bytes() -> int:

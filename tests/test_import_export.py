@@ -301,6 +301,12 @@ BAD_FILES = {
         lambda: SimpleUploadedFile("figures.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64)),
         "figures.xls is not a file we can read: upload a .csv, .xlsx or .json file.",
     ),
+    "semicolon-csv": (
+        lambda: SimpleUploadedFile(
+            "figures.csv", b"period;metric_slug;value\n2010-03-10;eps-messages-total;1\n"
+        ),
+        "figures.csv separates its columns with semicolons.",
+    ),
     "json-not-a-list": (
         lambda: SimpleUploadedFile("figures.json", b'{"period": "2010-03-10"}'),
         "figures.json must hold a list of objects, one per row",
@@ -645,3 +651,76 @@ def test_benchmark_command_reports_both_rates_and_the_ratio(db):
     assert "300 rows (3 releases × 100 metrics)" in text
     assert "raw bulk_create:" in text and "resource (as the admin):" in text and "of the raw baseline" in text
     assert not Release.objects.exists()  # nothing is kept
+
+
+def test_unchanged_rows_are_skipped_and_leave_no_history(admin_client, draft):
+    url = import_url(draft)
+    rows = [VALID, ["2010-03-10", "eps-messages-week", "3527916"]]
+    confirm(admin_client, url, upload(admin_client, url, csv_file(rows)))
+    history = Figure.history.count()
+    rows[1][2] = "3,600,000"
+    response = upload(admin_client, url, csv_file(rows))
+    assert response.context["outcome"].summary == "2 rows: 0 new, 1 changed, 1 unchanged"
+    confirm(admin_client, url, response)
+    assert Figure.history.count() == history + 1
+    assert Figure.objects.get(release=draft, metric__slug="eps-messages-week").value == 3600000
+
+
+def test_a_scheduled_release_past_its_time_is_public_and_needs_a_correction(admin_client, seed_release):
+    Release.objects.filter(pk=seed_release.pk).update(status=Release.Status.SCHEDULED)
+    response = upload(
+        admin_client, import_url(seed_release), csv_file([["2010-03-03", "eps-messages-total", "1"]])
+    )
+    assert "This field is required." in page_text(response)
+    response = upload(
+        admin_client,
+        reverse("admin:statistics_figure_import"),
+        csv_file([["2010-03-03", "eps-messages-total", "306774300"]]),
+    )
+    assert "The release for 3 March 2010 is published: give a correction reason" in page_text(response)
+
+
+def test_xlsx_cell_formatted_as_a_percentage_reads_as_the_percentage(admin_client, draft):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["period", "metric_slug", "value"])
+    sheet.append([NEXT, "cab-referral-share", 0.585])
+    sheet["C2"].number_format = "0.0%"
+    sheet.append([NEXT, "eps-messages-week", 0.5])
+    sheet["C3"].number_format = "0%"
+    out = io.BytesIO()
+    book.save(out)
+    response = upload(admin_client, import_url(draft), SimpleUploadedFile("f.xlsx", out.getvalue()))
+    assert response.context["problems"] == [
+        "Row 3, column “value”: “50%” is a percentage, but this metric is not measured in per cent."
+    ]
+    sheet.delete_rows(3)
+    out = io.BytesIO()
+    book.save(out)
+    url = import_url(draft)
+    response = confirm(
+        admin_client, url, upload(admin_client, url, SimpleUploadedFile("f.xlsx", out.getvalue()))
+    )
+    assert Figure.objects.get(release=draft).value == Decimal("58.5")
+
+
+def test_statement_import_cannot_change_a_published_release(seed_release):
+    dataset = tablib.Dataset(
+        ["2010-03-03", "eps", "10", "Changed bullet."], headers=["period", "programme", "order", "text"]
+    )
+    before = sorted(Statement.objects.values_list("text", flat=True))
+    result = resources.StatementResource().import_data(dataset, dry_run=False)
+    assert [str(p) for p in result.problems] == [
+        "Row 2, column “period”: the release for 3 March 2010 is published; "
+        "only a draft’s bullets can be changed by import."
+    ]
+    assert sorted(Statement.objects.values_list("text", flat=True)) == before
+
+
+def test_admin_json_export_writes_numbers_as_numbers(admin_client, draft):
+    factories.figure(draft, Metric.objects.get(slug="cab-referral-share"), "58.5")
+    url, data = export_form_data(admin_client, "figure")
+    data.update(format="2", resource="0")
+    response = admin_client.post(url + f"?release__id__exact={draft.pk}", data)
+    (row,) = json.loads(response.content)
+    assert row["value"] == 58.5 and row["period"] == "2010-03-10" and row["note"] is None
