@@ -260,6 +260,12 @@ class FigureImportViewMixin:
             context.update(outcome=outcome, problems=outcome.problems, upload=read)
             return TemplateResponse(request, self.figure_import_template, context)
         storage.remove()
+        touched = {c.release.pk: c.release for c in outcome.changes if c.changes_anything}
+        for changed in touched.values():
+            count = sum(1 for c in outcome.changes if c.release.pk == changed.pk and c.changes_anything)
+            self.log_change(
+                request, changed, f"Imported {count} figure{'s' if count != 1 else ''} from {read.name}."
+            )
         where = f" into {release.heading}" if release else ""
         messages.success(request, f"Imported {read.name}{where}: {outcome.summary}.")
         for warning in outcome.warnings[:20]:

@@ -126,11 +126,12 @@ def _read_xlsx(data: bytes, name: str) -> tablib.Dataset:
         formula_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
         raise ImportRefused(f"{name} is not a readable Excel workbook ({type(error).__name__}).") from None
+    for ws in [*values_book.worksheets, *formula_book.worksheets]:
+        ws.reset_dimensions()  # some programs write wrong sizes; read what is really there
     sheets = [
-        ws for ws in values_book.worksheets if ws.max_row and any(ws.iter_rows(max_row=1, values_only=True))
-    ]
-    sheets = [
-        ws for ws in sheets if any(not _blank(v) for row in ws.iter_rows(values_only=True) for v in row)
+        ws
+        for ws in values_book.worksheets
+        if any(not _blank(v) for row in ws.iter_rows(values_only=True) for v in row)
     ]
     if len(sheets) > 1:
         names = ", ".join(f"“{ws.title}”" for ws in sheets)

@@ -144,6 +144,11 @@ def test_supplier_template_filled_in_imports_after_a_preview(admin_client, draft
     assert history.count() == len(rows)
     assert {(h.history_type, h.history_user.username) for h in history} == {("+", "boss")}
     assert history.get(metric__slug="eps-messages-total").value == 306774293
+    from django.contrib.admin.models import LogEntry
+
+    assert LogEntry.objects.get(object_id=str(draft.pk)).change_message == (
+        f"Imported {len(rows)} figures from template.xlsx."
+    )
 
 
 def test_release_page_links_to_import_and_template(admin_client, draft):
