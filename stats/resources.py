@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from import_export import resources, widgets
@@ -97,9 +96,6 @@ class LookupWidget(widgets.CachedForeignKeyWidget):
         if not hasattr(self, "_lookup"):
             self._lookup = {self.key(getattr(obj, self.field)): obj for obj in self.model.objects.all()}
         return self._lookup
-
-    def reset(self):
-        self.__dict__.pop("_lookup", None)
 
     def clean(self, value, row=None, **kwargs):
         text = _shown(value)
@@ -961,7 +957,3 @@ class StatementResource(CheckedResource):
                     )
                 )
         return problems
-
-
-def import_limit_bytes() -> int:
-    return int(settings.NEWSROOM_IMPORT_MAX_BYTES)

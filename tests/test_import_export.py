@@ -221,6 +221,10 @@ VALID = ["2010-03-10", "eps-messages-total", "306774300"]
 BAD_FILES = {
     "empty-file": (lambda: SimpleUploadedFile("figures.csv", b""), "The submitted file is empty."),
     "headings-only": (lambda: csv_file([]), "The file has a heading row but no data rows."),
+    "headings-only-without-period": (
+        lambda: csv_file([], headers=("metric_slug", "value")),
+        "The file has a heading row but no data rows.",
+    ),
     "misspelt-column": (
         lambda: csv_file([VALID], headers=("period", "metric_slug", "vaule")),
         "Column “vaule” is not a column we know. Did you mean “value”?",
