@@ -300,6 +300,14 @@ class CheckedResource(resources.ModelResource):
         problems = []
         if not headers:
             return [Problem("The file has no heading row.")]
+        if not any(h in known for h in headers):
+            return [
+                Problem(
+                    "The first row must hold the column headings, e.g. "
+                    f"{', '.join(self.required_columns)}; this file’s first row is "
+                    f"“{', '.join(str(h) for h in (headers[:5]))}”. Remove any title rows above the headings."
+                )
+            ]
         for index, header in enumerate(headers, 1):
             if not header:
                 problems.append(Problem(f"Column {index} has no heading. Every column needs one."))
@@ -548,7 +556,8 @@ class FigureResource(CheckedResource):
 
     def check_headers(self, dataset) -> list[Problem]:
         dataset.headers = [normalise_header(h) for h in (dataset.headers or [])]
-        if self.release is not None and dataset.headers and "period" not in dataset.headers:
+        known = self.known_columns()
+        if self.release is not None and "period" not in dataset.headers and set(dataset.headers) & set(known):
             dataset.append_col([self.release.period_date] * len(dataset), header="period")
         return super().check_headers(dataset)
 

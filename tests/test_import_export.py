@@ -225,6 +225,14 @@ BAD_FILES = {
         lambda: csv_file([], headers=("metric_slug", "value")),
         "The file has a heading row but no data rows.",
     ),
+    "title-row-above-headings": (
+        lambda: SimpleUploadedFile(
+            "figures.xlsx",
+            xlsx_bytes([["period", "metric_slug", "value"], VALID], headers=["Weekly figures"]),
+        ),
+        "The first row must hold the column headings, e.g. metric_slug, value; this file’s first row is "
+        "“weekly_figures”. Remove any title rows above the headings.",
+    ),
     "misspelt-column": (
         lambda: csv_file([VALID], headers=("period", "metric_slug", "vaule")),
         "Column “vaule” is not a column we know. Did you mean “value”?",
@@ -619,11 +627,14 @@ def test_dry_run_service_reports_without_writing(draft):
     assert state() == before
 
 
-@pytest.mark.parametrize("model", ["programme", "metric", "statement", "release"])
-def test_other_imports_refuse_bad_headers_with_a_message(admin_client, seed_release, model):
+@pytest.mark.parametrize(
+    ("model", "known"),
+    [("programme", "name"), ("metric", "name"), ("statement", "text"), ("release", "title")],
+)
+def test_other_imports_refuse_bad_headers_with_a_message(admin_client, seed_release, model, known):
     url = reverse(f"admin:statistics_{model}_import")
     assert admin_client.get(url).status_code == 200
-    file = SimpleUploadedFile("x.csv", b"slugg,name\nx,y\n")
+    file = SimpleUploadedFile("x.csv", f"slugg,{known}\nx,y\n".encode())
     response = admin_client.post(url, {"import_file": file, "format": "0", "resource": "0"})
     assert response.status_code == 200
     assert "Column “slugg” is not a column we know." in page_text(response)
