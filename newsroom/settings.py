@@ -207,3 +207,14 @@ NEWSROOM_RELEASE_TIME = os.environ.get("NEWSROOM_RELEASE_TIME", "09:30")
 NEWSROOM_TWO_PAIRS_OF_EYES = env_bool("NEWSROOM_TWO_PAIRS_OF_EYES", True)
 # History is a record: restoring an old version would bypass the workflow.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# Spreadsheet import and export (django-import-export).
+# Import and export each need their own permission (e.g. statistics.import_figure).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+# Between preview and confirm the upload is kept in the shared cache, so any app server can confirm it.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Largest spreadsheet a press officer may upload, in bytes (default 5 MB).
+NEWSROOM_IMPORT_MAX_BYTES = int(os.environ.get("NEWSROOM_IMPORT_MAX_BYTES", str(5 * 1024 * 1024)))

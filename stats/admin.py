@@ -3,6 +3,13 @@ from django.forms.models import BaseInlineFormSet
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import checks, formatting
+from .admin_imports import (
+    FigureImportExportMixin,
+    MetricImportExportMixin,
+    ProgrammeImportExportMixin,
+    ReleaseImportExportMixin,
+    StatementImportExportMixin,
+)
 from .admin_workflow import (
     DraftOnlyInlineMixin,
     DraftRowAdminMixin,
@@ -22,7 +29,7 @@ class MetricInline(admin.TabularInline):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(SimpleHistoryAdmin):
+class ProgrammeAdmin(ProgrammeImportExportMixin, SimpleHistoryAdmin):
     list_display = ("name", "short_name", "slug", "display_order", "is_active")
     list_editable = ("display_order", "is_active")
     list_filter = ("is_active",)
@@ -32,7 +39,7 @@ class ProgrammeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Metric)
-class MetricAdmin(SimpleHistoryAdmin):
+class MetricAdmin(MetricImportExportMixin, SimpleHistoryAdmin):
     list_display = ("name", "slug", "programme", "kind", "unit", "display_order")
     list_filter = ("kind", "programme")
     list_select_related = ("programme",)
@@ -107,7 +114,7 @@ class StatementInline(DraftOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ReleaseWorkflowMixin, SimpleHistoryAdmin):
+class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, SimpleHistoryAdmin):
     list_display = ("period_date", "title", "status", "publish_at", "last_edited_by", "version")
     list_filter = ("status", "is_synthetic")
     list_select_related = ("last_edited_by",)
@@ -141,7 +148,7 @@ class ReleaseAdmin(ReleaseWorkflowMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Figure)
-class FigureAdmin(DraftRowAdminMixin, SimpleHistoryAdmin):
+class FigureAdmin(DraftRowAdminMixin, FigureImportExportMixin, SimpleHistoryAdmin):
     list_display = ("metric", "release", "display_value", "qualifier", "as_of", "is_confirmed")
     list_filter = ("kind", "metric__programme", "release__status")
     list_select_related = ("metric", "release")
@@ -155,7 +162,7 @@ class FigureAdmin(DraftRowAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Statement)
-class StatementAdmin(DraftRowAdminMixin, SimpleHistoryAdmin):
+class StatementAdmin(DraftRowAdminMixin, StatementImportExportMixin, SimpleHistoryAdmin):
     list_display = ("text", "programme", "release", "order")
     list_filter = ("programme", "release__status")
     list_select_related = ("programme", "release")

@@ -1,0 +1,352 @@
+"""Import and export in the admin: figure imports with a preview, supplier templates, safe exports."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.module_loading import import_string
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
+from import_export.forms import ImportForm
+
+from .imports import check_size, dataset_from_bytes, import_figures, max_upload_bytes, read_upload, size_label
+from .models import Figure, Release
+from .resources import (
+    FigureResource,
+    ImportRefused,
+    MetricResource,
+    ProgrammeResource,
+    ReleaseResource,
+    StatementResource,
+    needs_correction,
+)
+
+
+def _uploaded_bytes(upload) -> bytes:
+    return b"".join(upload.chunks())
+
+
+# -- Formats: read through `imports` so every import refuses bad files the same way ---------------
+
+
+class _CheckedFormat:
+    kind = ""
+
+    def is_binary(self):
+        return True
+
+    def get_read_mode(self):
+        return "rb"
+
+    def create_dataset(self, in_stream, **kwargs):
+        data = in_stream.encode("utf-8") if isinstance(in_stream, str) else in_stream
+        return dataset_from_bytes(data, f"The {self.kind.upper()} file", self.kind).dataset
+
+
+class CSVFormat(_CheckedFormat, base_formats.CSV):
+    kind = "csv"
+
+
+class XLSXFormat(_CheckedFormat, base_formats.XLSX):
+    kind = "xlsx"
+
+
+class JSONFormat(_CheckedFormat, base_formats.JSON):
+    kind = "json"
+
+    def export_data(self, dataset, **kwargs):
+        """JSON with numbers as numbers (tablib writes decimals as strings) and ISO dates."""
+        return json.dumps(
+            [{k: json_value(v) for k, v in row.items()} for row in dataset.dict], ensure_ascii=False
+        )
+
+
+def json_value(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+FORMATS = [CSVFormat, XLSXFormat, JSONFormat]
+
+
+class SizeLimitedImportForm(ImportForm):
+    """The library's import form, refusing files over the size limit before reading them."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        try:
+            check_size(upload.name, upload.size)
+        except ImportRefused as error:
+            raise forms.ValidationError(str(error)) from None
+        return upload
+
+
+class NewsroomImportExportMixin(ImportExportMixin):
+    """ImportExportMixin with size limit, checked formats and plain-English read errors."""
+
+    import_form_class = SizeLimitedImportForm
+    formats = FORMATS
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, ImportRefused):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+
+class ProgrammeImportExportMixin(NewsroomImportExportMixin):
+    resource_classes = [ProgrammeResource]
+
+
+class MetricImportExportMixin(NewsroomImportExportMixin):
+    resource_classes = [MetricResource]
+
+
+class StatementImportExportMixin(NewsroomImportExportMixin):
+    resource_classes = [StatementResource]
+
+
+# -- Figure imports: upload → preview (old → new, checks) → confirm --------------------------------
+
+
+class FigureImportForm(forms.Form):
+    import_file = forms.FileField(
+        label="Spreadsheet",
+        help_text=(
+            "A CSV, Excel (.xlsx) or JSON file. It needs the columns period, metric_slug and value; "
+            "as_of, qualifier and note are optional. An empty qualifier or note keeps what the figure has."
+        ),
+    )
+    reason = forms.CharField(
+        label="Correction reason",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=(
+            "Needed when the import changes a published release. It is shown to the public in the "
+            "correction notice, e.g. “The supplier resubmitted the week’s bookings.”"
+        ),
+    )
+
+    def __init__(self, *args, require_reason=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.require_reason = require_reason
+        self.fields["import_file"].help_text += f" Up to {size_label(max_upload_bytes())}."
+        if require_reason:
+            self.fields["reason"].required = True
+            self.fields["reason"].help_text = (
+                "This release is published: every figure the import changes gets a public correction "
+                "notice with this reason."
+            )
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        try:
+            check_size(upload.name, upload.size)
+        except ImportRefused as error:
+            raise forms.ValidationError(str(error)) from None
+        return upload
+
+
+class ConfirmFigureImportForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput)
+    file_name = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+def can_import_figures(request) -> bool:
+    from django.conf import settings
+    from django.contrib.auth import get_permission_codename
+
+    code = getattr(settings, "IMPORT_EXPORT_IMPORT_PERMISSION_CODE", None)
+    opts = Figure._meta
+    allowed = request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+    if code:
+        allowed = allowed and request.user.has_perm(f"{opts.app_label}.{get_permission_codename(code, opts)}")
+    return allowed
+
+
+class FigureImportViewMixin:
+    """The figure import page, for one release or (release=None) for the figure list."""
+
+    figure_import_template = "admin/statistics/figure_import.html"
+
+    def figure_tmp_storage(self, **kwargs):
+        from django.conf import settings
+
+        storage_class = getattr(
+            settings, "IMPORT_EXPORT_TMP_STORAGE_CLASS", "import_export.tmp_storages.CacheStorage"
+        )
+        if isinstance(storage_class, str):
+            storage_class = import_string(storage_class)
+        return storage_class(read_mode="rb", **kwargs)
+
+    def figure_import_view(self, request, *, release: Release | None, done_url: str, title: str):
+        if not can_import_figures(request):
+            raise PermissionDenied
+        require_reason = release is not None and needs_correction(release)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "release": release,
+            "done_url": done_url,
+            "max_size": size_label(max_upload_bytes()),
+            "template_url": (
+                reverse("admin:statistics_release_supplier_template", args=[release.pk]) if release else None
+            ),
+        }
+        if request.method == "POST" and "_confirm" in request.POST:
+            return self._confirm_figure_import(request, release, context)
+        form = FigureImportForm(request.POST or None, request.FILES or None, require_reason=require_reason)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["import_file"]
+            data = _uploaded_bytes(upload)
+            reason = form.cleaned_data["reason"]
+            try:
+                read = read_upload(data, upload.name)
+            except ImportRefused as error:
+                context["problems"] = str(error).splitlines()
+            else:
+                outcome = import_figures(read.dataset, release=release, reason=reason, user=request.user)
+                context.update(outcome=outcome, upload=read)
+                if outcome.ok:
+                    storage = self.figure_tmp_storage()
+                    storage.save(data)
+                    context["confirm_form"] = ConfirmFigureImportForm(
+                        initial={"token": storage.name, "file_name": read.name, "reason": reason}
+                    )
+                else:
+                    context["problems"] = outcome.problems
+        context["form"] = form
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.figure_import_template, context)
+
+    def _confirm_figure_import(self, request, release, context):
+        confirm = ConfirmFigureImportForm(request.POST)
+        form = FigureImportForm(require_reason=release is not None and needs_correction(release))
+        context["form"] = form
+        if not confirm.is_valid():
+            context["problems"] = ["The confirmation was incomplete. Upload the file again."]
+            return TemplateResponse(request, self.figure_import_template, context)
+        storage = self.figure_tmp_storage(name=confirm.cleaned_data["token"])
+        data = storage.read()
+        if not data:
+            context["problems"] = [
+                "The uploaded file is no longer held (it expires after a day). Upload it again."
+            ]
+            return TemplateResponse(request, self.figure_import_template, context)
+        reason = confirm.cleaned_data["reason"]
+        try:
+            read = read_upload(data, confirm.cleaned_data["file_name"])
+        except ImportRefused as error:
+            context["problems"] = str(error).splitlines()
+            return TemplateResponse(request, self.figure_import_template, context)
+        outcome = import_figures(
+            read.dataset, release=release, reason=reason, user=request.user, dry_run=False
+        )
+        if not outcome.ok:
+            context.update(outcome=outcome, problems=outcome.problems, upload=read)
+            return TemplateResponse(request, self.figure_import_template, context)
+        storage.remove()
+        touched = {c.release.pk: c.release for c in outcome.changes if c.changes_anything}
+        for changed in touched.values():
+            count = sum(1 for c in outcome.changes if c.release.pk == changed.pk and c.changes_anything)
+            self.log_change(
+                request, changed, f"Imported {count} figure{'s' if count != 1 else ''} from {read.name}."
+            )
+        where = f" into {release.heading}" if release else ""
+        messages.success(request, f"Imported {read.name}{where}: {outcome.summary}.")
+        for warning in outcome.warnings[:20]:
+            messages.warning(request, warning)
+        return HttpResponseRedirect(context["done_url"])
+
+
+class FigureImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin):
+    """The figure list: export with the figure resource; import through the checked preview."""
+
+    resource_classes = [FigureResource]
+
+    def import_action(self, request, **kwargs):
+        return self.figure_import_view(
+            request,
+            release=None,
+            done_url=reverse("admin:statistics_figure_changelist"),
+            title="Import figures for one or more releases",
+        )
+
+    def process_import(self, request, **kwargs):
+        return self.import_action(request, **kwargs)
+
+    def get_export_queryset(self, request):
+        return super().get_export_queryset(request).select_related("metric__programme", "release")
+
+
+class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin):
+    """A release's page: import figures into it, and download the supplier template."""
+
+    resource_classes = [ReleaseResource]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/import-figures/",
+                view(self.release_import_figures_view),
+                name="statistics_release_import_figures",
+            ),
+            path(
+                "<path:object_id>/supplier-template.xlsx",
+                view(self.supplier_template_view),
+                name="statistics_release_supplier_template",
+            ),
+        ] + super().get_urls()
+
+    def can_import_into(self, request, release) -> bool:
+        """Drafts by their editors; public releases only as a correction, by those who may correct."""
+        if release.status == Release.Status.DRAFT:
+            return self.has_change_permission(request, release)
+        return release.is_public and request.user.has_perm("statistics.correct_release")
+
+    def release_import_figures_view(self, request, object_id):
+        release = get_object_or_404(Release, pk=object_id)
+        if not self.can_import_into(request, release):
+            raise PermissionDenied
+        return self.figure_import_view(
+            request,
+            release=release,
+            done_url=reverse("admin:statistics_release_change", args=[release.pk]),
+            title=f"Import figures into {release.heading}",
+        )
+
+    def supplier_template_view(self, request, object_id):
+        from .imports import supplier_template
+
+        release = get_object_or_404(Release, pk=object_id)
+        if not (self.has_view_or_change_permission(request, release) and can_import_figures(request)):
+            raise PermissionDenied
+        response = HttpResponse(supplier_template(release), content_type=XLSXFormat.CONTENT_TYPE)
+        response["Content-Disposition"] = (
+            f'attachment; filename="figures-{release.period_date.isoformat()}-template.xlsx"'
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        release = Release.objects.filter(pk=object_id).first()
+        allowed = (
+            can_import_figures(request) and release is not None and self.can_import_into(request, release)
+        )
+        extra_context = {**(extra_context or {}), "can_import_figures": allowed}
+        return super().change_view(request, object_id, form_url, extra_context)

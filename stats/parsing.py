@@ -1,0 +1,107 @@
+"""Reading numbers and dates as suppliers write them in spreadsheets.
+
+Plain values in, Python values out (or a ValueError whose message a press
+officer can act on); nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from . import formatting
+
+COUNT_KINDS = (formatting.TOTAL, formatting.PERIOD, formatting.LEVEL, formatting.RECORD)
+
+_SPACES = re.compile(r"[\s\u00a0\u2009\u202f]+")
+_PLAIN = re.compile(r"^-?\d+(\.\d+)?$")
+_GROUPED_COMMA = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_GROUPED_SPACE = re.compile(r"^-?\d{1,3}( \d{3})+(\.\d+)?$")
+_MONEY_SCALES = {"k": Decimal(10) ** 3, "m": Decimal(10) ** 6, "bn": Decimal(10) ** 9}
+_MONEY = re.compile(r"^£?\s*(?P<number>[\d.,]+)\s*(?P<scale>k|m|bn|million|billion)?$", re.IGNORECASE)
+_SCALE_WORDS = {"million": "m", "billion": "bn"}
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y")
+
+
+def _grouped_or_plain(text: str, shown: str) -> Decimal:
+    """1234, 1,234 or 1 234 (with an optional .5); anything else is refused."""
+    if _PLAIN.match(text):
+        return Decimal(text)
+    if _GROUPED_COMMA.match(text):
+        return Decimal(text.replace(",", ""))
+    spaced = _SPACES.sub(" ", text)
+    if _GROUPED_SPACE.match(spaced):
+        return Decimal(spaced.replace(" ", ""))
+    if re.fullmatch(r"-?[\d.,\s]+", text) and re.search(r"\d", text):
+        raise ValueError(
+            f"“{shown}” is ambiguous: write it with a full stop for decimals and commas only "
+            "between thousands, e.g. 1,234.5 or 1234.5."
+        )
+    raise ValueError(f"“{shown}” is not a number.")
+
+
+def parse_number(raw, *, kind: str) -> Decimal:
+    """A figure's value from a cell: 1,234 / 1 234 / 12.5% (percentages) / £900m (money)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise ValueError("the value is empty: fill it in or delete the row.")
+    if isinstance(raw, bool):
+        raise ValueError(f"“{raw}” is not a number.")
+    if isinstance(raw, int | Decimal):
+        value = Decimal(raw)
+    elif isinstance(raw, float):
+        value = Decimal(repr(raw))
+    else:
+        shown = str(raw).strip()
+        text = _SPACES.sub(" ", shown)
+        if text.endswith("%"):
+            if kind != formatting.PERCENT:
+                raise ValueError(f"“{shown}” is a percentage, but this metric is not measured in per cent.")
+            value = _grouped_or_plain(text[:-1].strip(), shown)
+        elif text.startswith("£") or (kind == formatting.AMOUNT and _MONEY.match(text)):
+            if kind != formatting.AMOUNT:
+                raise ValueError(f"“{shown}” is an amount of money, but this metric does not count pounds.")
+            match = _MONEY.match(text)
+            if not match:
+                raise ValueError(f"“{shown}” is not an amount of money; write it like £900m or 900000000.")
+            value = _grouped_or_plain(match["number"], shown)
+            scale = (match["scale"] or "").lower()
+            scale = _SCALE_WORDS.get(scale, scale)
+            if scale:
+                value *= _MONEY_SCALES[scale]
+        else:
+            value = _grouped_or_plain(text, shown)
+    if not value.is_finite():
+        raise ValueError(f"“{raw}” is not a number.")
+    shown = formatting.grouped(value)
+    if value < 0:
+        raise ValueError(f"{shown} is negative; figures cannot be.")
+    if kind == formatting.PERCENT and value > 100:
+        raise ValueError(f"{shown} is not a percentage: use 0 to 100.")
+    if kind in COUNT_KINDS and value != value.to_integral_value():
+        raise ValueError(f"{shown} is not a whole number; this metric counts things.")
+    try:
+        value = value.quantize(Decimal("0.0001"))
+    except InvalidOperation:
+        raise ValueError(f"{shown} is too large.") from None
+    if len(value.as_tuple().digits) > 20:
+        raise ValueError(f"{shown} is too large.")
+    return value
+
+
+def parse_date(raw) -> date | None:
+    """A date from a cell: a spreadsheet date, 2010-03-03, 03/03/2010 or 3 March 2010."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = _SPACES.sub(" ", str(raw).strip())
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"“{text}” is not a date; write it like 2010-03-03 or 03/03/2010.")

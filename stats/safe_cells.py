@@ -1,0 +1,27 @@
+"""Spreadsheet cells that are safe to open: text can never run as a formula.
+
+Shared by every CSV/XLSX/JSON writer: admin exports, supplier templates and
+public downloads. Numbers and dates stay native; empty text becomes an empty cell.
+"""
+
+from __future__ import annotations
+
+# A text cell starting with one of these is read as a formula by spreadsheet programs.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A value ready for a spreadsheet cell: risky text gets a leading apostrophe."""
+    if isinstance(value, str):
+        if value == "":
+            return None
+        if value.startswith(FORMULA_TRIGGERS):
+            return "'" + value
+    return value
+
+
+def unescape_cell(value):
+    """Undo `safe_cell` on a value read back from a spreadsheet."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in FORMULA_TRIGGERS:
+        return value[1:]
+    return value
