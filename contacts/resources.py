@@ -7,12 +7,10 @@ from import_export import fields, resources, widgets
 from phonenumber_field.phonenumber import to_python
 
 from stats.models import Programme
+from stats.safe_cells import safe_cell, unescape_cell
 
 from . import phones
 from .models import MediaContact
-
-# Text starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 PHONE_HELP = "type a UK number as dialled, e.g. 020 7004 1555, or an international number starting with +"
 
@@ -126,12 +124,8 @@ class MediaContactResource(resources.ModelResource):
     def before_import_row(self, row, **kwargs):
         """Undo the apostrophe the export puts before formula-like text."""
         for key, value in row.items():
-            if isinstance(value, str) and value.startswith("'") and value[1:2] in FORMULA_STARTS:
-                row[key] = value[1:]
+            row[key] = unescape_cell(value)
 
     def export_field(self, field, instance, **kwargs):
         """Neutralise text a spreadsheet would run as a formula; numbers and dates stay native."""
-        value = super().export_field(field, instance, **kwargs)
-        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-            return "'" + value
-        return value
+        return safe_cell(super().export_field(field, instance, **kwargs))

@@ -17,8 +17,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-# Characters that make a spreadsheet treat a text cell as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+from .safe_cells import safe_cell
 
 COLUMNS = (
     "period",
@@ -39,13 +38,6 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
-
-
-def neutralise(value):
-    """Make a text cell inert in spreadsheets (prefix a quote); numbers and dates pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 def plain_number(value: Decimal) -> int | float:
@@ -69,19 +61,22 @@ class Row:
     release_url: str
 
     def cells(self) -> tuple:
-        """Values in COLUMNS order, numbers and dates native, text neutralised."""
-        return (
-            self.period,
-            neutralise(self.programme),
-            neutralise(self.metric_slug),
-            neutralise(self.metric_name),
-            self.kind,
-            neutralise(self.unit),
-            plain_number(self.value),
-            self.as_of,
-            self.qualifier,
-            neutralise(self.note),
-            self.release_url,
+        """Values in COLUMNS order, numbers and dates native, text made safe by `safe_cell`."""
+        return tuple(
+            safe_cell(value)
+            for value in (
+                self.period,
+                self.programme,
+                self.metric_slug,
+                self.metric_name,
+                self.kind,
+                self.unit,
+                plain_number(self.value),
+                self.as_of,
+                self.qualifier,
+                self.note,
+                self.release_url,
+            )
         )
 
     def as_dict(self) -> dict:

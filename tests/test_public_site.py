@@ -17,6 +17,7 @@ from django.utils import timezone
 from stats import downloads
 from stats.history import generate_history
 from stats.models import Correction, Figure, Metric, Release
+from stats.safe_cells import safe_cell
 
 from . import factories
 
@@ -322,8 +323,8 @@ def test_metric_series_downloads(client, seed_release):
         (None, None),
     ],
 )
-def test_neutralise(value, expected):
-    assert downloads.neutralise(value) == expected
+def test_safe_cell(value, expected):
+    assert safe_cell(value) == expected
 
 
 def test_formula_text_is_neutralised_in_csv_and_xlsx_but_numbers_stay_numbers(client, seed_release):
