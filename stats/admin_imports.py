@@ -18,7 +18,16 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ImportForm
 
-from .imports import check_size, dataset_from_bytes, import_figures, max_upload_bytes, read_upload, size_label
+from .downloads import plain_number
+from .imports import (
+    check_size,
+    dataset_from_bytes,
+    import_figures,
+    max_upload_bytes,
+    read_upload,
+    size_label,
+    supplier_template,
+)
 from .models import Figure, Release
 from .resources import (
     FigureResource,
@@ -33,6 +42,15 @@ from .resources import (
 
 def _uploaded_bytes(upload) -> bytes:
     return b"".join(upload.chunks())
+
+
+def _size_checked(upload):
+    """The uploaded file, or a form error when it is over the size limit."""
+    try:
+        check_size(upload.name, upload.size)
+    except ImportRefused as error:
+        raise forms.ValidationError(str(error)) from None
+    return upload
 
 
 # -- Formats: read through `imports` so every import refuses bad files the same way ---------------
@@ -72,7 +90,7 @@ class JSONFormat(_CheckedFormat, base_formats.JSON):
 
 def json_value(value):
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return plain_number(value)
     if isinstance(value, date | datetime):
         return value.isoformat()
     return value
@@ -85,12 +103,7 @@ class SizeLimitedImportForm(ImportForm):
     """The library's import form, refusing files over the size limit before reading them."""
 
     def clean_import_file(self):
-        upload = self.cleaned_data["import_file"]
-        try:
-            check_size(upload.name, upload.size)
-        except ImportRefused as error:
-            raise forms.ValidationError(str(error)) from None
-        return upload
+        return _size_checked(self.cleaned_data["import_file"])
 
 
 class NewsroomImportExportMixin(ImportExportMixin):
@@ -151,12 +164,7 @@ class FigureImportForm(forms.Form):
             )
 
     def clean_import_file(self):
-        upload = self.cleaned_data["import_file"]
-        try:
-            check_size(upload.name, upload.size)
-        except ImportRefused as error:
-            raise forms.ValidationError(str(error)) from None
-        return upload
+        return _size_checked(self.cleaned_data["import_file"])
 
 
 class ConfirmFigureImportForm(forms.Form):
@@ -331,8 +339,6 @@ class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin)
         )
 
     def supplier_template_view(self, request, object_id):
-        from .imports import supplier_template
-
         release = get_object_or_404(Release, pk=object_id)
         if not (self.has_view_or_change_permission(request, release) and can_import_figures(request)):
             raise PermissionDenied
