@@ -554,10 +554,6 @@ class ReleaseWorkflowMixin:
         version = data.get("version")
         ack = data.get("acknowledge", False)
         match action.slug:
-            case "submit":
-                return services.submit_release(
-                    release=release, by=user, acknowledge_warnings=ack, expected_version=version
-                )
             case "confirm-figures":
                 return services.confirm_figures(
                     release=release, by=user, slugs=[f.metric.slug for f in data["figures"]]
@@ -565,44 +561,6 @@ class ReleaseWorkflowMixin:
             case "explain":
                 return services.add_correction_note(
                     release=release, by=user, metric_slug=data["figure"].metric.slug, reason=data["reason"]
-                )
-            case "approve":
-                return services.approve_release(
-                    release=release,
-                    by=user,
-                    publish_at=data["publish_at"],
-                    date_change_reason=data["date_change_reason"],
-                    acknowledge_warnings=ack,
-                    expected_version=version,
-                )
-            case "publish-now":
-                return services.publish_now(
-                    release=release,
-                    by=user,
-                    reason=data["reason"],
-                    acknowledge_warnings=ack,
-                    expected_version=version,
-                )
-            case "return-to-draft":
-                return services.return_to_draft(
-                    release=release, by=user, reason=data["reason"], expected_version=version
-                )
-            case "change-date":
-                return services.change_release_date(
-                    release=release,
-                    by=user,
-                    publish_at=data["publish_at"],
-                    reason=data["reason"],
-                    confirm=data["confirm"],
-                    expected_version=version,
-                )
-            case "cancel":
-                return services.cancel_release(
-                    release=release, by=user, reason=data["reason"], expected_version=version
-                )
-            case "withdraw":
-                return services.withdraw_release(
-                    release=release, by=user, reason=data["reason"], expected_version=version
                 )
             case "correct-figure":
                 return services.correct_figure(
@@ -612,8 +570,18 @@ class ReleaseWorkflowMixin:
                 return services.correct_statement(
                     statement=data["statement"], by=user, text=data["text"], reason=data["reason"]
                 )
-            case "start-next":
-                return services.start_next_release(source=release, by=user, period_date=data["period_date"])
+            case step if step in services.RELEASE_STEPS:
+                return services.run_release_step(
+                    step=step,
+                    release=release,
+                    by=user,
+                    reason=data.get("reason", data.get("date_change_reason", "")),
+                    publish_at=data.get("publish_at"),
+                    confirm=data.get("confirm", False),
+                    period_date=data.get("period_date"),
+                    acknowledge_warnings=ack,
+                    expected_version=version,
+                )
         raise Http404(action.slug)
 
     def done_message(self, action: Action, release: Release) -> str:

@@ -515,3 +515,67 @@ def correct_statement(*, statement: Statement, by, text: str, reason: str) -> Co
     release.last_edited_by = by
     _save(release, by=by, reason=f"Corrected a {statement.programme.name} bullet", fields=["last_edited_by"])
     return correction
+
+
+# --- one place that names the release-wide workflow steps -------------------------------------
+
+RELEASE_STEPS = (
+    "start-next",
+    "submit",
+    "approve",
+    "publish-now",
+    "return-to-draft",
+    "change-date",
+    "cancel",
+    "withdraw",
+)
+
+
+def run_release_step(
+    *,
+    step: str,
+    release: Release,
+    by,
+    reason: str = "",
+    publish_at: dt.datetime | None = None,
+    confirm: bool = False,
+    period_date: dt.date | None = None,
+    acknowledge_warnings: bool = False,
+    expected_version: int | None = None,
+):
+    """Run one of RELEASE_STEPS by name; the admin's buttons and the `release` command both call this."""
+    ack, version = acknowledge_warnings, expected_version
+    match step:
+        case "start-next":
+            return start_next_release(source=release, by=by, period_date=period_date)
+        case "submit":
+            return submit_release(release=release, by=by, acknowledge_warnings=ack, expected_version=version)
+        case "approve":
+            return approve_release(
+                release=release,
+                by=by,
+                publish_at=publish_at,
+                date_change_reason=reason,
+                acknowledge_warnings=ack,
+                expected_version=version,
+            )
+        case "publish-now":
+            return publish_now(
+                release=release, by=by, reason=reason, acknowledge_warnings=ack, expected_version=version
+            )
+        case "return-to-draft":
+            return return_to_draft(release=release, by=by, reason=reason, expected_version=version)
+        case "change-date":
+            return change_release_date(
+                release=release,
+                by=by,
+                publish_at=publish_at,
+                reason=reason,
+                confirm=confirm,
+                expected_version=version,
+            )
+        case "cancel":
+            return cancel_release(release=release, by=by, reason=reason, expected_version=version)
+        case "withdraw":
+            return withdraw_release(release=release, by=by, reason=reason, expected_version=version)
+    raise ValueError(f"“{step}” is not a workflow step; use one of: {', '.join(RELEASE_STEPS)}.")

@@ -84,47 +84,22 @@ class Command(BaseCommand):
         self.stdout.write(f"{release}: {release.get_status_display()}{when}")
 
     def run(self, action, release, user, options):
-        ack = options.get("acknowledge_warnings", False)
-        match action:
-            case "start-next":
-                return services.start_next_release(
-                    source=release, by=user, period_date=options["period_date"]
-                )
-            case "submit":
-                return services.submit_release(release=release, by=user, acknowledge_warnings=ack)
-            case "approve":
-                return services.approve_release(
-                    release=release,
-                    by=user,
-                    publish_at=options["at"],
-                    date_change_reason=options["reason"],
-                    acknowledge_warnings=ack,
-                )
-            case "publish-now":
-                return services.publish_now(
-                    release=release, by=user, reason=options["reason"], acknowledge_warnings=ack
-                )
-            case "return-to-draft":
-                return services.return_to_draft(release=release, by=user, reason=options["reason"])
-            case "withdraw":
-                return services.withdraw_release(release=release, by=user, reason=options["reason"])
-            case "change-date":
-                return services.change_release_date(
-                    release=release,
-                    by=user,
-                    publish_at=options["at"],
-                    reason=options["reason"],
-                    confirm=options["confirm"],
-                )
-            case "cancel":
-                return services.cancel_release(release=release, by=user, reason=options["reason"])
-            case "correct-figure":
-                figure = release.figures.filter(metric__slug=options["metric"]).first()
-                if figure is None:
-                    raise CommandError(f"{release} has no figure for “{options['metric']}”.")
-                try:
-                    value = Decimal(options["value"])
-                except InvalidOperation as error:
-                    raise CommandError(f"“{options['value']}” is not a number.") from error
-                return services.correct_figure(figure=figure, by=user, value=value, reason=options["reason"])
-        raise CommandError(f"Unknown action “{action}”.")
+        if action == "correct-figure":
+            figure = release.figures.filter(metric__slug=options["metric"]).first()
+            if figure is None:
+                raise CommandError(f"{release} has no figure for “{options['metric']}”.")
+            try:
+                value = Decimal(options["value"])
+            except InvalidOperation as error:
+                raise CommandError(f"“{options['value']}” is not a number.") from error
+            return services.correct_figure(figure=figure, by=user, value=value, reason=options["reason"])
+        return services.run_release_step(
+            step=action,
+            release=release,
+            by=user,
+            reason=options.get("reason", ""),
+            publish_at=options.get("at"),
+            confirm=options.get("confirm", False),
+            period_date=options.get("period_date"),
+            acknowledge_warnings=options.get("acknowledge_warnings", False),
+        )
