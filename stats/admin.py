@@ -60,12 +60,8 @@ class FigureInline(DraftOnlyInlineMixin, admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         # Inline instances are made per request: keep the previous release's values here.
-        previous = obj.previous(checks.comparison_releases()) if obj else None
-        self.previous_release = previous
-        self.previous_values = (
-            dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
-            if previous
-            else {}
+        _, self.previous_values = (
+            checks.previous_figure_values(obj, among=checks.comparison_releases()) if obj else (None, {})
         )
         return super().get_formset(request, obj, **kwargs)
 

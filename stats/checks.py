@@ -40,6 +40,19 @@ class ProposedFigure:
     as_of: date | None = None
     explained: bool = False  # a correction note explains a fall
 
+    @classmethod
+    def of(cls, figure, *, explained: bool = False) -> ProposedFigure:
+        """From anything with `metric`, `value` and `as_of`: a saved figure or an import's change."""
+        metric = figure.metric
+        return cls(
+            slug=metric.slug,
+            name=metric.name,
+            kind=metric.kind,
+            value=figure.value,
+            as_of=figure.as_of,
+            explained=explained,
+        )
+
 
 def change_threshold() -> Decimal:
     return Decimal(str(settings.NEWSROOM_CHANGE_WARNING_THRESHOLD))
@@ -109,34 +122,32 @@ def comparison_releases():
     return Release.objects.filter(status__in=(Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED))
 
 
+def previous_figure_values(release, *, among):
+    """The release before `release` among the releases `among`, and its values by metric id.
+
+    Public pages pass `Release.objects.public()`; the checks and the admin pass `comparison_releases()`.
+    """
+    from .models import Figure
+
+    previous = release.previous(among)
+    if previous is None:
+        return None, {}
+    return previous, dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
+
+
 def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
     """All findings for a saved release, compared with the release before it.
 
     `explained` names metric slugs whose fall a correction note explains.
     """
-    from .models import Figure, Metric
+    from .models import Metric
 
     explained = set(explained)
-    previous_release = release.previous(comparison_releases())
     figures = list(release.figures.select_related("metric"))
-    previous = (
-        dict(Figure.objects.filter(release=previous_release).values_list("metric__slug", "value"))
-        if previous_release
-        else {}
-    )
+    _, before = previous_figure_values(release, among=comparison_releases())
     findings = check_figures(
-        [
-            ProposedFigure(
-                slug=f.metric.slug,
-                name=f.metric.name,
-                kind=f.metric.kind,
-                value=f.value,
-                as_of=f.as_of,
-                explained=f.metric.slug in explained,
-            )
-            for f in figures
-        ],
-        previous,
+        [ProposedFigure.of(f, explained=f.metric.slug in explained) for f in figures],
+        {f.metric.slug: before[f.metric_id] for f in figures if f.metric_id in before},
         period_date=release.period_date,
     )
     values = {f.metric.slug: f.as_value() for f in figures}

@@ -23,8 +23,9 @@ from django.db.models import F
 from newsroom import caching
 
 from . import formatting
+from .checks import previous_figure_values
 from .models import Correction, Figure, Metric, Release
-from .resources import Change, FigureResource, ImportRefused, needs_correction
+from .resources import Change, FigureResource, ImportRefused, needs_correction, plain_decimal
 from .safe_cells import safe_cell
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
@@ -360,9 +361,8 @@ def record_import_corrections(*, changes: list[Change], reason: str, user=None) 
 
 def supplier_template(release: Release) -> bytes:
     """An XLSX for `release`: one row per metric with last release's value and an empty value column."""
-    previous = release.previous(Release.objects.exclude(status=Release.Status.WITHDRAWN))
-    previous_values = (
-        dict(Figure.objects.filter(release=previous).values_list("metric_id", "value")) if previous else {}
+    _, previous_values = previous_figure_values(
+        release, among=Release.objects.exclude(status=Release.Status.WITHDRAWN)
     )
     current = dict(Figure.objects.filter(release=release).values_list("metric_id", "as_of"))
     metrics = Metric.objects.filter(programme__is_active=True).select_related("programme")
@@ -379,7 +379,7 @@ def supplier_template(release: Release) -> bytes:
                     metric.name,
                     metric.kind,
                     metric.unit,
-                    formatting_number(before),
+                    plain_decimal(before),
                     None,
                     current.get(metric.pk),
                     None,
@@ -388,8 +388,3 @@ def supplier_template(release: Release) -> bytes:
             ]
         )
     return dataset.export("xlsx")
-
-
-def formatting_number(value):
-    """A stored decimal as a plain spreadsheet number (no trailing zeros), or None."""
-    return None if value is None else Decimal(formatting._plain(Decimal(value)))

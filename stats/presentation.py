@@ -10,6 +10,7 @@ from contacts.models import MediaContact
 
 from . import formatting
 from .charts import Point
+from .checks import previous_figure_values
 from .models import Correction, Figure, Release, Statement
 
 
@@ -62,12 +63,9 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     default); it decides the previous release figures are compared with.
     """
     visible = Release.objects.public() if visible is None else visible
-    previous = release.previous(visible)
+    previous, previous_values = previous_figure_values(release, among=visible)
     following = release.next(visible)
     figures = list(Figure.objects.filter(release=release).select_related("metric__programme"))
-    previous_values = (
-        dict(Figure.objects.filter(release=previous).values_list("metric_id", "value")) if previous else {}
-    )
     values = {figure.metric.slug: figure.as_value() for figure in figures}
     sections: dict[int, Section] = {}
 

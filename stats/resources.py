@@ -178,9 +178,12 @@ class NumberWidget(widgets.DecimalWidget):
             raise ValueError(f"{where(self.column, kwargs)}: {error}") from None
 
     def render(self, value, obj=None, **kwargs):
-        if value is None:
-            return None
-        return Decimal(formatting._plain(Decimal(value)))
+        return plain_decimal(value)
+
+
+def plain_decimal(value) -> Decimal | None:
+    """A stored decimal as a plain spreadsheet number (no trailing zeros), or None."""
+    return None if value is None else Decimal(formatting._plain(Decimal(value)))
 
 
 class DateWidget(widgets.DateWidget):
@@ -697,17 +700,7 @@ class FigureResource(CheckedResource):
             for change in rows:
                 change.previous = before.get(change.metric.slug)
             findings = check_figures(
-                [
-                    ProposedFigure(
-                        slug=c.metric.slug,
-                        name=c.metric.name,
-                        kind=c.metric.kind,
-                        value=c.value,
-                        as_of=c.as_of,
-                        explained=bool(self.reason),
-                    )
-                    for c in rows
-                ],
+                [ProposedFigure.of(c, explained=bool(self.reason)) for c in rows],
                 previous.get(release.pk, {}),
                 period_date=release.period_date,
             )
