@@ -43,14 +43,9 @@ class ProposedFigure:
     @classmethod
     def of(cls, figure, *, explained: bool = False) -> ProposedFigure:
         """From anything with `metric`, `value` and `as_of`: a saved figure or an import's change."""
-        metric = figure.metric
+        m = figure.metric
         return cls(
-            slug=metric.slug,
-            name=metric.name,
-            kind=metric.kind,
-            value=figure.value,
-            as_of=figure.as_of,
-            explained=explained,
+            slug=m.slug, name=m.name, kind=m.kind, value=figure.value, as_of=figure.as_of, explained=explained
         )
 
 

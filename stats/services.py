@@ -544,38 +544,23 @@ def run_release_step(
     expected_version: int | None = None,
 ):
     """Run one of RELEASE_STEPS by name; the admin's buttons and the `release` command both call this."""
-    ack, version = acknowledge_warnings, expected_version
+    on = {"release": release, "by": by, "expected_version": expected_version}
+    ack = {"acknowledge_warnings": acknowledge_warnings}
     match step:
         case "start-next":
             return start_next_release(source=release, by=by, period_date=period_date)
         case "submit":
-            return submit_release(release=release, by=by, acknowledge_warnings=ack, expected_version=version)
+            return submit_release(**on, **ack)
         case "approve":
-            return approve_release(
-                release=release,
-                by=by,
-                publish_at=publish_at,
-                date_change_reason=reason,
-                acknowledge_warnings=ack,
-                expected_version=version,
-            )
+            return approve_release(**on, **ack, publish_at=publish_at, date_change_reason=reason)
         case "publish-now":
-            return publish_now(
-                release=release, by=by, reason=reason, acknowledge_warnings=ack, expected_version=version
-            )
+            return publish_now(**on, **ack, reason=reason)
         case "return-to-draft":
-            return return_to_draft(release=release, by=by, reason=reason, expected_version=version)
+            return return_to_draft(**on, reason=reason)
         case "change-date":
-            return change_release_date(
-                release=release,
-                by=by,
-                publish_at=publish_at,
-                reason=reason,
-                confirm=confirm,
-                expected_version=version,
-            )
+            return change_release_date(**on, publish_at=publish_at, reason=reason, confirm=confirm)
         case "cancel":
-            return cancel_release(release=release, by=by, reason=reason, expected_version=version)
+            return cancel_release(**on, reason=reason)
         case "withdraw":
-            return withdraw_release(release=release, by=by, reason=reason, expected_version=version)
+            return withdraw_release(**on, reason=reason)
     raise ValueError(f"“{step}” is not a workflow step; use one of: {', '.join(RELEASE_STEPS)}.")
