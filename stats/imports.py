@@ -25,24 +25,14 @@ from newsroom import caching
 from . import formatting
 from .checks import previous_figure_values
 from .models import Correction, Figure, Metric, Release
-from .resources import Change, FigureResource, ImportRefused, needs_correction, plain_decimal
+from .resources import FIGURE_COLUMNS, Change, FigureResource, ImportRefused, needs_correction, plain_decimal
 from .safe_cells import safe_cell
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 FORMAT_NAMES = {"csv": "a CSV file", "xlsx": "an Excel workbook (.xlsx)", "json": "a JSON file"}
-TEMPLATE_COLUMNS = (
-    "period",
-    "programme",
-    "metric_slug",
-    "metric_name",
-    "kind",
-    "unit",
-    "previous_value",
-    "value",
-    "as_of",
-    "qualifier",
-    "note",
-)
+# The figure columns with last release's value just before the value to fill in.
+_VALUE = FIGURE_COLUMNS.index("value")
+TEMPLATE_COLUMNS = (*FIGURE_COLUMNS[:_VALUE], "previous_value", *FIGURE_COLUMNS[_VALUE:])
 
 
 def max_upload_bytes() -> int:

@@ -24,7 +24,7 @@ from import_export.fields import Field
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Error
 
-from . import formatting
+from . import downloads, formatting
 from .checks import ERROR, ProposedFigure, check_figures
 from .models import Figure, Metric, Programme, Qualifier, Release, Statement
 from .parsing import parse_date, parse_number
@@ -372,18 +372,8 @@ class CheckedResource(resources.ModelResource):
 
 # -- Figures -------------------------------------------------------------------------------------
 
-FIGURE_COLUMNS = (
-    "period",
-    "programme",
-    "metric_slug",
-    "metric_name",
-    "kind",
-    "unit",
-    "value",
-    "as_of",
-    "qualifier",
-    "note",
-)
+# The public download's columns without its link to the release page, so a download imports as it is.
+FIGURE_COLUMNS = tuple(column for column in downloads.COLUMNS if column != "release_url")
 QUALIFIER_ALIASES = {"exact": Qualifier.EXACT, "none": Qualifier.EXACT, "more than": Qualifier.MORE_THAN}
 
 
