@@ -149,9 +149,6 @@ class MediaContact(models.Model):
     def get_absolute_url(self):
         return reverse("contacts:contact-list") + f"#{self.slug}"
 
-    def get_vcard_url(self):
-        return reverse("contacts:contact-vcard", kwargs={"slug": self.slug})
-
     def clean(self):
         if self.slug in RESERVED_SLUGS:
             raise ValidationError(

@@ -79,21 +79,6 @@ class Row:
             )
         )
 
-    def as_dict(self) -> dict:
-        return {
-            "period": self.period.isoformat(),
-            "programme": self.programme,
-            "metric_slug": self.metric_slug,
-            "metric_name": self.metric_name,
-            "kind": self.kind,
-            "unit": self.unit,
-            "value": plain_number(self.value),
-            "as_of": self.as_of.isoformat() if self.as_of else None,
-            "qualifier": self.qualifier,
-            "note": self.note,
-            "release_url": self.release_url,
-        }
-
 
 def document_rows(document, *, release_url: str) -> list[Row]:
     """The rows of one release, from the same document the page shows."""

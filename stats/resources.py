@@ -430,10 +430,6 @@ class Change:
         return "changed" if self.changes_anything else "unchanged"
 
     @property
-    def changes_value(self) -> bool:
-        return self.old is None or self.old.value != self.value
-
-    @property
     def changes_anything(self) -> bool:
         old = self.old
         return (
