@@ -290,6 +290,15 @@ def test_revisions_page_lists_corrections_and_withdrawals_in_few_queries(
     assert "was withdrawn on" in html and "The supplier&#x27;s feed was broken." in html
 
 
+def test_revisions_page_lists_a_withdrawal_once_under_a_plain_title(client, seed_release, publisher):
+    services.withdraw_release(release=seed_release, by=publisher, reason="The supplier's feed was broken.")
+    html = client.get("/statistics/revisions/").content.decode()
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert title.startswith("Revisions and corrections - ")
+    assert html.count("was withdrawn on") == 1
+    assert html.count('id="withdrawn-heading"') == 1
+
+
 def test_revisions_page_query_count_does_not_grow_with_corrections(
     client, seed_release, publisher, django_assert_max_num_queries
 ):
