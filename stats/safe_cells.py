@@ -1,6 +1,6 @@
 """Spreadsheet cells that are safe to open: text can never run as a formula.
 
-Shared by every CSV/XLSX/JSON writer: admin exports, supplier templates and
+Shared by every CSV/XLSX/JSON writer: admin exports, the contacts export, supplier templates and
 public downloads. Numbers and dates stay native; empty text becomes an empty cell.
 """
 
