@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
@@ -117,7 +118,10 @@ def search(request):
 @never_cache
 @require_GET
 def healthz(request):
-    """Liveness and database check for load balancers: JSON, 200 or 503."""
+    """Database and cache check for load balancers: JSON; 503 only if the database is down.
+
+    A cache outage is reported as "degraded": pages are then served from the database.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -126,7 +130,18 @@ def healthz(request):
         return JsonResponse(
             {"status": "error", "database": "unavailable", "detail": str(error)[:200]}, status=503
         )
-    return JsonResponse({"status": "ok", "database": "ok"})
+    try:
+        cache.set("healthz", "ok", 10)
+        cache_ok = cache.get("healthz") == "ok"
+    except Exception:  # any backend error: Redis down, refused, timed out
+        cache_ok = False
+    return JsonResponse(
+        {
+            "status": "ok" if cache_ok else "degraded",
+            "database": "ok",
+            "cache": "ok" if cache_ok else "unavailable",
+        }
+    )
 
 
 @require_GET

@@ -52,11 +52,22 @@ class FigureInline(DraftOnlyInlineMixin, admin.TabularInline):
     form = FigureInlineForm
     extra = 0
     fields = ("metric", "value", "qualifier", "as_of", "note", "is_confirmed", "previous_value", "change")
-    readonly_fields = ("previous_value", "change")
+    readonly_fields = ("display_value", "previous_value", "change")
     autocomplete_fields = ("metric",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("metric__programme")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if self._draft(obj):
+            return [f for f in fields if f != "display_value"]
+        # Read-only once out of draft: show figures as the public reads them (306,774,292).
+        return [("display_value" if f == "value" else f) for f in fields if f != "display_value"]
+
+    @admin.display(description="value")
+    def display_value(self, figure):
+        return figure.display
 
     def get_formset(self, request, obj=None, **kwargs):
         # Inline instances are made per request: keep the previous release's values here.

@@ -28,6 +28,10 @@ class ReleaseQuerySet(models.QuerySet):
         """
         return self.filter(status__in=Release.PUBLIC_STATUSES, publish_at__lte=at or timezone.now())
 
+    def withdrawn(self, at: datetime | None = None):
+        """Releases taken down after they came out: their pages keep a notice, never a figure."""
+        return self.filter(status=Release.Status.WITHDRAWN, publish_at__lte=at or timezone.now())
+
     def upcoming(self, at: datetime | None = None):
         """Releases announced for the future (their dates, never their figures)."""
         return self.filter(status__in=Release.PUBLIC_STATUSES, publish_at__gt=at or timezone.now()).order_by(

@@ -62,19 +62,19 @@ PROGRAMMES = {
 
 # slug: (programme, name, unit, kind, definition)
 METRICS = {
-    "cab-patients-referred": (
-        "choose-and-book",
-        "Patients referred",
-        "patients",
-        "total",
-        "Patients referred through Choose and Book since launch.",
-    ),
     "cab-bookings-total": (
         "choose-and-book",
         "Bookings made",
         "bookings",
         "total",
         "Bookings made through Choose and Book since launch.",
+    ),
+    "cab-patients-referred": (
+        "choose-and-book",
+        "Patients referred",
+        "patients",
+        "total",
+        "Patients referred through Choose and Book since launch.",
     ),
     "cab-bookings-day-record": (
         "choose-and-book",
@@ -168,13 +168,6 @@ METRICS = {
         "period",
         "GP2GP transfers made during the week.",
     ),
-    "n3-estimated-savings": (
-        "n3",
-        "Estimated savings over seven years",
-        "£",
-        "amount",
-        "Estimated saving to the NHS over seven years, relative to previous NHSnet contracts.",
-    ),
     "n3-connections": ("n3", "Connections to N3", "connections", "level", "Connections to the N3 network."),
     "n3-aggregator-connections": (
         "n3",
@@ -190,12 +183,12 @@ METRICS = {
         "percent",
         "Share of existing GP sites requiring a connection that have one.",
     ),
-    "nhsmail-users-target": (
-        "nhsmail",
-        "Users when migration is complete",
-        "users",
-        "level",
-        "Expected NHSmail users once migration is complete.",
+    "n3-estimated-savings": (
+        "n3",
+        "Estimated savings over seven years",
+        "£",
+        "amount",
+        "Estimated saving to the NHS over seven years, relative to previous NHSnet contracts.",
     ),
     "nhsmail-registered-users": (
         "nhsmail",
@@ -203,6 +196,13 @@ METRICS = {
         "users",
         "level",
         "Users registered for NHSmail.",
+    ),
+    "nhsmail-users-target": (
+        "nhsmail",
+        "Users when migration is complete",
+        "users",
+        "level",
+        "Expected NHSmail users once migration is complete.",
     ),
     "pacs-systems-live": (
         "pacs",

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -48,6 +48,17 @@ class ReleaseDetailView(DetailView):
                 raise Http404("No release has been published yet.")
             return release
         return get_object_or_404(queryset, period_date=period)
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            # A withdrawn release keeps its permanent address, with the reason and no figures.
+            period = self.kwargs.get("period")
+            withdrawn = Release.objects.withdrawn().filter(period_date=period).first() if period else None
+            if withdrawn is None:
+                raise
+            return render(request, "statistics/release_withdrawn.html", {"release": withdrawn}, status=410)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -130,3 +130,9 @@ def test_release_change_page_shows_previous_values(admin_client, seed_release):
     body = admin_client.get(release_url(later)).content.decode()
     assert "306,774,292" in body
     assert "+3,225,708 (+1.1%)" in body
+
+
+def test_a_published_release_shows_its_figures_as_the_public_reads_them(admin_client, seed_release):
+    body = admin_client.get(release_url(seed_release)).content.decode()
+    assert "306,774,292" in body
+    assert "306774292.0000" not in body

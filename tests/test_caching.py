@@ -115,3 +115,11 @@ def test_the_site_still_serves_when_redis_is_down(client, committed):
     response = client.get("/statistics/")
     assert response.status_code == 200
     assert "306,774,292" in response.content.decode()
+
+
+def test_healthz_checks_redis_and_reports_an_outage_as_degraded(client, redis_cache, db):
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    with override_settings(CACHES=DEAD_REDIS):
+        response = client.get("/healthz")
+    assert response.status_code == 200  # pages still come from the database
+    assert response.json() == {"status": "degraded", "database": "ok", "cache": "unavailable"}

@@ -313,6 +313,11 @@ def test_a_withdrawn_or_cancelled_release_disappears_everywhere(client, schedule
     paths = [p for t in url_templates() if not skip_reason(t) for p in fill(t, candidate_values(scheduled))]
     leaked = {path: leaks(text) for path, (_, text) in walk(client, paths).items() if leaks(text)}
     assert not leaked
+    # Its permanent address stays, saying it was withdrawn and why, without a figure.
+    response = client.get(f"/statistics/{scheduled.period_date}/")
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert "This release has been withdrawn" in page and "Supplier figures were wrong." in page
 
 
 def test_a_correction_reaches_every_page_and_download_of_the_release_and_updates_feeds(

@@ -395,7 +395,7 @@ def test_robots_txt_points_to_the_sitemap(client, db):
 def test_healthz_checks_the_database(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -452,3 +452,14 @@ def test_search_says_when_it_shows_only_the_newest_releases(client, seed_release
     visible = text(page(client, "/search/?q=deployment"))
     assert "More than" in visible and "The newest 20 matching releases are shown." in visible
     assert visible.count("Deployment statistics for w/c") == 20
+
+
+def test_publish_times_are_shown_in_uk_time_labelled_gmt_or_bst(client, seed_release):
+    html = text(page(client, "/statistics/2010-03-03/"))
+    assert "Published 3 March 2010, 09:30 GMT" in html
+    Release.objects.create(
+        period_date=dt.date(2031, 6, 4),
+        status=Release.Status.SCHEDULED,
+        publish_at=dt.datetime(2031, 6, 4, 8, 30, tzinfo=dt.UTC),
+    )
+    assert "Wednesday 4 June 2031, 09:30 BST" in text(page(client, "/"))
