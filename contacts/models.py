@@ -34,6 +34,15 @@ def verification_due_on_or_before(today: dt.date | None = None) -> dt.date:
     return months_before(today or timezone.localdate(), VERIFY_EVERY_MONTHS)
 
 
+def group_by_programme(contacts) -> dict[int, list[MediaContact]]:
+    """Contacts (with "programmes" prefetched) keyed by programme pk, keeping their order."""
+    grouped: dict[int, list[MediaContact]] = {}
+    for contact in contacts:
+        for programme in contact.programmes.all():
+            grouped.setdefault(programme.pk, []).append(contact)
+    return grouped
+
+
 class MediaContactQuerySet(models.QuerySet):
     def active(self):
         """Contacts shown to the public."""
@@ -48,11 +57,7 @@ class MediaContactQuerySet(models.QuerySet):
 
     def by_programme(self) -> dict[int, list[MediaContact]]:
         """Contacts keyed by programme pk, in listing order; two queries (for release sections, PDFs)."""
-        grouped: dict[int, list[MediaContact]] = {}
-        for contact in self.prefetch_related("programmes"):
-            for programme in contact.programmes.all():
-                grouped.setdefault(programme.pk, []).append(contact)
-        return grouped
+        return group_by_programme(self.prefetch_related("programmes"))
 
     def search(self, text: str):
         """Contacts whose office, remit, organisation, email, note or programme mentions `text`."""

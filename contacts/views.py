@@ -3,6 +3,7 @@ import uuid
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 
 from stats.models import Programme
 
@@ -36,6 +37,11 @@ def contact_list(request):
         "groups": group_by_organisation(contacts),
         "is_filtered": any(request.GET.get(name) for name in filterset.filters),
         "query_string": request.GET.urlencode(),
+        "breadcrumbs": [
+            {"text": "Home", "href": "/"},
+            {"text": "Newsroom", "href": "/"},
+            {"text": "Media contacts", "href": reverse("contacts:contact-list")},
+        ],
     }
     return render(request, "contacts/mediacontact_list.html", context)
 

@@ -76,24 +76,6 @@ class FigureLine:
 
 
 @dataclass(frozen=True)
-class ProgrammeSection:
-    key: str
-    name: str
-    bullets: tuple[str, ...] = ()
-    figures: tuple[FigureLine, ...] = ()
-    chart: Chart | None = None
-
-
-@dataclass(frozen=True)
-class CorrectionNote:
-    corrected: str
-    subject: str
-    old: str
-    new: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class ContactCard:
     name: str
     remit: str = ""
@@ -103,6 +85,25 @@ class ContactCard:
     out_of_hours: str = ""
     website: str = ""
     note: str = ""
+
+
+@dataclass(frozen=True)
+class ProgrammeSection:
+    key: str
+    name: str
+    bullets: tuple[str, ...] = ()
+    figures: tuple[FigureLine, ...] = ()
+    chart: Chart | None = None
+    contacts: tuple[ContactCard, ...] = ()
+
+
+@dataclass(frozen=True)
+class CorrectionNote:
+    corrected: str
+    subject: str
+    old: str
+    new: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -473,6 +474,21 @@ def _contacts(contacts: tuple[ContactCard, ...], styles) -> list:
     return story
 
 
+def _section_contacts(contacts: tuple[ContactCard, ...], styles) -> Paragraph:
+    """One line under a programme's figures: who answers media questions about it."""
+    offices = []
+    for contact in contacts:
+        parts = [f"<b>{_text(contact.name)}</b>" + (f" ({_text(contact.remit)})" if contact.remit else "")]
+        if contact.phone:
+            parts.append(f"telephone {_text(contact.phone)}")
+        if contact.out_of_hours:
+            parts.append(f"out of hours {_text(contact.out_of_hours)}")
+        if contact.email:
+            parts.append(_text(contact.email))
+        offices.append(", ".join(parts))
+    return Paragraph("Media enquiries: " + "; ".join(offices) + ".", styles["body"])
+
+
 # ---------------------------------------------------------------------------
 # Documents.
 
@@ -538,6 +554,9 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
         if section.chart is not None and len(section.chart.points) > 1:
             story.append(Spacer(1, 3 * mm))
             story.append(_ChartFlowable(chart_drawing(section.chart), FRAME_WIDTH * 0.8))
+        if section.contacts:
+            story.append(Spacer(1, 2 * mm))
+            story.append(_section_contacts(section.contacts, styles))
 
     if summary.corrections:
         story.append(_Heading("Corrections", styles["h2"], key="corrections"))

@@ -11,6 +11,8 @@ from django.db.models import Count, Max, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from contacts import phones
+from contacts.models import MediaContact
 from newsroom.caching import current_state, remember
 
 from . import downloads, formatting, pdf
@@ -66,9 +68,9 @@ def _contact_cards(contacts) -> tuple[pdf.ContactCard, ...]:
             name=contact.name,
             remit=contact.remit,
             organisation=contact.organisation,
-            phone=contact.phone.as_national if contact.phone else "",
+            phone=phones.display(contact.phone),
             email=contact.email,
-            out_of_hours=contact.out_of_hours_phone.as_national if contact.out_of_hours_phone else "",
+            out_of_hours=phones.display(contact.out_of_hours_phone),
             website=contact.website,
             note=contact.note,
         )
@@ -121,6 +123,7 @@ def release_summary(
                     for row in section.figures
                 ),
                 chart=chart,
+                contacts=_contact_cards(section.contacts),
             )
         )
     published = ""
@@ -313,7 +316,7 @@ def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.Pro
         url=url,
         metrics=tuple(histories),
         synthetic=synthetic,
-        contacts=_contact_cards(programme.media_contacts.active()),
+        contacts=_contact_cards(MediaContact.objects.active().for_programme(programme)),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from contacts.models import MediaContact
+from contacts.models import MediaContact, group_by_programme
 
 from . import formatting
 from .charts import Point
@@ -36,6 +36,8 @@ class Section:
     order: tuple = ()
     bullets: list[str] = field(default_factory=list)
     figures: list[FigureRow] = field(default_factory=list)
+    # Active media contacts covering the programme, in listing order.
+    contacts: list[MediaContact] = field(default_factory=list)
 
 
 @dataclass
@@ -67,6 +69,8 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     following = release.next(visible)
     figures = list(Figure.objects.filter(release=release).select_related("metric__programme"))
     values = {figure.metric.slug: figure.as_value() for figure in figures}
+    contacts = list(MediaContact.objects.active().prefetch_related("programmes"))
+    contacts_by_programme = group_by_programme(contacts)
     sections: dict[int, Section] = {}
 
     def section_for(programme) -> Section:
@@ -75,6 +79,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
                 programme.slug,
                 programme.name,
                 order=(programme.display_order, programme.name),
+                contacts=contacts_by_programme.get(programme.pk, []),
             )
         return sections[programme.pk]
 
@@ -107,7 +112,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
         sections=ordered,
         notes=release.paragraphs(),
         corrections=list(release.corrections.all()),
-        contacts=list(MediaContact.objects.active()),
+        contacts=contacts,
         previous=previous,
         next=following,
     )

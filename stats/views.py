@@ -12,6 +12,7 @@ from django.utils.cache import get_conditional_response
 from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
+from contacts.models import MediaContact
 from newsroom.caching import remember
 
 from . import api, charts, downloads, formatting, ukclock
@@ -214,6 +215,7 @@ class ProgrammeDetailView(DetailView):
             )
         context["rows"] = rows
         context["chart_releases"] = PROGRAMME_CHART_RELEASES
+        context["contacts"] = list(MediaContact.objects.active().for_programme(self.object))
         context["breadcrumbs"] = statistics_crumbs((self.object.name, self.object.get_absolute_url()))
         return context
 

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.urls import NoReverseMatch, reverse
 
 pytestmark = pytest.mark.browser
 
@@ -80,13 +79,6 @@ def page(browser, site):
     context.close()
 
 
-def contacts_path() -> str:
-    try:
-        return reverse("contacts:contact-list")
-    except NoReverseMatch:
-        pytest.skip("The media contacts directory (/contacts/) is not part of this build.")
-
-
 PAGES = {
     "home": lambda: "/",
     "release": lambda: "/statistics/2010-03-03/",
@@ -96,7 +88,7 @@ PAGES = {
     "metric": lambda: "/statistics/metrics/eps-messages-total/",
     "search": lambda: "/search/?q=prescription",
     "not-found": lambda: "/statistics/no-such-page/",
-    "contacts": contacts_path,
+    "contacts": lambda: "/contacts/",
 }
 
 
@@ -126,7 +118,7 @@ def test_page_has_no_wcag_violations(page, site, name):
     assert page.outside_requests() == []
 
 
-@pytest.mark.parametrize("name", ["release", "metric", "home"])
+@pytest.mark.parametrize("name", ["release", "metric", "home", "contacts"])
 def test_mobile_layout_has_no_wcag_violations(browser, site, name):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -206,3 +198,27 @@ def test_axe_check_does_catch_a_violation(page, site):
     results = Axe().run(page, options=AXE_OPTIONS)
     ids = {violation["id"] for violation in results.response["violations"]}
     assert {"image-alt", "label"} <= ids
+
+
+def test_journalist_filters_to_eps_taps_the_phone_and_saves_the_vcard(page, site):
+    import vobject
+
+    page.goto(site.url + "/contacts/")
+    page.get_by_label("Programme", exact=True).select_option(label="Electronic Prescription Service (EPS)")
+    page.get_by_role("button", name="Show contacts").click()
+    page.wait_for_url("**/contacts/?*programme=eps*")
+    assert page.locator("#contact-count").inner_text() == "1 contact found"
+    assert page.locator(".newsroom-contact-card h3").all_inner_texts() == ["NHS CFH press office"]
+    card = page.locator("#nhs-cfh-press-office")
+    phone = card.get_by_role("link", name="020 7004 1555")
+    assert phone.get_attribute("href") == "tel:+44-20-7004-1555"
+    assert phone.inner_text() == "020 7004 1555"
+    screenshot(page, "contacts-eps")
+    with page.expect_download() as download_info:
+        card.get_by_role("link", name="Save to your contacts").click()
+    download = download_info.value
+    assert download.suggested_filename == "nhs-cfh-press-office.vcf"
+    (vcard,) = vobject.readComponents(Path(download.path()).read_text(encoding="utf-8"))
+    assert vcard.fn.value == "NHS CFH press office"
+    assert vcard.tel.value == "+44 20 7004 1555"
+    assert page.outside_requests() == []

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 import tablib
@@ -14,6 +15,7 @@ from contacts import vcard
 from contacts.models import MediaContact, months_before
 from contacts.resources import MediaContactResource
 from stats.models import Programme
+from stats.presentation import build_release_document
 
 from . import factories
 from .forms import admin_change_data, form_data
@@ -87,6 +89,16 @@ def test_directory_groups_contacts_by_organisation_in_listing_order(client, seed
     ]
     assert 'id="nhs-cfh-press-office"' in html, "MediaContact.get_absolute_url's #anchor exists"
     assert "Contact the press office of the trust or organisation concerned." in html
+
+
+def test_directory_breadcrumbs_use_the_site_trail(client, db):
+    html = client.get("/contacts/").content.decode()
+    trail = html[
+        html.index('aria-label="Breadcrumb"') : html.index("</nav>", html.index('aria-label="Breadcrumb"'))
+    ]
+    items = re.findall(r'<li class="nhsuk-breadcrumb__list-item"><a [^>]*>([^<]+)</a></li>', trail)
+    assert items == ["Home", "Newsroom", "Media contacts"]
+    assert '<a class="nhsuk-back-link" href="/">' in trail  # what a phone shows instead
 
 
 def test_card_shows_every_way_to_reach_the_office(client, db):
@@ -254,6 +266,96 @@ def test_release_media_contacts_use_the_contact_card(client, seed_release):
     ]
     assert 'href="/contacts/department-of-health-press-office.vcf"' in block
     assert '<a href="/contacts/">All media contacts</a>' in block
+
+
+def programme_section(html: str, slug: str) -> str:
+    """The release page's <section> for one programme."""
+    start = html.index(f'<section aria-labelledby="programme-{slug}"')
+    return html[start : html.index("</section>", start)]
+
+
+@pytest.fixture
+def eps_desk(seed_release):
+    """A second office for EPS only, listed after the NHS CFH press office, and a hidden one."""
+    eps = Programme.objects.get(slug="eps")
+    contact(slug="hidden-eps-desk", name="Old EPS desk", is_active=False, programmes=[eps])
+    return contact(
+        slug="eps-press-desk",
+        name="EPS press desk",
+        remit="Prescriptions",
+        phone="0113 397 4000",
+        out_of_hours_phone="07911 123456",
+        email="eps.press@example.nhs.uk",
+        display_order=50,
+        programmes=[eps],
+    )
+
+
+def test_release_sections_name_each_programmes_own_contacts(client, eps_desk):
+    Programme.objects.get(slug="n3").media_contacts.clear()
+    html = client.get("/statistics/2010-03-03/").content.decode()
+
+    eps = text_of(programme_section(html, "eps"))
+    assert (
+        "Media enquiries: NHS CFH press office (Systems & Services), 020 7004 1555, vCard for NHS CFH "
+        "press office EPS press desk (Prescriptions), 0113 397 4000, out of hours 07911 123456, "
+        "eps.press@example.nhs.uk, vCard for EPS press desk" in eps
+    )
+    section = programme_section(html, "eps")
+    assert '<a href="tel:+44-113-397-4000">0113 397 4000</a>' in section
+    assert '<a href="mailto:eps.press@example.nhs.uk">' in section
+    assert '<a href="/contacts/#eps-press-desk">EPS press desk</a>' in section
+    assert 'href="/contacts/eps-press-desk.vcf" download' in section
+    assert "Old EPS desk" not in html
+
+    choose_and_book = text_of(programme_section(html, "choose-and-book"))
+    assert "Media enquiries: NHS CFH press office (Systems & Services), 020 7004 1555" in choose_and_book
+    assert "EPS press desk" not in choose_and_book
+    assert "Media enquiries" not in programme_section(html, "n3")
+
+
+def test_programme_page_shows_the_offices_covering_it(client, eps_desk):
+    html = client.get("/statistics/programmes/eps/").content.decode()
+    lede = text_of(html[html.index("<h1") : html.index("Each measure")])
+    assert "Media enquiries: NHS CFH press office (Systems & Services), 020 7004 1555" in lede
+    assert "EPS press desk (Prescriptions), 0113 397 4000, out of hours 07911 123456" in lede
+    block = html[html.index('id="media-contacts-heading"') :]
+    assert card_names(block) == ["NHS CFH press office", "EPS press desk"]
+    assert '<a href="tel:+44-7911-123456">07911 123456</a>' in block
+    assert 'href="/contacts/eps-press-desk.vcf"' in block
+    assert "Department of Health press office" not in html
+    assert "Old EPS desk" not in html
+
+    Programme.objects.get(slug="n3").media_contacts.clear()
+    n3 = client.get("/statistics/programmes/n3/").content.decode()
+    assert "Media enquiries" not in n3
+    assert 'id="media-contacts-heading"' not in n3
+
+
+def test_section_contacts_cost_the_same_queries_however_many_sections(
+    seed_release, django_assert_max_num_queries
+):
+    later = factories.release(dt.date(2010, 3, 10), public=True)
+    factories.statement(later, Programme.objects.get(slug="eps"), "One bullet.")
+    with django_assert_max_num_queries(99) as one_section:
+        document = build_release_document(later)
+    assert [section.programme_slug for section in document.sections] == ["eps"]
+    programmes = list(Programme.objects.all())
+    for n in range(6):
+        contact(slug=f"extra-{n}", display_order=100 + n, programmes=programmes[n : n + 3])
+
+    with django_assert_max_num_queries(len(one_section.captured_queries)):
+        document = build_release_document(seed_release)
+    sections = {section.programme_slug: section for section in document.sections}
+    assert len(sections) == 8
+    assert [c.name for c in sections["choose-and-book"].contacts] == ["NHS CFH press office", "Extra 0"]
+    gp2gp = [c.name for c in sections["gp2gp"].contacts]
+    assert gp2gp == ["NHS CFH press office", "Extra 0", "Extra 1", "Extra 2"]
+
+
+def text_of(html: str) -> str:
+    """Visible text: tags stripped, whitespace squashed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split()).replace(" ,", ",")
 
 
 # QuerySet -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from stats import formatting, pdf
 from stats.charts import Point
 from stats.history import generate_history
-from stats.models import Correction, Figure, Release
+from stats.models import Correction, Figure, Programme, Release
 from stats.pdf_files import build_release_pdf, release_pdf_link, size_label
 from stats.presentation import build_release_document
 
@@ -411,3 +411,81 @@ def test_a_figure_or_contact_edited_on_its_own_rebuilds_the_pdf(client, transact
     text = pdf_text(second.content)
     assert "10,127 GP2GP transfers have been made this week" in text
     assert "NHS CFH media office" in text
+
+
+@pytest.fixture
+def eps_desk(seed_release):
+    """An office for EPS only, with a number abroad, and a hidden one."""
+    from contacts.models import MediaContact
+
+    eps = Programme.objects.get(slug="eps")
+    hidden = MediaContact.objects.create(
+        name="Old EPS desk", slug="old-eps-desk", organisation="NHS CFH", is_active=False
+    )
+    hidden.programmes.set([eps])
+    desk = MediaContact.objects.create(
+        name="EPS desk",
+        slug="eps-desk",
+        organisation="NHS CFH",
+        remit="Prescriptions & dispensing",
+        phone="+1 212 555 2368",
+        out_of_hours_phone="07911 123456",
+        email="eps@example.org",
+        display_order=50,
+    )
+    desk.programmes.set([eps])
+    return desk
+
+
+def test_release_pdf_names_each_programmes_contacts_in_its_section(client, eps_desk):
+    text = pdf_text(get_pdf(client, "/statistics/2010-03-03.pdf"))
+    cfh = "Media enquiries: NHS CFH press office (Systems & Services), telephone 020 7004 1555"
+    assert text.count(cfh) == 8  # every programme's section
+    eps_line = (
+        f"{cfh}; EPS desk (Prescriptions & dispensing), telephone +1 212-555-2368, "
+        "out of hours 07911 123456, eps@example.org."
+    )
+    assert eps_line in text
+    # In the EPS section: after its bullets and before the next programme's heading.
+    assert text.index("prescription messages have now been transmitted") < text.index(eps_line)
+    assert text.index(eps_line) < text.index("GP2GP transfers have been made")
+    assert text.count("Media enquiries: ") == 8
+    assert text.count("EPS desk (Prescriptions") == 1  # no other programme's section
+    assert "Old EPS desk" not in text
+
+
+def test_programme_report_lists_only_the_programmes_offices_with_readable_numbers(client, eps_desk):
+    text = pdf_text(get_pdf(client, "/statistics/programmes/eps.pdf"))
+    contacts = text[text.index("Media contacts") :]
+    assert "NHS CFH press office Systems & Services" in contacts
+    assert "Telephone: 020 7004 1555" in contacts
+    assert "EPS desk Prescriptions & dispensing" in contacts
+    assert "Telephone: +1 212-555-2368" in contacts
+    assert "Out of hours: 07911 123456" in contacts
+    assert "Department of Health" not in text
+    assert "Old EPS desk" not in text
+
+
+def test_pdf_section_contacts_from_plain_data_escape_markup():
+    summary = pdf.ReleaseSummary(
+        heading="Figures",
+        period="w/c 1 April 2010",
+        published="",
+        organisation="NHS Connecting for Health",
+        sections=(
+            pdf.ProgrammeSection(
+                key="x",
+                name="Spine",
+                bullets=("One bullet.",),
+                contacts=(
+                    pdf.ContactCard(name="R&D <desk>", remit="<b>bold</b>", phone="020 7004 1555"),
+                    pdf.ContactCard(name="Night desk", out_of_hours="07911 123456", email="n@example.org"),
+                ),
+            ),
+        ),
+    )
+    text = pdf_text(pdf.release_pdf(summary, invariant=True))
+    assert (
+        "Media enquiries: R&D <desk> (<b>bold</b>), telephone 020 7004 1555; "
+        "Night desk, out of hours 07911 123456, n@example.org." in text
+    )
