@@ -120,6 +120,7 @@ class ReleaseSummary:
     contacts: tuple[ContactCard, ...] = ()
     synthetic: bool = False
     preview: bool = False
+    responsible: str = ""  # the office responsible for the release, with its phone
 
 
 @dataclass(frozen=True)
@@ -502,6 +503,8 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
         Paragraph(f"<b>Reporting period:</b> {_text(summary.period)}", styles["lede"]),
         Paragraph(f"<b>Published:</b> {_text(summary.published or 'not yet published')}", styles["lede"]),
     ]
+    if summary.responsible:
+        story.append(Paragraph(f"<b>Responsible:</b> {_text(summary.responsible)}", styles["lede"]))
     if summary.preview:
         story[1:1] = [
             _notice("Preview: this release is not public yet. Do not share it.", styles),

@@ -15,7 +15,7 @@ from contacts import phones
 from contacts.models import MediaContact
 from newsroom.caching import current_state, remember
 
-from . import downloads, formatting, pdf
+from . import downloads, formatting, pdf, ukclock
 from .models import Figure, Metric, Programme, Release
 from .presentation import ReleaseDocument, Section, build_release_document, series_for
 
@@ -126,9 +126,11 @@ def release_summary(
                 contacts=_contact_cards(section.contacts),
             )
         )
-    published = ""
-    if document.publish_at:
-        published = f"{timezone.localtime(document.publish_at):%-d %B %Y, %H:%M}"
+    published = ukclock.uk_label(document.publish_at, weekday=False)
+    lead = release.lead_contact
+    responsible = ""
+    if lead is not None and lead.is_active:
+        responsible = ", ".join(filter(None, [lead.name, phones.display(lead.phone) if lead.phone else ""]))
     return pdf.ReleaseSummary(
         heading=document.heading,
         period=f"w/c {release.period_label}",
@@ -151,6 +153,7 @@ def release_summary(
         contacts=_contact_cards(document.contacts),
         synthetic=release.is_synthetic,
         preview=preview,
+        responsible=responsible,
     )
 
 

@@ -65,7 +65,8 @@ def test_release_pdf_carries_every_seed_bullet_word_for_word(client, seed_releas
             assert flat(bullet) in text
     assert "NHS Connecting for Health deployment statistics (for w/c 3 March 2010)" in text
     assert "Reporting period: w/c 3 March 2010" in text
-    assert "Published: 3 March 2010, 09:30" in text
+    assert "Published: 3 March 2010, 09:30 GMT" in text
+    assert "Responsible: NHS CFH press office, 020 7004 1555" in text
     assert "Media contacts" in text
     assert "NHS CFH press office" in text
     assert "020 7004 1555" in text
