@@ -222,3 +222,18 @@ def test_journalist_filters_to_eps_taps_the_phone_and_saves_the_vcard(page, site
     assert vcard.fn.value == "NHS CFH press office"
     assert vcard.tel.value == "+44 20 7004 1555"
     assert page.outside_requests() == []
+
+
+def test_scripts_run_under_the_content_security_policy(page, site):
+    """The NHS.UK frontend starts from our own files; the policy blocks nothing on the page."""
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    response = page.goto(site.url + "/statistics/2010-03-03/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_load_state("networkidle")
+    classes = page.evaluate("document.body.className")
+    assert "js-enabled" in classes and "nhsuk-frontend-supported" in classes
+    # initAll() ran: the frontend marks each component it starts, e.g. the skip link.
+    assert page.locator("[data-module='nhsuk-skip-link'][data-nhsuk-skip-link-init]").count() == 1
+    assert problems == []
