@@ -13,7 +13,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
 from contacts.models import MediaContact
-from newsroom.caching import remember
+from newsroom.caching import current_state, remember
 
 from . import api, charts, downloads, formatting, ukclock
 from .models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
@@ -112,14 +112,26 @@ def release_files(document, *, request) -> dict[str, bytes]:
     return {"csv": csv_bytes, "xlsx": xlsx_bytes, "json": json_bytes}
 
 
+def release_file_sizes(document, *, request) -> dict[str, int]:
+    """Sizes of a release's CSV, XLSX and JSON, kept until anything public changes."""
+    state = current_state() or {}
+    release = document.release
+    key = f"release-sizes:{release.pk}:{release.version}:{state.get('generation')}:{request.get_host()}"
+    return remember(
+        key,
+        lambda: {fmt: len(content) for fmt, content in release_files(document, request=request).items()},
+        60 * 60 * 24,
+    )
+
+
 def release_downloads(document, *, request) -> list[Download]:
     """The download list on a release page; another format is one more append."""
-    files = release_files(document, request=request)
+    sizes = release_file_sizes(document, request=request)
     period = document.period_date
     labels = {"xlsx": "Figures as a spreadsheet", "csv": "Figures as CSV", "json": "Figures as JSON"}
     url = "statistics:release-download"
     entries = [
-        Download(label, reverse(url, args=[period, fmt]), fmt.upper(), len(files[fmt]))
+        Download(label, reverse(url, args=[period, fmt]), fmt.upper(), sizes[fmt])
         for fmt, label in labels.items()
     ]
     pdf = release_pdf_link(request, document.release, document=document)
