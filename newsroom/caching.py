@@ -19,7 +19,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +69,17 @@ def invalidate() -> None:
 
 
 def _key(request, generation: int) -> str:
-    digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    # get_host() refuses hosts not in ALLOWED_HOSTS (400) before anything is served.
+    digest = hashlib.sha256(f"{request.get_host()}{request.get_full_path()}".encode()).hexdigest()
     return f"page:{generation}:{request.method}:{digest}"
 
 
 class PublicPageCacheMiddleware:
-    """Serve and store anonymous public responses from the shared cache."""
+    """Serve and store anonymous public responses from the shared cache.
+
+    It sits outermost but for the request log, so a hit skips the whole stack: stored
+    responses already carry the security headers and ETag the inner middleware added.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -88,8 +93,9 @@ class PublicPageCacheMiddleware:
         key = _key(request, state["generation"])
         cached = _safe(lambda: cache.get(key))
         if cached is not None:
-            cached["X-Cache"] = "hit"
-            return cached
+            response = get_conditional_response(request, etag=cached.get("ETag"), response=cached)
+            response["X-Cache"] = "hit"
+            return response
         response = self.get_response(request)
         if self._cacheable_response(response):
             timeout = int(min(settings.PUBLIC_CACHE_SECONDS, state["next_publish"] - time.time()))
@@ -108,6 +114,7 @@ class PublicPageCacheMiddleware:
             settings.PUBLIC_CACHE_SECONDS > 0
             and request.method in ("GET", "HEAD")
             and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and (request.is_secure() or not getattr(settings, "SECURE_SSL_REDIRECT", False))
             and not request.path.startswith(settings.UNCACHED_PATH_PREFIXES)
         )
 

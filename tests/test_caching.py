@@ -123,3 +123,16 @@ def test_healthz_checks_redis_and_reports_an_outage_as_degraded(client, redis_ca
         response = client.get("/healthz")
     assert response.status_code == 200  # pages still come from the database
     assert response.json() == {"status": "degraded", "database": "ok", "cache": "unavailable"}
+
+
+def test_a_cache_hit_carries_the_security_headers(client, redis_cache, committed):
+    first = client.get("/statistics/")
+    hit = client.get("/statistics/")
+    assert hit["X-Cache"] == "hit"
+    for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "ETag"):
+        assert hit[header] == first[header]
+
+
+def test_the_cache_never_answers_for_a_host_that_is_not_allowed(client, redis_cache, committed):
+    client.get("/statistics/")
+    assert client.get("/statistics/", HTTP_HOST="evil.example").status_code == 400
