@@ -397,6 +397,9 @@ class ReleaseCalendarView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["breadcrumbs"] = statistics_crumbs(
+            ("Release calendar", reverse("statistics:release-calendar"))
+        )
         upcoming = Release.objects.announced().only(
             "period_date", "title", "publish_at", "date_confirmed", "status"
         )
@@ -453,6 +456,9 @@ class RevisionListView(ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["breadcrumbs"] = statistics_crumbs(
+            ("Revisions and corrections", reverse("statistics:revision-list"))
+        )
         context["withdrawn"] = (
             Release.objects.filter(status=Release.Status.WITHDRAWN)
             .only("period_date", "title", "status_reason", "updated_at")

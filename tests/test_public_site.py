@@ -465,3 +465,13 @@ def test_publish_times_are_shown_in_uk_time_labelled_gmt_or_bst(client, seed_rel
         publish_at=dt.datetime(2031, 6, 4, 8, 30, tzinfo=dt.UTC),
     )
     assert "Wednesday 4 June 2031, 09:30 BST" in text(page(client, "/"))
+
+
+def test_calendar_and_revisions_breadcrumbs_name_the_page(client, seed_release):
+    for path, last in (
+        ("/statistics/calendar/", "Release calendar"),
+        ("/statistics/revisions/", "Revisions and corrections"),
+    ):
+        html = page(client, path)
+        trail = re.findall(r'class="nhsuk-breadcrumb__link"[^>]*>([^<]+)</a>', html)
+        assert trail[:3] == ["Home", "Newsroom", "Statistics"] and trail[-1] == last, (path, trail)
