@@ -103,17 +103,9 @@ def metric_rows(metric: Metric, *, request) -> list[downloads.Row]:
         .order_by("release__period_date")
     )
     return [
-        downloads.Row(
-            period=figure.release.period_date,
-            programme=metric.programme.name,
-            metric_slug=metric.slug,
-            metric_name=metric.name,
-            kind=figure.kind,
-            unit=metric.unit,
-            value=figure.value,
-            as_of=figure.as_of,
-            qualifier=figure.qualifier,
-            note=figure.note,
+        downloads.Row.of_figure(
+            figure,
+            metric=metric,
             release_url=request.build_absolute_uri(figure.release.get_absolute_url()),
         )
         for figure in figures

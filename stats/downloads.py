@@ -60,6 +60,23 @@ class Row:
     note: str
     release_url: str
 
+    @classmethod
+    def of_figure(cls, figure, *, metric, release_url: str) -> Row:
+        """The row for one saved figure of `metric` (passed in, so callers choose how it was fetched)."""
+        return cls(
+            period=figure.release.period_date,
+            programme=metric.programme.name,
+            metric_slug=metric.slug,
+            metric_name=metric.name,
+            kind=figure.kind,
+            unit=metric.unit,
+            value=figure.value,
+            as_of=figure.as_of,
+            qualifier=figure.qualifier,
+            note=figure.note,
+            release_url=release_url,
+        )
+
     def cells(self) -> tuple:
         """Values in COLUMNS order, numbers and dates native, text made safe by `safe_cell`."""
         return tuple(

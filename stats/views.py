@@ -306,18 +306,8 @@ def all_data_csv(request):
 
     def rows():
         for figure in figures.iterator(chunk_size=2000):
-            yield downloads.Row(
-                period=figure.release.period_date,
-                programme=figure.metric.programme.name,
-                metric_slug=figure.metric.slug,
-                metric_name=figure.metric.name,
-                kind=figure.kind,
-                unit=figure.metric.unit,
-                value=figure.value,
-                as_of=figure.as_of,
-                qualifier=figure.qualifier,
-                note=figure.note,
-                release_url=base + figure.release.get_absolute_url(),
+            yield downloads.Row.of_figure(
+                figure, metric=figure.metric, release_url=base + figure.release.get_absolute_url()
             )
 
     return downloads.streamed_csv(rows(), filename="deployment-statistics.csv")
