@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import statistics
 import time
 import tracemalloc
 
@@ -13,6 +12,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection, reset_queries
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
+
+from newsroom.timing import median_ms
 
 PAGES = {
     "home": "/",
@@ -34,16 +35,6 @@ PAGES = {
 }
 TIMED = ("release", "metric", "home")
 TRIVIAL = "/robots.txt"
-
-
-def median_ms(action, repeat: int) -> float:
-    action()  # warm up (templates, fonts, the cached PDF of a release page)
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
 
 
 class Command(BaseCommand):

@@ -1,7 +1,6 @@
 """Time the PDFs against the HTML page, on history rolled back afterwards."""
 
 import re
-import statistics as stats_module
 import time
 
 from django.conf import settings
@@ -10,21 +9,12 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
+from newsroom.timing import median_ms
 from stats import pdf
 from stats.history import generate_history
 from stats.models import Programme, Release
 from stats.pdf_files import build_release_pdf, programme_report
 from stats.seed import load_seed
-
-
-def _median_ms(action, repeat: int) -> float:
-    action()  # warm up: imports, fonts, template loading
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - start) * 1000)
-    return stats_module.median(timings)
 
 
 def _pages(content: bytes) -> int:
@@ -77,8 +67,8 @@ class Command(BaseCommand):
             return response
 
         url = f"http://{host}{path}"
-        html_ms = _median_ms(html, repeat)
-        pdf_ms = _median_ms(lambda: build_release_pdf(release, visible=visible, url=url), repeat)
+        html_ms = median_ms(html, repeat)
+        pdf_ms = median_ms(lambda: build_release_pdf(release, visible=visible, url=url), repeat)
         content = build_release_pdf(release, visible=visible, url=url)
         self.stdout.write(f"Release {release.period_date:%Y-%m-%d}, median of {repeat}:")
         self.stdout.write(
@@ -94,7 +84,7 @@ class Command(BaseCommand):
             response = pdf_match.func(factory.get(pdf_path), *pdf_match.args, **pdf_match.kwargs)
             assert response.status_code == 200, response.status_code
 
-        cached_ms = _median_ms(cached, repeat)  # the warm-up run builds and caches the file
+        cached_ms = median_ms(cached, repeat)  # the warm-up run builds and caches the file
         self.stdout.write(f"  PDF response from the cache: {cached_ms:.1f} ms")
 
         try:
@@ -106,7 +96,7 @@ class Command(BaseCommand):
         def report():
             return pdf.programme_pdf(programme_report(programme, visible=visible))
 
-        report_ms = _median_ms(report, max(1, min(repeat, 3)))
+        report_ms = median_ms(report, max(1, min(repeat, 3)))
         content = report()
         self.stdout.write(
             f"Programme report ({slug}, {releases} releases): {report_ms:.0f} ms, "
