@@ -64,3 +64,24 @@ def publisher(db, django_user_model):
 def fast_password_hashing(settings):
     """Tests make many users; the production hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def hidden_releases(seed_release):
+    """A draft and an embargoed release after the seed, each with a tell-tale figure."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from stats.models import Figure, Metric, Release
+
+    metric = Metric.objects.get(slug="eps-messages-total")
+    draft = Release.objects.create(period_date=dt.date(2010, 3, 10))
+    Figure.objects.create(release=draft, metric=metric, value=311_111_111)
+    embargoed = Release.objects.create(
+        period_date=dt.date(2010, 3, 17),
+        status=Release.Status.SCHEDULED,
+        publish_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    Figure.objects.create(release=embargoed, metric=metric, value=322_222_222)
+    return draft, embargoed

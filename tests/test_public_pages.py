@@ -1,10 +1,6 @@
 import datetime as dt
 import re
 
-from django.utils import timezone
-
-from stats.models import Figure, Metric, Release
-
 from .test_seed import SEED_BULLETS
 
 
@@ -51,16 +47,7 @@ def test_no_release_yet_is_404_not_500(client, db):
     assert client.get("/statistics/").status_code == 404
 
 
-def test_drafts_and_embargoed_releases_stay_hidden(client, seed_release):
-    metric = Metric.objects.get(slug="eps-messages-total")
-    draft = Release.objects.create(period_date=dt.date(2010, 3, 10))
-    Figure.objects.create(release=draft, metric=metric, value=311_111_111)
-    embargoed = Release.objects.create(
-        period_date=dt.date(2010, 3, 17),
-        status=Release.Status.SCHEDULED,
-        publish_at=timezone.now() + dt.timedelta(hours=1),
-    )
-    Figure.objects.create(release=embargoed, metric=metric, value=322_222_222)
+def test_drafts_and_embargoed_releases_stay_hidden(client, hidden_releases):
     assert client.get("/statistics/2010-03-10/").status_code == 404
     assert client.get("/statistics/2010-03-17/").status_code == 404
     latest = client.get("/statistics/").content.decode()

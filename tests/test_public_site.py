@@ -12,7 +12,6 @@ from html import unescape
 import openpyxl
 import pytest
 from django.test import RequestFactory
-from django.utils import timezone
 
 from stats import downloads
 from stats.history import generate_history
@@ -30,21 +29,6 @@ def history(request, seed_release):
     """The seed release with 1 or 3 years of synthetic weekly history before it."""
     generate_history(weeks=request.param)
     return seed_release
-
-
-@pytest.fixture
-def hidden_releases(seed_release):
-    """A draft and an embargoed release after the seed, each with a tell-tale figure."""
-    metric = Metric.objects.get(slug="eps-messages-total")
-    draft = Release.objects.create(period_date=dt.date(2010, 3, 10))
-    Figure.objects.create(release=draft, metric=metric, value=311_111_111)
-    embargoed = Release.objects.create(
-        period_date=dt.date(2010, 3, 17),
-        status=Release.Status.SCHEDULED,
-        publish_at=timezone.now() + dt.timedelta(hours=1),
-    )
-    Figure.objects.create(release=embargoed, metric=metric, value=322_222_222)
-    return draft, embargoed
 
 
 def page(client, url) -> str:
