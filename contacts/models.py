@@ -7,8 +7,11 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
+
+from . import phones
 
 # A contact not checked for this many months is flagged in the admin.
 VERIFY_EVERY_MONTHS = 6
@@ -159,6 +162,15 @@ class MediaContact(models.Model):
             raise ValidationError(
                 {"slug": f"“{self.slug}” is used by the directory itself; choose another web address."}
             )
+
+    @cached_property
+    def phone_dial(self) -> phones.Dial | None:
+        """The press office number as a tel: link and display text (see phones.dial)."""
+        return phones.dial(self.phone)
+
+    @cached_property
+    def out_of_hours_dial(self) -> phones.Dial | None:
+        return phones.dial(self.out_of_hours_phone)
 
     @property
     def needs_verifying(self) -> bool:

@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import phonenumbers
 
 UK = 44
+
+
+@dataclass(frozen=True)
+class Dial:
+    """A phone number ready for a page: its tel: link and the digits a reader dials."""
+
+    href: str
+    text: str
+
+
+def dial(number) -> Dial | None:
+    """The link and display text for a stored number, or None when there is none.
+
+    Validating a number is slow, and a number's truthiness and str() each validate
+    it again, so pages ask for this once per contact instead.
+    """
+    if not isinstance(number, phonenumbers.PhoneNumber):
+        return None  # the field stores blank as ""
+    return Dial(href=number.format_as(phonenumbers.PhoneNumberFormat.RFC3966), text=display(number))
 
 
 def display(number) -> str:

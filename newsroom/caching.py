@@ -45,6 +45,26 @@ def remember(key: str, build, timeout: int | None = None):
     return value
 
 
+# Rendered fragments are keyed by the generation, so they can be kept far longer than a page's max-age.
+FRAGMENT_SECONDS = 60 * 60 * 24
+
+
+def public_fragment(key: str, build):
+    """A piece of public page that is the same for every reader, built once per generation.
+
+    Like whole pages, it is forgotten when anything public changes and never outlives the
+    next publish time; unlike them it also serves readers the page cache passes by (signed-in
+    staff, query strings). Built every time when public caching is off or the cache is down.
+    """
+    if settings.PUBLIC_CACHE_SECONDS <= 0:
+        return build()
+    state = current_state()
+    timeout = int(min(FRAGMENT_SECONDS, state["next_publish"] - time.time())) if state else 0
+    if timeout <= 0:
+        return build()
+    return remember(f"fragment:{state['generation']}:{key}", build, timeout)
+
+
 def _next_publish_timestamp() -> float:
     from stats.models import Release
 

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
+from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
 from contacts.models import MediaContact
-from newsroom.caching import current_state, remember
+from newsroom.caching import current_state, public_fragment, remember
 
 from . import api, charts, downloads, formatting, ukclock
 from .models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
@@ -31,17 +33,18 @@ from .tables import SeriesTable
 PROGRAMME_CHART_RELEASES = 52
 
 
-class ReleaseDetailView(DetailView):
+class ReleaseDetailView(TemplateView):
     """A release by its period date, or the latest public one."""
 
     template_name = "statistics/release_detail.html"
-    context_object_name = "release"
+    body_template = "statistics/includes/release_body.html"
+    is_preview = False
 
     def get_queryset(self):
         return Release.objects.public().select_related("lead_contact")
 
-    def get_object(self, queryset=None):
-        queryset = queryset if queryset is not None else self.get_queryset()
+    def get_object(self):
+        queryset = self.get_queryset()
         period = self.kwargs.get("period")
         if period is None:
             release = queryset.order_by("-period_date").first()
@@ -52,7 +55,7 @@ class ReleaseDetailView(DetailView):
 
     def get(self, request, *args, **kwargs):
         try:
-            return super().get(request, *args, **kwargs)
+            page = self.page()
         except Http404:
             # A withdrawn release keeps its permanent address, with the reason and no figures.
             period = self.kwargs.get("period")
@@ -60,14 +63,39 @@ class ReleaseDetailView(DetailView):
             if withdrawn is None:
                 raise
             return render(request, "statistics/release_withdrawn.html", {"release": withdrawn}, status=410)
+        page["body"] = mark_safe(page["body"])  # rendered by build_page, escaped there
+        return self.render_to_response(self.get_context_data(**page))
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["document"] = build_release_document(self.object, visible=self.get_queryset())
-        context["is_latest"] = "period" not in self.kwargs
-        context["downloads"] = release_downloads(context["document"], request=self.request)
-        context["nav"] = release_nav(context["document"])
-        return context
+    def page(self) -> dict:
+        """The page's title, description and rendered body.
+
+        They are the same for every reader, so they are kept in the public fragment cache:
+        a reader the page cache passes by (signed in, or with a query string) costs no query.
+        """
+        where = self.kwargs.get("period") or "latest"
+        return public_fragment(
+            f"release-page:{where}:{self.request.build_absolute_uri('/')}", self.build_page
+        )
+
+    def build_page(self) -> dict:
+        release = self.get_object()
+        document = build_release_document(release, visible=self.get_queryset())
+        context = {
+            "release": release,
+            "document": document,
+            "is_latest": "period" not in self.kwargs and not self.is_preview,
+            "downloads": release_downloads(document, request=self.request),
+            "nav": release_nav(document),
+            **self.body_context(release),
+        }
+        return {
+            "heading": release.heading,
+            "summary": release.summary,
+            "body": render_to_string(self.body_template, context, request=self.request),
+        }
+
+    def body_context(self, release) -> dict:
+        return {}
 
 
 def release_nav(document) -> dict:
@@ -352,6 +380,8 @@ def programme_pdf(request, slug):
 class ReleasePreviewView(ReleaseDetailView):
     """Any release exactly as the public will see it at its publish time; staff only, never cached."""
 
+    is_preview = True
+
     def dispatch(self, request, *args, **kwargs):
         user = request.user
         if not (user.is_active and user.is_staff and user.has_perm("statistics.view_release")):
@@ -369,15 +399,17 @@ class ReleasePreviewView(ReleaseDetailView):
         public_then = Release.objects.public(at=moment).values("pk")
         return Release.objects.filter(Q(pk=release.pk) | Q(pk__in=public_then)).select_related("lead_contact")
 
-    def get_object(self, queryset=None):
+    def get_object(self):
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
+    def page(self) -> dict:
+        return self.build_page()  # staff-only visibility: never from the public cache
+
+    def body_context(self, release) -> dict:
+        return {"is_preview": True, "preview_publish_uk": ukclock.uk_label(release.publish_at)}
+
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["is_latest"] = False
-        context["is_preview"] = True
-        context["preview_publish_uk"] = ukclock.uk_label(self.object.publish_at)
-        return context
+        return super().get_context_data(is_preview=True, **kwargs)
 
 
 class ReleaseCalendarView(TemplateView):

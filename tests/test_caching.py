@@ -62,7 +62,7 @@ def test_anonymous_pages_are_cached_in_redis_and_marked_public(client, redis_cac
     second, _ = get(client, "/statistics/")
     assert first["X-Cache"] == "miss" and second["X-Cache"] == "hit"
     assert "public" in second["Cache-Control"] and "max-age=300" in second["Cache-Control"]
-    stored = redis_cache._cache.get_client().keys("*page:*")
+    stored = redis_cache._cache.get_client().keys("*:page:*")
     assert len(stored) == 1
 
 
@@ -136,3 +136,36 @@ def test_a_cache_hit_carries_the_security_headers(client, redis_cache, committed
 def test_the_cache_never_answers_for_a_host_that_is_not_allowed(client, redis_cache, committed):
     client.get("/statistics/")
     assert client.get("/statistics/", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_a_reader_the_page_cache_passes_by_gets_the_release_without_a_query(
+    client, redis_cache, committed, django_assert_num_queries
+):
+    client.cookies["sessionid"] = "not-a-session"  # the page cache serves no one with a session
+    first = client.get("/statistics/2010-03-03/")
+    with django_assert_num_queries(0):
+        again = client.get("/statistics/2010-03-03/")
+    assert "X-Cache" not in again
+    assert again.content == first.content
+    assert "306,774,292" in again.content.decode()
+
+
+def test_a_correction_reaches_readers_the_page_cache_passes_by_at_once(client, redis_cache, committed):
+    client.cookies["sessionid"] = "not-a-session"
+    assert "306,774,292" in get(client, "/statistics/2010-03-03/")[1]
+    with transaction.atomic():
+        figure = Figure.objects.get(metric__slug="eps-messages-total", release=committed)
+        figure.value = 306_774_299
+        figure.save()
+    assert "306,774,299" in get(client, "/statistics/2010-03-03/")[1]
+
+
+def test_a_staff_preview_is_never_served_from_the_public_fragment_cache(
+    client, redis_cache, committed, django_user_model
+):
+    get(client, "/statistics/2010-03-03/")  # warm the public fragment
+    staff = django_user_model.objects.create_superuser("previewer", "p@example.org", "pw-123456789")
+    client.force_login(staff)
+    html = get(client, f"/statistics/preview/{committed.pk}/")[1]
+    assert 'id="preview-banner"' in html
+    assert "306,774,292" in html
