@@ -155,7 +155,16 @@ class MediaContact(models.Model):
         return f"{self.name} ({self.organisation})" if self.organisation else self.name
 
     def get_absolute_url(self):
+        return self.listing_url
+
+    # A contact shows on many parts of one page; each address is built once per instance.
+    @cached_property
+    def listing_url(self) -> str:
         return reverse("contacts:contact-list") + f"#{self.slug}"
+
+    @cached_property
+    def vcard_url(self) -> str:
+        return reverse("contacts:contact-vcard", args=[self.slug])
 
     def clean(self):
         if self.slug in RESERVED_SLUGS:

@@ -27,12 +27,17 @@ class FigureRow:
     note: str
     previous: Decimal | None
     change: str
+    # For the page: the metric's address, and the date the figure stands at (its own, else the period's).
+    metric_url: str = ""
+    as_of_shown: date | None = None
+    as_of_label: str = ""
 
 
 @dataclass
 class Section:
     programme_slug: str
     programme_name: str
+    programme_url: str = ""
     order: tuple = ()
     bullets: list[str] = field(default_factory=list)
     figures: list[FigureRow] = field(default_factory=list)
@@ -78,6 +83,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
             sections[programme.pk] = Section(
                 programme.slug,
                 programme.name,
+                programme_url=programme.get_absolute_url(),
                 order=(programme.display_order, programme.name),
                 contacts=contacts_by_programme.get(programme.pk, []),
             )
@@ -86,8 +92,12 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     statements = Statement.objects.filter(release=release).select_related("programme")
     for statement in statements:
         section_for(statement.programme).bullets.append(statement.render(values))
+    labels: dict[date, str] = {}
     for figure in figures:
         old = previous_values.get(figure.metric_id)
+        shown = figure.as_of or release.period_date
+        if shown not in labels:
+            labels[shown] = formatting.as_of(shown)
         section_for(figure.metric.programme).figures.append(
             FigureRow(
                 metric_slug=figure.metric.slug,
@@ -101,6 +111,9 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
                 note=figure.note,
                 previous=old,
                 change=formatting.change(figure.value, old, kind=figure.kind),
+                metric_url=figure.metric.get_absolute_url(),
+                as_of_shown=shown,
+                as_of_label=labels[shown],
             )
         )
     ordered = sorted(sections.values(), key=lambda section: section.order)
