@@ -54,7 +54,7 @@ def public_fragment(key: str, build):
 
     Like whole pages, it is forgotten when anything public changes and never outlives the
     next publish time; unlike them it also serves readers the page cache passes by (signed-in
-    staff, query strings). Built every time when public caching is off or the cache is down.
+    staff) or misses (each new query string). Built every time when public caching is off or the cache is down.
     """
     if settings.PUBLIC_CACHE_SECONDS <= 0:
         return build()

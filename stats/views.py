@@ -70,7 +70,7 @@ class ReleaseDetailView(TemplateView):
         """The page's title, description and rendered body.
 
         They are the same for every reader, so they are kept in the public fragment cache:
-        a reader the page cache passes by (signed in, or with a query string) costs no query.
+        a reader the page cache passes by (signed in) or misses (a new query string) costs no query.
         """
         where = self.kwargs.get("period") or "latest"
         return public_fragment(
