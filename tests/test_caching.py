@@ -13,16 +13,16 @@ from stats.models import Figure, Metric, Release
 
 REDIS = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/15",
         "KEY_PREFIX": "newsroom-test",
     }
 }
 DEAD_REDIS = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
     }
 }
 
@@ -62,7 +62,7 @@ def test_anonymous_pages_are_cached_in_redis_and_marked_public(client, redis_cac
     second, _ = get(client, "/statistics/")
     assert first["X-Cache"] == "miss" and second["X-Cache"] == "hit"
     assert "public" in second["Cache-Control"] and "max-age=300" in second["Cache-Control"]
-    stored = redis_cache._cache.get_client().keys("*:page:*")
+    stored = redis_cache.keys("page:*")
     assert len(stored) == 1
 
 
