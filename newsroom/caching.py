@@ -45,7 +45,43 @@ def remember(key: str, build, timeout: int | None = None):
     return value
 
 
-# Rendered fragments are keyed by the generation, so they can be kept far longer than a page's max-age.
+def _next_publish_timestamp() -> float:
+    from stats.models import Release
+
+    upcoming = Release.objects.upcoming().values_list("publish_at", flat=True).first()
+    return upcoming.timestamp() if upcoming else NO_NEXT
+
+
+def _fresh(state: dict | None) -> dict | None:
+    """`state` if it still holds, else a new generation stored for every server; None if the cache is down."""
+    if state is None or time.time() >= state["next_publish"]:
+        state = {"generation": time.time_ns(), "next_publish": _next_publish_timestamp()}
+        if not _safe(lambda: cache.set(STATE_KEY, state, timeout=None) or True, default=False):
+            return None
+    return state
+
+
+def current_state() -> dict | None:
+    """The cache generation and the next publish time it must not outlive."""
+    return _fresh(_safe(lambda: cache.get(STATE_KEY)))
+
+
+def _lookup(key: str) -> tuple[dict | None, object]:
+    """The current state, and what is stored under `key` for its generation, in one round trip.
+
+    Entries are stored as (generation, value): one from an older generation reads as missing.
+    """
+    found = _safe(lambda: cache.get_many([STATE_KEY, key]))
+    state = _fresh(found.get(STATE_KEY)) if found is not None else None
+    entry = found.get(key) if state is not None else None
+    return state, entry[1] if entry is not None and entry[0] == state["generation"] else None
+
+
+def _store(key: str, state: dict, value, timeout: int) -> None:
+    _safe(lambda: cache.set(key, (state["generation"], value), timeout))
+
+
+# Fragments belong to a generation, so they can be kept far longer than a page's max-age.
 FRAGMENT_SECONDS = 60 * 60 * 24
 
 
@@ -54,33 +90,20 @@ def public_fragment(key: str, build):
 
     Like whole pages, it is forgotten when anything public changes and never outlives the
     next publish time; unlike them it also serves readers the page cache passes by (signed-in
-    staff) or misses (each new query string). Built every time when public caching is off or the cache is down.
+    staff) or misses (each new query string). Built every time when public caching is off or
+    the cache is down.
     """
     if settings.PUBLIC_CACHE_SECONDS <= 0:
         return build()
-    state = current_state()
+    key = f"fragment:{key}"
+    state, value = _lookup(key)
+    if value is not None:
+        return value
+    value = build()
     timeout = int(min(FRAGMENT_SECONDS, state["next_publish"] - time.time())) if state else 0
-    if timeout <= 0:
-        return build()
-    return remember(f"fragment:{state['generation']}:{key}", build, timeout)
-
-
-def _next_publish_timestamp() -> float:
-    from stats.models import Release
-
-    upcoming = Release.objects.upcoming().values_list("publish_at", flat=True).first()
-    return upcoming.timestamp() if upcoming else NO_NEXT
-
-
-def current_state() -> dict | None:
-    """The cache generation and the next publish time it must not outlive."""
-    state = _safe(lambda: cache.get(STATE_KEY))
-    now = time.time()
-    if state is None or now >= state["next_publish"]:
-        state = {"generation": time.time_ns(), "next_publish": _next_publish_timestamp()}
-        if not _safe(lambda: cache.set(STATE_KEY, state, timeout=None) or True, default=False):
-            return None
-    return state
+    if timeout > 0:
+        _store(key, state, value, timeout)
+    return value
 
 
 def invalidate() -> None:
@@ -88,10 +111,10 @@ def invalidate() -> None:
     transaction.on_commit(lambda: _safe(lambda: cache.delete(STATE_KEY)))
 
 
-def _key(request, generation: int) -> str:
+def _key(request) -> str:
     # get_host() refuses hosts not in ALLOWED_HOSTS (400) before anything is served.
     digest = hashlib.sha256(f"{request.get_host()}{request.get_full_path()}".encode()).hexdigest()
-    return f"page:{generation}:{request.method}:{digest}"
+    return f"page:{request.method}:{digest}"
 
 
 class PublicPageCacheMiddleware:
@@ -107,11 +130,10 @@ class PublicPageCacheMiddleware:
     def __call__(self, request):
         if not self._cacheable_request(request):
             return self.get_response(request)
-        state = current_state()
+        key = _key(request)
+        state, cached = _lookup(key)
         if state is None:
             return self.get_response(request)
-        key = _key(request, state["generation"])
-        cached = _safe(lambda: cache.get(key))
         if cached is not None:
             response = get_conditional_response(request, etag=cached.get("ETag"), response=cached)
             response["X-Cache"] = "hit"
@@ -123,7 +145,7 @@ class PublicPageCacheMiddleware:
             if timeout > 0:
                 patch_cache_control(response, public=True, max_age=timeout)
                 response["X-Cache"] = "miss"
-                _safe(lambda: cache.set(key, response, timeout=timeout))
+                _store(key, state, response, timeout)
             else:
                 patch_cache_control(response, no_cache=True)
         return response
