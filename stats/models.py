@@ -28,6 +28,15 @@ class ReleaseQuerySet(models.QuerySet):
         """
         return self.filter(status__in=Release.PUBLIC_STATUSES, publish_at__lte=at or timezone.now())
 
+    def as_published(self, release):
+        """What the public will see once `release` is out: it, and every release public by its publish time.
+
+        Staff previews, the page and the PDF alike, read through this so they compare with
+        and chart against the releases the public will have then.
+        """
+        moment = max(release.publish_at or timezone.now(), timezone.now())
+        return self.filter(Q(pk=release.pk) | Q(pk__in=Release.objects.public(at=moment).values("pk")))
+
     def withdrawn(self, at: datetime | None = None):
         """Releases taken down after they came out: their pages keep a notice, never a figure."""
         return self.filter(status=Release.Status.WITHDRAWN, publish_at__lte=at or timezone.now())

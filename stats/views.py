@@ -3,12 +3,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
@@ -341,6 +339,11 @@ def all_data_csv(request):
     return downloads.streamed_csv(rows(), filename="deployment-statistics.csv")
 
 
+def may_preview(user) -> bool:
+    """Staff who can see releases may open any of them, page or PDF, as a private preview."""
+    return user.is_active and user.is_staff and user.has_perm("statistics.view_release")
+
+
 def _pdf_response(request, file, *, public: bool = True):
     response = get_conditional_response(request, etag=file.etag)
     if response is None:
@@ -355,11 +358,11 @@ def release_pdf(request, period):
     """The release summary as a PDF: public releases, or any release as a staff preview."""
     visible = Release.objects.public()
     release = visible.filter(period_date=period).first()
-    preview = release is None and request.user.has_perm("statistics.view_release")
+    preview = release is None and may_preview(request.user)
     if preview:
         release = Release.objects.filter(period_date=period).first()
-        # Compared with and charted against what the public sees, plus the release itself.
-        visible = visible | Release.objects.filter(pk=getattr(release, "pk", None))
+        if release is not None:
+            visible = Release.objects.as_published(release)
     if release is None:
         raise Http404("No release has been published for that date.")
     file = release_pdf_file(release, visible=visible, url=release_web_url(request, release), preview=preview)
@@ -383,8 +386,7 @@ class ReleasePreviewView(ReleaseDetailView):
     is_preview = True
 
     def dispatch(self, request, *args, **kwargs):
-        user = request.user
-        if not (user.is_active and user.is_staff and user.has_perm("statistics.view_release")):
+        if not may_preview(request.user):
             raise Http404("No such page.")
         response = super().dispatch(request, *args, **kwargs)
         response["Cache-Control"] = "private, no-store"
@@ -392,12 +394,8 @@ class ReleasePreviewView(ReleaseDetailView):
         return response
 
     def get_queryset(self):
-        # The one place preview widens what is visible: this release, plus every release
-        # that will be public by its publish time (so previous/next read as they will then).
         release = get_object_or_404(Release.objects.only("pk", "publish_at"), pk=self.kwargs["pk"])
-        moment = max(release.publish_at or timezone.now(), timezone.now())
-        public_then = Release.objects.public(at=moment).values("pk")
-        return Release.objects.filter(Q(pk=release.pk) | Q(pk__in=public_then)).select_related("lead_contact")
+        return Release.objects.as_published(release).select_related("lead_contact")
 
     def get_object(self):
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])

@@ -368,6 +368,24 @@ def test_staff_preview_a_draft_privately(admin_client, seed_release):
     assert "Preview" not in pdf_text(public.content)
 
 
+def test_staff_pdf_preview_compares_with_the_releases_public_by_its_publish_time(admin_client, seed_release):
+    """The preview PDF reads like the preview page: as the public will see it once it is out."""
+    metric = Figure.objects.get(release=seed_release, metric__slug="n3-connections").metric
+    soon = timezone.now() + dt.timedelta(hours=1)
+    scheduled = Release.objects.create(
+        period_date=dt.date(2010, 3, 10), status=Release.Status.SCHEDULED, publish_at=soon
+    )
+    Figure.objects.create(release=scheduled, metric=metric, value=48_000)
+    draft = Release.objects.create(period_date=dt.date(2010, 3, 17), publish_at=soon + dt.timedelta(days=7))
+    Figure.objects.create(release=draft, metric=metric, value=49_000)
+
+    content = admin_client.get("/statistics/2010-03-17.pdf").content
+    assert "Compared with: the release for w/c 10 March 2010" in pdf_text(content)
+    assert "Connections to N3 49,000 48,000 +1,000" in " ".join(layout_lines(content))
+    page = admin_client.get(f"/statistics/preview/{draft.pk}/").content.decode()
+    assert "w/c 10 March 2010" in page
+
+
 def test_programme_without_figures_still_gets_a_report(client, db):
     programme = factories.programme(name="Spine <beta> & co", slug="spine")
     factories.metric(programme, name="Connections", slug="spine-connections")
