@@ -237,3 +237,37 @@ def test_scripts_run_under_the_content_security_policy(page, site):
     # initAll() ran: the frontend marks each component it starts, e.g. the skip link.
     assert page.locator("[data-module='nhsuk-skip-link'][data-nhsuk-skip-link-init]").count() == 1
     assert problems == []
+
+
+# Records every Content-Security-Policy violation, before any of the page's own code runs.
+RECORD_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sample}`);
+});
+"""
+
+
+def test_styles_apply_under_the_content_security_policy(page, site):
+    """No inline style is refused on public pages; the NHS.UK styles apply; charts keep their colours."""
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: messages.append(str(error)))
+    page.add_init_script(RECORD_VIOLATIONS)
+    for name in ("home", "release", "programme", "metric", "contacts"):
+        response = page.goto(site.url + PAGES[name]())
+        assert response.status == 200
+        assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+        header = page.evaluate("getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor")
+        assert header == "rgb(0, 94, 184)", name  # NHS blue
+        assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('"Frutiger W01"'), name
+        if name in ("programme", "metric"):
+            line = page.locator(".newsroom-chart polyline").first
+            assert line.evaluate("line => getComputedStyle(line).stroke") == "rgb(0, 92, 184)", name
+            title = page.locator(".newsroom-chart text").first
+            assert title.evaluate("text => getComputedStyle(text).fontWeight") == "700", name
+        assert page.evaluate("window.cspViolations") == [], name
+    refused = [m for m in messages if "Content Security Policy" in m or "Refused" in m or "violat" in m]
+    assert refused == []
+    assert [m for m in messages if m.startswith("error")] == []
