@@ -92,10 +92,10 @@ PAGES = {
 }
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -237,3 +237,129 @@ def test_scripts_run_under_the_content_security_policy(page, site):
     # initAll() ran: the frontend marks each component it starts, e.g. the skip link.
     assert page.locator("[data-module='nhsuk-skip-link'][data-nhsuk-skip-link-init]").count() == 1
     assert problems == []
+
+
+# Records every Content-Security-Policy violation, before any of the page's own code runs.
+RECORD_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sample}`);
+});
+"""
+
+
+def test_styles_apply_under_the_content_security_policy(page, site):
+    """No inline style is refused on public pages; the NHS.UK styles apply; charts keep their colours."""
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: messages.append(str(error)))
+    page.add_init_script(RECORD_VIOLATIONS)
+    for name in ("home", "release", "programme", "metric", "contacts"):
+        response = page.goto(site.url + PAGES[name]())
+        assert response.status == 200
+        assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+        header = page.evaluate("getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor")
+        assert header == "rgb(0, 94, 184)", name  # NHS blue
+        assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith('"Frutiger W01"'), name
+        if name in ("programme", "metric"):
+            line = page.locator(".newsroom-chart polyline").first
+            assert line.evaluate("line => getComputedStyle(line).stroke") == "rgb(0, 92, 184)", name
+            title = page.locator(".newsroom-chart text").first
+            assert title.evaluate("text => getComputedStyle(text).fontWeight") == "700", name
+        assert page.evaluate("window.cspViolations") == [], name
+    refused = [m for m in messages if "Content Security Policy" in m or "Refused" in m or "violat" in m]
+    assert refused == []
+    assert [m for m in messages if m.startswith("error")] == []
+
+
+NAVIGATION = ["Newsroom", "Statistics", "All releases", "Media contacts"]
+NHS_FOCUS_YELLOW = "rgb(255, 235, 59)"
+
+# For each header navigation link: shown, which list it is in, its box, and how many lines its label takes.
+NAVIGATION_LINKS = """
+() => [...document.querySelectorAll('.nhsuk-header__navigation-link[href]')].map((link) => {
+  const box = link.getBoundingClientRect();
+  const range = document.createRange();
+  range.selectNodeContents(link);
+  const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+  return {
+    text: link.innerText.trim(),
+    visible: link.checkVisibility(),
+    inMenu: Boolean(link.closest('.nhsuk-header__menu-list')),
+    left: box.left, right: box.right, height: box.height,
+    lines: lines.size,
+  };
+})
+"""
+# The tops of the items shown in the navigation bar itself (the "More" item included when shown).
+NAVIGATION_ROWS = """
+() => [...document.querySelector('.nhsuk-header__navigation-list').children]
+  .filter((item) => item.checkVisibility())
+  .map((item) => Math.round(item.getBoundingClientRect().top))
+"""
+SIDEWAYS_SCROLL = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def assert_links_read_cleanly(links: list[dict], width: int) -> None:
+    for link in links:
+        assert link["lines"] == 1, link  # never wrapped mid-label
+        assert 0 <= link["left"] and link["right"] <= width, link  # on screen, not cut off
+        assert link["height"] >= 24, link  # WCAG 2.2 target size (2.5.8)
+
+
+@pytest.mark.parametrize("width", [375, 320])
+def test_header_navigation_fits_a_phone_screen(browser, site, width):
+    """What does not fit goes into the NHS.UK "More" menu: one row, no sideways scroll, keyboard use."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": width, "height": 700}, is_mobile=True)
+    page = context.new_page()
+    page.goto(site.url + "/contacts/")
+    page.locator("[data-module='nhsuk-header'][data-nhsuk-header-init]").wait_for(state="attached")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(SIDEWAYS_SCROLL) == 0
+    assert len(set(page.evaluate(NAVIGATION_ROWS))) == 1  # a single row: nothing wrapped onto a second line
+    links = page.evaluate(NAVIGATION_LINKS)
+    assert [link["text"] for link in links] == NAVIGATION
+    shown = [link for link in links if link["visible"]]
+    folded = [link["text"] for link in links if link["inMenu"]]
+    assert shown and folded, links  # this width needs the menu
+    assert all(not link["inMenu"] for link in shown)
+    assert_links_read_cleanly(shown, width)
+    screenshot(page, f"header-{width}", full_page=False)
+
+    toggle = page.get_by_role("button", name="Browse More")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "true"
+    links = page.evaluate(NAVIGATION_LINKS)
+    assert all(link["visible"] for link in links), links  # every link reachable
+    assert [link["text"] for link in links if link["inMenu"]] == folded
+    assert_links_read_cleanly(links, width)
+    assert page.evaluate(SIDEWAYS_SCROLL) == 0
+    for text in folded:  # each folded link takes keyboard focus, visibly (the NHS.UK yellow)
+        page.keyboard.press("Tab")
+        assert focused(page)["text"] == text
+        assert page.evaluate("getComputedStyle(document.activeElement).backgroundColor") == NHS_FOCUS_YELLOW
+    # Not full page: that shot resizes the viewport, and the header moves its links (and focus) again.
+    screenshot(page, f"header-{width}-menu-open", full_page=False)
+    results = Axe().run(page, options=AXE_OPTIONS)  # target size and reflow with the menu open
+    context.close()
+    assert results.violations_count == 0, results.generate_report()
+
+
+@pytest.mark.parametrize("width", [375, 320])
+def test_header_navigation_without_its_script_still_reflows(browser, site, width):
+    """Until the header script runs, or if it never does, links wrap whole onto a second row, not sideways."""
+    for name, options in {"script-blocked": {}, "no-javascript": {"java_script_enabled": False}}.items():
+        context = browser.new_context(viewport={"width": width, "height": 700}, is_mobile=True, **options)
+        page = context.new_page()
+        page.route("**/js/newsroom.js", lambda route: route.abort())
+        page.goto(site.url + "/contacts/")
+        links = page.evaluate(NAVIGATION_LINKS)
+        assert [link["text"] for link in links if link["visible"]] == NAVIGATION, name
+        assert_links_read_cleanly(links, width)
+        assert page.evaluate(SIDEWAYS_SCROLL) == 0, name
+        screenshot(page, f"header-{width}-{name}", full_page=False)
+        context.close()

@@ -122,3 +122,17 @@ def test_chart_svg_has_title_description_and_unique_ids():
     assert "2 releases from 6 Jan 2010 to 13 Jan 2010: from 100 to 150" in svg
     assert 'id="clip"' not in svg and 'id="chart-1-clip"' in svg
     assert "Vera" not in svg
+
+
+def test_chart_svg_is_styled_by_presentation_attributes_not_style_attributes():
+    """A Content-Security-Policy without 'unsafe-inline' would drop style attributes: line, text, clip."""
+    from stats.charts import Point, to_svg, trend_chart
+
+    points = [Point(date(2010, 1, 6), Decimal(100)), Point(date(2010, 1, 13), Decimal(150))]
+    drawing = trend_chart(points, title="Bookings made")
+    svg = to_svg(drawing, title="Bookings made", description="", id_prefix="c")
+    assert "style=" not in svg
+    # The NHS blue line:
+    assert 'stroke="rgb(0%,36%,72%)" stroke-linecap="round" stroke-width="2" fill="none"' in svg
+    assert 'font-family="Arial, sans-serif" font-weight="bold" font-size="11px"' in svg  # the title
+    assert 'clip-path="url(#c-clip)"' in svg

@@ -13,6 +13,93 @@ def test_public_pages_send_security_headers(client, seed_release):
     assert response["X-Frame-Options"] == "DENY"
 
 
+def policy(response) -> dict[str, list[str]]:
+    """The Content-Security-Policy header as {directive: sources}."""
+    directives = [part.split() for part in response["Content-Security-Policy"].split(";") if part.strip()]
+    return {name: sources for name, *sources in directives}
+
+
+PUBLIC_PATHS = [
+    "/",
+    "/statistics/",
+    "/statistics/2010-03-03/",
+    "/statistics/archive/",
+    "/statistics/calendar/",
+    "/statistics/revisions/",
+    "/statistics/programmes/eps/",
+    "/statistics/metrics/eps-messages-total/",
+    "/search/?q=prescription",
+    "/contacts/",
+    "/statistics/no-such-page/",
+]
+
+
+def test_public_pages_allow_no_inline_styles(client, seed_release):
+    for path in PUBLIC_PATHS:
+        response = client.get(path)
+        assert response.status_code in (200, 404), path
+        assert policy(response)["style-src"] == ["'self'"], path
+
+
+def test_public_pages_have_no_style_attributes_or_elements(client, seed_release):
+    """What the policy would block: nothing on a public page, charts included."""
+    from html.parser import HTMLParser
+
+    from stats.history import generate_history
+
+    generate_history(weeks=4)  # enough releases for trend charts
+
+    class InlineStyles(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "style" or any(name == "style" for name, _ in attrs):
+                self.found.append(self.get_starttag_text())
+
+    charts = 0
+    for path in PUBLIC_PATHS:
+        html = client.get(path).content.decode()
+        charts += html.count('<figure class="newsroom-chart">')
+        parser = InlineStyles()
+        parser.feed(html)
+        assert parser.found == [], path
+    assert charts > 1  # the SVG charts were checked too
+
+
+def test_the_admin_alone_also_allows_inline_styles(client, superuser, seed_release):
+    login = policy(client.get("/admin/login/"))
+    assert login["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert login["script-src"] == ["'self'"]  # scripts stay strict
+    client.force_login(superuser)
+    change = f"/admin/statistics/release/{seed_release.pk}/change/"
+    for path in ("/admin/", "/admin/statistics/release/", change):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert policy(response)["style-src"] == ["'self'", "'unsafe-inline'"], path
+    # Signed in, public pages keep the strict policy.
+    assert policy(client.get("/statistics/"))["style-src"] == ["'self'"]
+
+
+def test_admin_inline_styles_add_to_a_views_own_policy_changes(rf):
+    from csp.decorators import csp_update
+    from django.http import HttpResponse
+
+    from newsroom.middleware import ContentSecurityPolicyMiddleware
+
+    @csp_update({"style-src": ["https://styles.example.org"], "img-src": "https:"})
+    def view(request):
+        return HttpResponse("ok")
+
+    middleware = ContentSecurityPolicyMiddleware(view)
+    admin = policy(middleware(rf.get("/admin/anything/")))
+    assert admin["style-src"] == ["'self'", "https://styles.example.org", "'unsafe-inline'"]
+    assert admin["img-src"] == ["'self'", "data:", "https:"]
+    public = policy(middleware(rf.get("/anything/")))
+    assert public["style-src"] == ["'self'", "https://styles.example.org"]
+
+
 def test_admin_login_is_throttled_after_repeated_failures(db, superuser, settings):
     settings.AXES_FAILURE_LIMIT = 3
     browser = Client()
