@@ -2,10 +2,11 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html
-from import_export.admin import ImportExportModelAdmin
 from phonenumber_field.modelfields import PhoneNumberField
-from simple_history.admin import SimpleHistoryAdmin
 from simple_history.utils import bulk_update_with_history
+
+from newsroom.admin import HistoryAdmin
+from stats.admin_imports import NewsroomImportExportMixin
 
 from . import phones
 from .models import MediaContact, verification_due_on_or_before
@@ -31,7 +32,7 @@ class VerificationFilter(admin.SimpleListFilter):
 
 
 @admin.register(MediaContact)
-class MediaContactAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class MediaContactAdmin(NewsroomImportExportMixin, HistoryAdmin):
     resource_classes = [MediaContactResource]
     list_display = (
         "name",

@@ -167,10 +167,15 @@ class MediaContact(models.Model):
         return reverse("contacts:contact-vcard", args=[self.slug])
 
     def clean(self):
+        errors = {}
         if self.slug in RESERVED_SLUGS:
-            raise ValidationError(
-                {"slug": f"“{self.slug}” is used by the directory itself; choose another web address."}
+            errors["slug"] = f"“{self.slug}” is used by the directory itself; choose another web address."
+        if self.last_verified and self.last_verified > timezone.localdate():
+            errors["last_verified"] = (
+                f"{self.last_verified:%-d %B %Y} is in the future: give the day the details were checked."
             )
+        if errors:
+            raise ValidationError(errors)
 
     @cached_property
     def phone_dial(self) -> phones.Dial | None:

@@ -7,6 +7,7 @@ from import_export import fields, resources, widgets
 from phonenumber_field.phonenumber import to_python
 
 from stats.models import Programme
+from stats.resources import FlagWidget, ImportRefused, OrderWidget, Refusal
 from stats.safe_cells import safe_cell, unescape_cell
 
 from . import phones
@@ -58,7 +59,16 @@ class MediaContactResource(resources.ModelResource):
         attribute="out_of_hours_phone", column_name="out_of_hours_phone", widget=PhoneWidget()
     )
     programmes = fields.Field(attribute="programmes", column_name="programmes", widget=ProgrammesWidget())
-    is_active = fields.Field(attribute="is_active", column_name="is_active", widget=widgets.BooleanWidget())
+    display_order = fields.Field(
+        attribute="display_order", column_name="display_order", widget=OrderWidget("display_order")
+    )
+    # An empty cell keeps what the contact has (a new contact is active).
+    is_active = fields.Field(
+        attribute="is_active",
+        column_name="is_active",
+        widget=FlagWidget("is_active"),
+        saves_null_values=False,
+    )
     last_verified = fields.Field(
         attribute="last_verified", column_name="last_verified", widget=widgets.DateWidget("%Y-%m-%d")
     )
@@ -90,7 +100,7 @@ class MediaContactResource(resources.ModelResource):
         return super().get_queryset().prefetch_related("programmes")
 
     def before_import(self, dataset, **kwargs):
-        """Refuse a file whose header row has unknown or missing columns, naming them."""
+        """Refuse a file whose header row has unknown or missing columns, or that gives a slug twice."""
         headers = [str(header or "").strip() for header in dataset.headers or []]
         expected = list(self._meta.fields)
         unknown = [header for header in headers if header not in expected]
@@ -101,9 +111,23 @@ class MediaContactResource(resources.ModelResource):
         if missing:
             problems.append(f"missing column(s) {', '.join(missing)}")
         if problems:
-            raise ValueError(
+            raise ImportRefused(
                 f"The header row has {' and '.join(problems)}. Expected columns: {', '.join(expected)}."
             )
+        rows: dict[str, int] = {}
+        for number, slug in enumerate(dataset["slug"], 2):
+            slug = str(slug or "").strip()
+            if slug in rows:
+                raise ImportRefused(
+                    f"Row {number}: the slug “{slug}” is already given in row {rows[slug]}. "
+                    "Keep one of the two rows."
+                )
+            if slug:
+                rows[slug] = number
+
+    def get_error_result_class(self):
+        """Problems are shown to press officers by message alone, never with a traceback."""
+        return Refusal
 
     def import_instance(self, instance, row, **kwargs):
         """Check the programmes column with the other fields, so a bad slug is a row error, not a crash."""

@@ -18,10 +18,10 @@ from stats.models import Metric, Programme, Release, Statement
 from stats.presentation import build_release_document
 
 from .context_processors import contacts_url
+from .forms import SearchForm
 
 RECENT_RELEASES = 6
 SEARCH_LIMIT = 20
-MAX_QUERY_LENGTH = 200
 
 
 def home(request):
@@ -68,8 +68,9 @@ def _text_search(queryset, fields: list[str], query: str):
 
 def search(request):
     """Search releases (and their statements), metrics, programmes and media contacts."""
-    query = " ".join(request.GET.get("q", "").split())[:MAX_QUERY_LENGTH]
-    context = {"search_query": query, "searched": bool(query)}
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    context = {"search_query": query, "searched": bool(query), "search_errors": form.errors.get("q", [])}
     if query:
         public = Release.objects.public()
         statement_releases = _text_search(

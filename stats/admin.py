@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
-from simple_history.admin import SimpleHistoryAdmin
+
+from newsroom.admin import HistoryAdmin
 
 from . import checks, formatting
 from .admin_imports import (
@@ -29,7 +30,7 @@ class MetricInline(admin.TabularInline):
 
 
 @admin.register(Programme)
-class ProgrammeAdmin(ProgrammeImportExportMixin, SimpleHistoryAdmin):
+class ProgrammeAdmin(ProgrammeImportExportMixin, HistoryAdmin):
     list_display = ("name", "short_name", "slug", "display_order", "is_active")
     list_editable = ("display_order", "is_active")
     list_filter = ("is_active",)
@@ -39,7 +40,7 @@ class ProgrammeAdmin(ProgrammeImportExportMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Metric)
-class MetricAdmin(MetricImportExportMixin, SimpleHistoryAdmin):
+class MetricAdmin(MetricImportExportMixin, HistoryAdmin):
     list_display = ("name", "slug", "programme", "kind", "unit", "display_order")
     list_filter = ("kind", "programme")
     list_select_related = ("programme",)
@@ -121,7 +122,7 @@ class StatementInline(DraftOnlyInlineMixin, admin.TabularInline):
 
 
 @admin.register(Release)
-class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, SimpleHistoryAdmin):
+class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin):
     list_display = ("period_date", "title", "status", "publish_at", "last_edited_by", "version")
     list_filter = ("status", "is_synthetic")
     list_select_related = ("last_edited_by",)
@@ -155,7 +156,7 @@ class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, SimpleHistory
 
 
 @admin.register(Figure)
-class FigureAdmin(DraftRowAdminMixin, FigureImportExportMixin, SimpleHistoryAdmin):
+class FigureAdmin(DraftRowAdminMixin, FigureImportExportMixin, HistoryAdmin):
     list_display = ("metric", "release", "display_value", "qualifier", "as_of", "is_confirmed")
     list_filter = ("kind", "metric__programme", "release__status")
     list_select_related = ("metric", "release")
@@ -169,7 +170,7 @@ class FigureAdmin(DraftRowAdminMixin, FigureImportExportMixin, SimpleHistoryAdmi
 
 
 @admin.register(Statement)
-class StatementAdmin(DraftRowAdminMixin, StatementImportExportMixin, SimpleHistoryAdmin):
+class StatementAdmin(DraftRowAdminMixin, StatementImportExportMixin, HistoryAdmin):
     list_display = ("text", "programme", "release", "order")
     list_filter = ("programme", "release__status")
     list_select_related = ("programme", "release")

@@ -9,17 +9,17 @@ from decimal import Decimal
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.module_loading import import_string
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
-from import_export.forms import ImportForm
+from import_export.forms import ConfirmImportForm, ImportForm
 
 from .downloads import plain_number
 from .imports import (
+    NOT_HELD,
     check_size,
     dataset_from_bytes,
     import_figures,
@@ -66,6 +66,8 @@ class _CheckedFormat:
         return "rb"
 
     def create_dataset(self, in_stream, **kwargs):
+        if in_stream is None:  # the held upload was imported already, or expired
+            raise ImportRefused(NOT_HELD)
         data = in_stream.encode("utf-8") if isinstance(in_stream, str) else in_stream
         return dataset_from_bytes(data, f"The {self.kind.upper()} file", self.kind).dataset
 
@@ -106,10 +108,35 @@ class SizeLimitedImportForm(ImportForm):
         return _size_checked(self.cleaned_data["import_file"])
 
 
+class CheckedConfirmImportForm(ConfirmImportForm):
+    """The library's confirm form, refusing a format or resource the page never offered."""
+
+    def __init__(self, *args, formats: int = 0, resources: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.choices = {"format": formats, "resource": resources}
+
+    def _index(self, name: str, *, required: bool) -> str:
+        value = self.cleaned_data[name]
+        if (value or required) and not (value.isdigit() and int(value) < self.choices[name]):
+            raise forms.ValidationError("The confirmation was incomplete. Upload the file again.")
+        return value
+
+    def clean_format(self):
+        return self._index("format", required=True)
+
+    def clean_resource(self):
+        return self._index("resource", required=False)
+
+
 class NewsroomImportExportMixin(ImportExportMixin):
-    """ImportExportMixin with size limit, checked formats and plain-English read errors."""
+    """ImportExportMixin with size limit, checked formats and plain-English read errors.
+
+    The confirmation is checked too: a repeated, expired or forged one is sent back to the upload
+    page with a message, and a file that no longer passes the checks is not imported at all.
+    """
 
     import_form_class = SizeLimitedImportForm
+    confirm_form_class = CheckedConfirmImportForm
     formats = FORMATS
 
     def add_data_read_fail_error_to_form(self, form, e):
@@ -117,6 +144,41 @@ class NewsroomImportExportMixin(ImportExportMixin):
             form.add_error("import_file", str(e))
         else:
             super().add_data_read_fail_error_to_form(form, e)
+
+    def get_confirm_form_kwargs(self, request, import_form=None):
+        return {
+            **super().get_confirm_form_kwargs(request, import_form),
+            "formats": len(self.get_import_formats()),
+            "resources": len(self.get_import_resource_classes(request)),
+        }
+
+    def get_import_data_kwargs(self, **kwargs):
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def import_page(self, request, message: str) -> HttpResponseRedirect:
+        """Back to the upload page, saying why nothing was imported."""
+        self.message_user(request, message, messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*self.get_model_info())))
+
+    def process_import(self, request, **kwargs):
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            return self.import_page(request, "The confirmation was incomplete. Upload the file again.")
+        try:
+            return super().process_import(request, **kwargs)
+        except ImportRefused as error:
+            return self.import_page(request, str(error))
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            return self.import_page(
+                request,
+                "Nothing was imported: the file no longer passes the checks (the data changed since the "
+                "preview). Upload it again to see the problems.",
+            )
+        return super().process_result(result, request)
 
 
 class ProgrammeImportExportMixin(NewsroomImportExportMixin):
@@ -251,9 +313,7 @@ class FigureImportViewMixin:
         storage = self.figure_tmp_storage(name=confirm.cleaned_data["token"])
         data = storage.read()
         if not data:
-            context["problems"] = [
-                "The uploaded file is no longer held (it expires after a day). Upload it again."
-            ]
+            context["problems"] = [NOT_HELD]
             return TemplateResponse(request, self.figure_import_template, context)
         reason = confirm.cleaned_data["reason"]
         try:
@@ -327,8 +387,15 @@ class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin)
             return self.has_change_permission(request, release)
         return release.is_public and request.user.has_perm("statistics.correct_release")
 
+    def release_or_404(self, request, object_id) -> Release:
+        """The release the address names; 404 for an unknown or malformed id ("abc")."""
+        release = self.get_object(request, object_id)
+        if release is None:
+            raise Http404(f"There is no release with the id “{object_id}”.")
+        return release
+
     def release_import_figures_view(self, request, object_id):
-        release = get_object_or_404(Release, pk=object_id)
+        release = self.release_or_404(request, object_id)
         if not self.can_import_into(request, release):
             raise PermissionDenied
         return self.figure_import_view(
@@ -339,7 +406,7 @@ class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin)
         )
 
     def supplier_template_view(self, request, object_id):
-        release = get_object_or_404(Release, pk=object_id)
+        release = self.release_or_404(request, object_id)
         if not (self.has_view_or_change_permission(request, release) and can_import_figures(request)):
             raise PermissionDenied
         response = HttpResponse(supplier_template(release), content_type=XLSXFormat.CONTENT_TYPE)
@@ -350,7 +417,7 @@ class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin)
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        release = Release.objects.filter(pk=object_id).first()
+        release = self.get_object(request, object_id)
         allowed = (
             can_import_figures(request) and release is not None and self.can_import_into(request, release)
         )

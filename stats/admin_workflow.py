@@ -17,6 +17,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from newsroom.admin import RecordAdmin
+
 from . import checks, formatting, services, ukclock
 from .models import Figure, Metric, Release, Statement
 
@@ -135,7 +137,7 @@ def touch_release(release_id: int, user) -> None:
     release.save(update_fields=["version", "last_edited_by", "updated_at"])
 
 
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
+class ReadOnlyRecordAdmin(RecordAdmin):
     """Public records written only by the workflow (corrections, date changes)."""
 
     def has_add_permission(self, request):

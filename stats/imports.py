@@ -29,6 +29,7 @@ from .resources import FIGURE_COLUMNS, Change, FigureResource, ImportRefused, ne
 from .safe_cells import safe_cell
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
+NOT_HELD = "The uploaded file is no longer held (it was imported already, or it expired). Upload it again."
 FORMAT_NAMES = {"csv": "a CSV file", "xlsx": "an Excel workbook (.xlsx)", "json": "a JSON file"}
 # The figure columns with last release's value just before the value to fill in.
 _VALUE = FIGURE_COLUMNS.index("value")
@@ -117,8 +118,11 @@ def _read_xlsx(data: bytes, name: str) -> tablib.Dataset:
     try:
         values_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         formula_book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
-        raise ImportRefused(f"{name} is not a readable Excel workbook ({type(error).__name__}).") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError):
+        raise ImportRefused(
+            f"{name} is not a readable Excel workbook: it may be damaged, or another kind of file renamed "
+            "to .xlsx. Open it in your spreadsheet program and save it as an Excel workbook (.xlsx)."
+        ) from None
     for ws in [*values_book.worksheets, *formula_book.worksheets]:
         ws.reset_dimensions()  # some programs write wrong sizes; read what is really there
     sheets = [
@@ -163,6 +167,8 @@ def _read_json(text: str, name: str) -> tablib.Dataset:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ImportRefused(f"{name} is not valid JSON (line {error.lineno}: {error.msg}).") from None
+    except RecursionError:
+        raise ImportRefused(f"{name} nests lists or objects too deeply to be a table of figures.") from None
     if isinstance(data, dict) and isinstance(data.get("figures"), list):
         data = data["figures"]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
@@ -170,6 +176,8 @@ def _read_json(text: str, name: str) -> tablib.Dataset:
     if not data:
         raise ImportRefused(f"{name} holds no rows.")
     headers = list(dict.fromkeys(key for item in data for key in item))
+    if not headers:
+        raise ImportRefused(f'{name} holds only empty objects: each row needs its columns, e.g. "value".')
     return _tidy(headers, [[item.get(h) for h in headers] for item in data])
 
 
@@ -226,11 +234,31 @@ def dataset_from_bytes(data: bytes, name: str, expected: str) -> Upload:
             "Save it again in the right format, or give it the right name."
         )
     if expected == "xlsx":
-        return Upload(name, "xlsx", _read_xlsx(data, name))
-    text, encoding = decode_text(data, name)
-    if expected == "json":
-        return Upload(name, "json", _read_json(text, name), encoding)
-    return Upload(name, "csv", _read_csv(text, name), encoding)
+        upload = Upload(name, "xlsx", _read_xlsx(data, name))
+    else:
+        text, encoding = decode_text(data, name)
+        read = _read_json if expected == "json" else _read_csv
+        upload = Upload(name, expected, read(text, name), encoding)
+    refuse_null_characters(upload.dataset)
+    return upload
+
+
+def refuse_null_characters(dataset: tablib.Dataset) -> None:
+    """A NUL character is never meant, and PostgreSQL cannot store one: name each cell that holds one."""
+    problems = [
+        f"Column {column} has a heading with a null character (\\x00) in it. Type the heading again."
+        for column, header in enumerate(dataset.headers or [], 1)
+        if "\x00" in str(header)
+    ]
+    for number, row in enumerate(dataset, 2):
+        for header, value in zip(dataset.headers or [], row, strict=False):
+            if isinstance(value, str) and "\x00" in value:
+                problems.append(
+                    f"Row {number}, column “{header}”: the cell holds a null character (\\x00), which is "
+                    "not text. Type the cell again."
+                )
+    if problems:
+        raise ImportRefused("\n".join(problems[:20]))
 
 
 def read_upload(data: bytes, name: str) -> Upload:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from . import formatting
+from .parsing import BELOW_LIMIT, FIGURE_LIMIT, too_large
 
 
 class ProgrammeQuerySet(models.QuerySet):
@@ -167,6 +168,22 @@ class Metric(models.Model):
 
     def get_absolute_url(self):
         return reverse("statistics:metric-detail", args=[self.slug])
+
+    def clean(self):
+        if self.pk and self.kind == Kind.PERCENT:
+            over = (
+                self.figures.filter(value__gt=100).select_related("release").order_by("release__period_date")
+            )
+            first = over.first()
+            if first is not None:
+                count = over.count()
+                raise ValidationError(
+                    {
+                        "kind": f"{count} figure{'s' if count != 1 else ''} of this metric "
+                        f"{'are' if count != 1 else 'is'} over 100 (e.g. {first.display} for w/c "
+                        f"{first.release.period_label}), so it cannot be a percentage."
+                    }
+                )
 
 
 class Release(models.Model):
@@ -382,6 +399,11 @@ class Figure(models.Model):
                 name="figure_percent_at_most_100",
                 violation_error_message="A percentage must be between 0 and 100.",
             ),
+            models.CheckConstraint(
+                condition=Q(value__lt=FIGURE_LIMIT),
+                name="figure_value_below_limit",
+                violation_error_message=BELOW_LIMIT,
+            ),
         ]
 
     def __str__(self):
@@ -400,6 +422,8 @@ class Figure(models.Model):
                 errors["value"] = "A figure cannot be negative."
             elif self.kind == Kind.PERCENT and self.value > 100:
                 errors["value"] = f"{formatting.grouped(self.value)} is not a percentage: use 0 to 100."
+            elif self.value >= FIGURE_LIMIT:
+                errors["value"] = too_large(self.value)
         if self.as_of and self.release_id and self.as_of > self.release.period_date:
             errors["as_of"] = (
                 f"The “as of” date {formatting.as_of(self.as_of)} is after the release period "

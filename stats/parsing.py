@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from . import formatting
 
@@ -21,6 +21,16 @@ _GROUPED_SPACE = re.compile(r"^-?\d{1,3}( \d{3})+(\.\d+)?$")
 _MONEY_SCALES = {"k": Decimal(10) ** 3, "m": Decimal(10) ** 6, "bn": Decimal(10) ** 9}
 _MONEY = re.compile(r"^£?\s*(?P<number>[\d.,]+)\s*(?P<scale>k|m|bn|million|billion)?$", re.IGNORECASE)
 _SCALE_WORDS = {"million": "m", "billion": "bn"}
+
+# Every figure is below this: SQLite keeps 15 significant digits, so larger ones would not read back.
+FIGURE_LIMIT = Decimal(10) ** 15
+BELOW_LIMIT = f"A figure must be below {formatting.grouped(FIGURE_LIMIT)}."
+
+
+def too_large(value: Decimal) -> str:
+    """The message for a figure at or over FIGURE_LIMIT."""
+    return f"{formatting.grouped(value)} is too large. {BELOW_LIMIT}"
+
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y")
 
@@ -79,15 +89,11 @@ def parse_number(raw, *, kind: str) -> Decimal:
         raise ValueError(f"{shown} is negative; figures cannot be.")
     if kind == formatting.PERCENT and value > 100:
         raise ValueError(f"{shown} is not a percentage: use 0 to 100.")
+    if value >= FIGURE_LIMIT:
+        raise ValueError(too_large(value))
     if kind in COUNT_KINDS and value != value.to_integral_value():
         raise ValueError(f"{shown} is not a whole number; this metric counts things.")
-    try:
-        value = value.quantize(Decimal("0.0001"))
-    except InvalidOperation:
-        raise ValueError(f"{shown} is too large.") from None
-    if len(value.as_tuple().digits) > 20:
-        raise ValueError(f"{shown} is too large.")
-    return value
+    return value.quantize(Decimal("0.0001"))
 
 
 def parse_date(raw) -> date | None:

@@ -249,6 +249,8 @@ class ChoiceWidget(widgets.Widget):
 
 
 class FlagWidget(widgets.BooleanWidget):
+    """Yes or no; an empty cell gives None, so a field with saves_null_values=False keeps what is there."""
+
     def __init__(self, column):
         super().__init__(coerce_to_string=False)
         self.column = column
@@ -257,8 +259,10 @@ class FlagWidget(widgets.BooleanWidget):
         text = _shown(value).lower()
         if text in {"1", "true", "yes", "y"} or value is True:
             return True
-        if text in {"0", "false", "no", "n", ""} or value is False:
+        if text in {"0", "false", "no", "n"} or value is False:
             return False
+        if not text:
+            return None
         raise ValueError(f"{where(self.column, kwargs)}: “{_shown(value)}” is not yes or no.")
 
 
@@ -332,16 +336,36 @@ class CheckedResource(resources.ModelResource):
         return problems
 
     def check_rows(self, dataset, **kwargs) -> list[Problem]:
-        """Clean every cell of every row with the resource's own widgets; report every failure."""
+        """Clean every cell of every row with the resource's own widgets; report every failure.
+
+        Two rows for the same record (the same key columns) are refused too: the second would
+        silently overwrite the first.
+        """
         problems = []
         fields = [f for f in self.get_import_fields() if not f.readonly and f.column_name in dataset.headers]
+        key_fields = [self.fields[name] for name in self.get_import_id_fields()]
+        seen: dict[tuple, int] = {}
         for number, values in enumerate(dataset, 1):
             row = dict(zip(dataset.headers, values, strict=False))
+            cleaned = {}
             for f in fields:
                 try:
-                    f.clean(row, row_number=number)
+                    cleaned[f.column_name] = f.clean(row, row_number=number)
                 except ValueError as error:
                     problems.append(Problem(str(error)))
+            key = tuple(cleaned.get(f.column_name) for f in key_fields)
+            if any(part is None or part == "" for part in key):
+                continue
+            if key in seen:
+                named = ", ".join(f"{f.column_name} “{_shown(row.get(f.column_name))}”" for f in key_fields)
+                problems.append(
+                    Problem(
+                        f"{named} is already given in row {seen[key]}. Keep one of the two rows.",
+                        row=sheet_row(number),
+                    )
+                )
+            else:
+                seen[key] = sheet_row(number)
         return problems
 
     def check_dataset(self, dataset, **kwargs) -> list[Problem]:
@@ -544,9 +568,10 @@ class FigureResource(CheckedResource):
     # The whole-file check -------------------------------------------------------------------
 
     def check_headers(self, dataset) -> list[Problem]:
-        dataset.headers = [normalise_header(h) for h in (dataset.headers or [])]
+        headers = [normalise_header(h) for h in (dataset.headers or [])]
+        dataset.headers = headers
         known = self.known_columns()
-        if self.release is not None and "period" not in dataset.headers and set(dataset.headers) & set(known):
+        if self.release is not None and "period" not in headers and set(headers) & set(known):
             dataset.append_col([self.release.period_date] * len(dataset), header="period")
         return super().check_headers(dataset)
 
@@ -813,7 +838,12 @@ class ProgrammeResource(CheckedResource):
     display_order = Field(
         attribute="display_order", column_name="display_order", widget=OrderWidget("display_order")
     )
-    is_active = Field(attribute="is_active", column_name="is_active", widget=FlagWidget("is_active"))
+    is_active = Field(
+        attribute="is_active",
+        column_name="is_active",
+        widget=FlagWidget("is_active"),
+        saves_null_values=False,
+    )
 
     required_columns = ("slug", "name")
 

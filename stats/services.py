@@ -7,6 +7,7 @@ checks the caller's permission and the release's state, and refuses with a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
@@ -146,18 +147,23 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
     earlier = Release.objects.filter(period_date__lt=source.period_date).order_by("-period_date").first()
     step = (source.period_date - earlier.period_date) if earlier else dt.timedelta(weeks=1)
     step = step if dt.timedelta(days=1) <= step <= dt.timedelta(days=31) else dt.timedelta(weeks=1)
-    period_date = period_date or source.period_date + step
+    try:
+        period_date = period_date or source.period_date + step
+    except OverflowError:
+        raise ValidationError(
+            f"w/c {source.period_label} is the last period a date can name: give the new release’s period."
+        ) from None
     existing = Release.objects.filter(period_date=period_date).first()
     if existing is not None:
         raise ValidationError(
             f"There is already a release for w/c {existing.period_label} ({existing.get_status_display()}): "
             "open it instead."
         )
+    publish_at = default_publish_at(period_date)
     if source.publish_at:
         local = source.publish_at.astimezone(ukclock.UK)
-        publish_at = ukclock.uk_datetime(local.date() + (period_date - source.period_date), local.time())
-    else:
-        publish_at = default_publish_at(period_date)
+        with contextlib.suppress(OverflowError):  # the same step from it would pass year 9999
+            publish_at = ukclock.uk_datetime(local.date() + (period_date - source.period_date), local.time())
     release = Release(
         period_date=period_date,
         title=source.title,

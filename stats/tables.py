@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.core.paginator import EmptyPage
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -11,6 +12,18 @@ from .models import Figure
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
+# Far past any series (a million weekly releases); beyond it the SQL offset could overflow.
+MAX_PAGE = 1_000_000
+
+
+class SeriesPaginator(tables.LazyPaginator):
+    """LazyPaginator that counts a page number past MAX_PAGE as past the end, like any other empty page."""
+
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if number > MAX_PAGE:
+            raise EmptyPage("That page contains no results")
+        return number
 
 
 class SeriesTable(tables.Table):
@@ -47,7 +60,7 @@ class SeriesTable(tables.Table):
     def paginate(self, paginator_class=None, per_page=None, page=1, *args, **kwargs):
         """Paginate with ?per_page= clamped to 1..MAX_PER_PAGE."""
         per_page = min(max(int(per_page or PER_PAGE), 1), MAX_PER_PAGE)
-        return super().paginate(paginator_class or tables.LazyPaginator, per_page, page, *args, **kwargs)
+        return super().paginate(paginator_class or SeriesPaginator, per_page, page, *args, **kwargs)
 
     def render_period(self, record: Figure, value):
         url = reverse("statistics:release-detail", args=[value])

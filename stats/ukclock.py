@@ -51,8 +51,11 @@ def clock_change_near(moment: dt.datetime | None, margin: dt.timedelta = CLOCK_C
     """A warning when the UK clocks change within `margin` of `moment`, else ""."""
     if moment is None:
         return ""
-    before = (moment - margin).astimezone(UK)
-    after = (moment + margin).astimezone(UK)
+    try:
+        before = (moment - margin).astimezone(UK)
+        after = (moment + margin).astimezone(UK)
+    except OverflowError:  # within `margin` of the first or last moment a datetime can hold
+        return ""
     if before.utcoffset() == after.utcoffset():
         return ""
     change = "forward (GMT to BST)" if after.utcoffset() > before.utcoffset() else "back (BST to GMT)"

@@ -559,3 +559,91 @@ def test_import_needs_add_and_change_permission(client, db, django_user_model):
     client.force_login(clerk)
     assert client.get(reverse("admin:contacts_mediacontact_import")).status_code == 403
     assert client.get(reverse("admin:contacts_mediacontact_export")).status_code == 200
+
+
+def admin_import(client, body: bytes, name="contacts.csv"):
+    upload = SimpleUploadedFile(name, body, content_type="text/csv")
+    return client.post(reverse("admin:contacts_mediacontact_import"), {"format": "0", "import_file": upload})
+
+
+def contact_rows():
+    return sorted(MediaContact.objects.values_list("slug", "name", "is_active", "display_order"))
+
+
+HEAD = "slug,name,organisation,phone,display_order,is_active\r\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            HEAD + "new-office,New office,NHS England,,1,maybe\r\n",
+            "Row 2, column “is_active”: “maybe” is not yes or no.",  # was read as "no": the contact hidden
+        ),
+        (
+            HEAD + "new-office,New office,NHS England,,first,1\r\n",
+            "Row 2, column “display_order”: “first” is not a whole number.",  # was decimal.ConversionSyntax
+        ),
+        (
+            HEAD + "new-office,New office,NHS England,,1,1\r\nnew-office,Other office,NHS England,,2,1\r\n",
+            "Row 3: the slug “new-office” is already given in row 2. Keep one of the two rows.",
+        ),
+        (
+            HEAD
+            + "new-office,New office,NHS England,,1,1\r\n"
+            + "x" * 5000
+            + ",Old\x00office,NHS England,,2,1\r\n",
+            "Row 3, column “name”: the cell holds a null character (\\x00), which is not text.",
+        ),
+    ],
+    ids=["yes-or-no", "order", "duplicate-slug", "null-character"],
+)
+def test_admin_import_refuses_bad_cells_by_row_and_column(admin_client, seed_release, body, message):
+    before = contact_rows()
+    response = admin_import(admin_client, body.encode())
+    assert response.status_code == 200
+    html = unescape(response.content.decode())
+    assert message in html and "Traceback" not in html
+    assert response.context.get("confirm_form") is None
+    assert contact_rows() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            (HEAD + "new-office,Café office,NHS England,,1,1\r\n").encode("utf-16-le"),
+            "is not a spreadsheet or a text file.",
+        ),
+        (b"PK\x03\x04 a workbook saved as .csv", "is named as a CSV file but is an Excel workbook (.xlsx)."),
+    ],
+    ids=["utf-16-without-bom", "workbook-named-csv"],
+)
+def test_admin_import_says_in_plain_english_why_a_file_cannot_be_read(
+    admin_client, seed_release, body, message
+):
+    response = admin_import(admin_client, body)
+    html = unescape(response.content.decode())
+    assert message in html
+    assert "encountered while trying to read file" not in html  # the library's "'UnicodeDecodeError' …"
+
+
+def test_admin_import_with_an_empty_yes_or_no_keeps_the_contact_active(admin_client, seed_release):
+    response = admin_import(admin_client, (HEAD + "new-office,New office,NHS England,,1,\r\n").encode())
+    assert response.context["confirm_form"] is not None  # was "“None” value must be either True or False."
+    confirmed = admin_client.post(
+        reverse("admin:contacts_mediacontact_process_import"), form_data(response.context["confirm_form"])
+    )
+    assert confirmed.status_code == 302
+    assert MediaContact.objects.get(slug="new-office").is_active
+
+
+def test_admin_refuses_a_verification_date_in_the_future(admin_client, seed_release):
+    press = MediaContact.objects.get(slug="nhs-cfh-press-office")
+    data = admin_change_data(admin_client.get(change_url(press)))
+    data["last_verified"] = "9999-12-31"  # would never come due for checking again
+    response = admin_client.post(change_url(press), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["last_verified"] == [
+        "31 December 9999 is in the future: give the day the details were checked."
+    ]

@@ -328,6 +328,28 @@ BAD_FILES = {
         lambda: SimpleUploadedFile("figures.json", b'{"period": "2010-03-10"}'),
         "figures.json must hold a list of objects, one per row",
     ),
+    "json-empty-objects": (
+        lambda: SimpleUploadedFile("figures.json", b"[{}, {}]"),
+        "figures.json holds only empty objects: each row needs its columns",
+    ),
+    "json-nested-too-deeply": (
+        lambda: SimpleUploadedFile("figures.json", b"[" * 100_000 + b"]" * 100_000),
+        "figures.json nests lists or objects too deeply to be a table of figures.",
+    ),
+    "null-character-in-a-cell": (
+        lambda: SimpleUploadedFile(
+            "figures.json",
+            json.dumps(
+                [{"period": "2010-03-10", "metric_slug": "eps-messages-total", "value": 1, "note": "a\0b"}]
+            ).encode(),
+        ),
+        "Row 2, column “note”: the cell holds a null character (\\x00), which is not text.",
+    ),
+    "value-too-large-to-store": (
+        lambda: csv_file([["2010-03-10", "eps-messages-total", "9999999999999999"]]),
+        "Row 2, column “value”: 9,999,999,999,999,999 is too large. "
+        "A figure must be below 1,000,000,000,000,000.",
+    ),
 }
 
 
@@ -660,6 +682,99 @@ def test_metric_import_through_the_library_flow_previews_then_saves(admin_client
     assert response.status_code == 302
     metric = Metric.objects.get(slug="eps-new-metric")
     assert (metric.programme.slug, metric.kind, metric.unit) == ("eps", "total", "messages")
+
+
+def library_preview(client, model, body, name="file.csv"):
+    """Upload a CSV through a library-flow import page; the preview response."""
+    url = reverse(f"admin:statistics_{model}_import")
+    file = SimpleUploadedFile(name, body.encode())
+    return client.post(url, {"import_file": file, "format": "0", "resource": "0"})
+
+
+def library_confirm(client, model, preview, **changes):
+    form = preview.context["confirm_form"]
+    data = {name: form[name].value() for name in form.fields} | changes
+    return client.post(reverse(f"admin:statistics_{model}_process_import"), data, follow=True)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_a_second_confirm_of_the_same_import_is_sent_back_with_a_message(admin_client, seed_release):
+    preview = library_preview(admin_client, "metric", "slug,programme,name\neps-new-metric,eps,New measure\n")
+    assert library_confirm(admin_client, "metric", preview).status_code == 200
+    before = list(Metric.objects.values_list("slug", "name"))
+    # The browser's back button and Confirm again: the held file is gone (this answered 500).
+    response = library_confirm(admin_client, "metric", preview)
+    assert response.redirect_chain == [(reverse("admin:statistics_metric_import"), 302)]
+    assert messages_of(response) == [
+        "The uploaded file is no longer held (it was imported already, or it expired). Upload it again."
+    ]
+    assert list(Metric.objects.values_list("slug", "name")) == before
+
+
+@pytest.mark.parametrize("field", ["format", "resource"])
+def test_a_forged_confirmation_is_sent_back_with_a_message(admin_client, seed_release, field):
+    preview = library_preview(admin_client, "metric", "slug,programme,name\neps-new-metric,eps,New measure\n")
+    response = library_confirm(admin_client, "metric", preview, **{field: "7"})
+    assert messages_of(response) == ["The confirmation was incomplete. Upload the file again."]
+    assert not Metric.objects.filter(slug="eps-new-metric").exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "message"),
+    [
+        (
+            "programme",
+            "slug,name\nnew-programme,First\nnew-programme,Second\n",
+            "Row 3: slug “new-programme” is already given in row 2. Keep one of the two rows.",
+        ),
+        (
+            "metric",
+            "slug,programme,name\nnew-metric,eps,First\nnew-metric,n3,Second\n",
+            "Row 3: slug “new-metric” is already given in row 2. Keep one of the two rows.",
+        ),
+        (
+            "release",
+            "period,title\n2011-01-05,First\n05/01/2011,Second\n",
+            "Row 3: period “05/01/2011” is already given in row 2. Keep one of the two rows.",
+        ),
+        (
+            "statement",
+            "period,programme,order,text\n2010-03-10,eps,1,First\n2010-03-10,eps,1,Second\n",
+            "Row 3: period “2010-03-10”, programme “eps”, order “1” is already given in row 2.",
+        ),
+    ],
+    ids=["programme", "metric", "release", "statement"],
+)
+def test_two_rows_for_the_same_record_are_refused(admin_client, draft, model, body, message):
+    before = (list(Programme.objects.values_list()), list(Metric.objects.values_list()), state())
+    statements = list(Statement.objects.values_list())
+    response = library_preview(admin_client, model, body)
+    assert message in page_text(response)  # the second row used to overwrite the first silently
+    assert response.context.get("confirm_form") is None
+    assert (list(Programme.objects.values_list()), list(Metric.objects.values_list()), state()) == before
+    assert list(Statement.objects.values_list()) == statements
+
+
+def test_a_file_that_fails_at_confirm_imports_no_row(admin_client, draft):
+    factories.figure(draft, Metric.objects.get(slug="eps-messages-total"), 306774300)
+    body = (
+        "period,programme,order,text\n2010-03-10,n3,1,N3 is a network.\n"
+        "2010-03-10,eps,1,{eps-messages-total} messages.\n"
+    )
+    preview = library_preview(admin_client, "statement", body)
+    assert preview.context["confirm_form"] is not None
+    # Between preview and confirm the figure the second bullet names is deleted.
+    Figure.objects.filter(release=draft).delete()
+    response = library_confirm(admin_client, "statement", preview)
+    assert response.redirect_chain == [(reverse("admin:statistics_statement_import"), 302)]
+    assert messages_of(response) == [
+        "Nothing was imported: the file no longer passes the checks (the data changed since the preview). "
+        "Upload it again to see the problems."
+    ]
+    assert not Statement.objects.filter(release=draft).exists()  # not even the good first row
 
 
 def test_benchmark_command_reports_both_rates_and_the_ratio(db):

@@ -230,6 +230,14 @@ def test_metric_page_table_sorts_paginates_and_clamps_per_page(client, seed_rele
     assert 'rel="next"' in html
 
 
+def test_metric_page_number_far_past_the_end_shows_the_first_page(client, seed_release):
+    generate_history(weeks=30)
+    # 10**23 × 25 rows would overflow the database's OFFSET (SQLite and PostgreSQL answered 500).
+    html = page(client, "/statistics/metrics/eps-messages-total/?page=" + "9" * 23)
+    first = re.search(r'<td class="nhsuk-table__cell"><a href="/statistics/([\d-]+)/"', html)
+    assert first.group(1) == "2010-03-03"  # the newest figure: page 1, as for any page past the end
+
+
 # -- Downloads ------------------------------------------------------------------------------------
 
 
@@ -431,6 +439,15 @@ def test_search_copes_with_odd_input(client, db):
         response = client.get("/search/", {"q": query})
         assert response.status_code == 200, query
     assert "&lt;script&gt;" in client.get("/search/", {"q": "<script>"}).content.decode()
+
+
+def test_search_refuses_a_null_character_with_a_message(client, seed_release):
+    # PostgreSQL cannot compare text holding NUL: the query reached it and the page answered 500.
+    response = client.get("/search/?q=prescription%00messages")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Error: Null characters are not allowed." in text(html)
+    assert 'id="results-' not in html  # nothing was searched
 
 
 def test_search_says_when_it_shows_only_the_newest_releases(client, seed_release):

@@ -366,3 +366,43 @@ def test_a_draft_submitted_while_someone_edits_it_refuses_their_save_with_a_mess
     assert "is now in review, so it can no longer be edited here" in response.content.decode()
     draft.refresh_from_db()
     assert draft.title != "Too late"
+
+
+def errornote(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", errors(response)).split())
+
+
+def test_starting_the_release_after_the_last_possible_date_says_so(seed_release, publisher):
+    last = Release.objects.create(period_date=dt.date(9999, 12, 31), title="Typo")
+    response = as_user(publisher).post(action_url(last, "start-next"), {"period_date": ""})
+    assert response.status_code == 200  # was a 500: the date after 31 December 9999 does not exist
+    assert "w/c 31 December 9999 is the last period a date can name: give the new release’s period." in (
+        response.content.decode().replace("&#x27;", "’")
+    )
+    assert Release.objects.count() == 2
+
+
+def test_a_publish_time_at_the_end_of_the_calendar_is_saved_without_a_crash(seed_release, publisher):
+    draft = services.start_next_release(source=seed_release, by=publisher)
+    response = as_user(publisher).post(
+        action_url(draft, "change-date"),
+        {"version": draft.version, "publish_at_0": "9999-12-31", "publish_at_1": "23:30", "confirm": "on"},
+    )
+    # The clock-change warning looked two hours past it, beyond the last datetime: a 500.
+    assert response.status_code == 302, errornote(response)
+    draft.refresh_from_db()
+    assert draft.publish_at == dt.datetime(9999, 12, 31, 23, 30, tzinfo=UK)
+
+
+def test_a_correction_too_large_to_store_is_refused(seed_release, publisher):
+    figure = seed_release.figures.get(metric__slug="eps-messages-total")
+    response = as_user(publisher).post(
+        action_url(seed_release, "correct-figure"),
+        {"figure": figure.pk, "value": "9999999999999999", "reason": "Supplier resent the count."},
+    )
+    assert response.status_code == 200
+    assert "9,999,999,999,999,999 is too large. A figure must be below 1,000,000,000,000,000." in (
+        response.content.decode()
+    )
+    figure.refresh_from_db()
+    assert figure.value == 306_774_292 and not Correction.objects.exists()
