@@ -36,13 +36,50 @@ def _safe(operation, default=None):
         return default
 
 
+# When a release comes out every reader misses at once. One server builds each missing entry;
+# the others wait this long for it (polling) rather than build the same thing too.
+BUILD_WAIT_SECONDS = 5.0
+BUILD_POLL_SECONDS = 0.02
+
+
+def _build_once(lock: str, read, build):
+    """`build()` if no other server is building the same entry, else what it stores.
+
+    `read()` returns the stored entry or None. A waiter builds for itself if the other
+    server finishes without storing (its build failed) or takes longer than BUILD_WAIT_SECONDS.
+    If the cache is down, everyone builds.
+    """
+    if _safe(lambda: cache.add(lock, 1, timeout=int(BUILD_WAIT_SECONDS * 2)), default=True):
+        try:
+            return build()
+        finally:
+            _safe(lambda: cache.delete(lock))
+    deadline = time.monotonic() + BUILD_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(BUILD_POLL_SECONDS)
+        value = read()
+        if value is not None:
+            return value
+        if _safe(lambda: cache.get(lock)) is None:
+            break
+    return build()
+
+
 def remember(key: str, build, timeout: int | None = None):
-    """The cached value for `key`, built and stored on a miss; built every time if the cache is down."""
+    """The cached value for `key`, built (once across servers) and stored on a miss.
+
+    Built every time if the cache is down.
+    """
     value = _safe(lambda: cache.get(key))
-    if value is None:
+    if value is not None:
+        return value
+
+    def build_and_store():
         value = build()
         _safe(lambda: cache.set(key, value, timeout))
-    return value
+        return value
+
+    return _build_once(f"building:{key}", lambda: _safe(lambda: cache.get(key)), build_and_store)
 
 
 def _next_publish_timestamp() -> float:
@@ -99,11 +136,17 @@ def public_fragment(key: str, build):
     state, value = _lookup(key)
     if value is not None:
         return value
-    value = build()
-    timeout = int(min(FRAGMENT_SECONDS, state["next_publish"] - time.time())) if state else 0
-    if timeout > 0:
-        _store(key, state, value, timeout)
-    return value
+    if state is None:
+        return build()
+
+    def build_and_store():
+        value = build()
+        timeout = int(min(FRAGMENT_SECONDS, state["next_publish"] - time.time()))
+        if timeout > 0:
+            _store(key, state, value, timeout)
+        return value
+
+    return _build_once(f"building:{state['generation']}:{key}", lambda: _lookup(key)[1], build_and_store)
 
 
 def invalidate() -> None:

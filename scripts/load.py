@@ -15,6 +15,10 @@ the worst round's), for:
   session cookie: the view runs, and the release body comes from the fragment
   cache (newsroom.caching.public_fragment);
 - the release page with nothing cached: every request builds and renders it.
+
+Then the 09:30 case: a release scheduled to come out part-way through a run of
+the latest-release page on the caching server. It prints that run's rate, p99
+and errors, and whether the page shows the new release once it is due.
 """
 
 from __future__ import annotations
@@ -36,6 +40,27 @@ DB_NAME = "newsroom_load"
 PG = "postgres://postgres@127.0.0.1:5432"
 PAGE = "/statistics/2010-03-03/"
 TRIVIAL = "/robots.txt"
+LATEST = "/statistics/"
+
+# Schedules a copy of the latest public release, a week on, to come out in {delay} seconds.
+SCHEDULE_NEXT = """
+import datetime as dt
+from django.db import transaction
+from django.utils import timezone
+from stats.models import Release
+latest = Release.objects.public().order_by("-period_date").first()
+figures, statements = list(latest.figures.all()), list(latest.statements.all())
+with transaction.atomic():
+    latest.pk = None
+    latest.period_date += dt.timedelta(days=7)
+    latest.status = Release.Status.SCHEDULED
+    latest.publish_at = timezone.now() + dt.timedelta(seconds={delay})
+    latest.save()
+    for row in figures + statements:
+        row.pk, row.release = None, latest
+        row.save()
+print(latest.period_date.isoformat(), latest.publish_at.timestamp())
+"""
 
 
 def env(**extra) -> dict:
@@ -104,6 +129,27 @@ def wrk(url: str, seconds: int, connections: int, headers: tuple[str, ...] = ())
     return {"rate": rate, "p99": p99_ms, "errors": errors}
 
 
+def release_lands(seconds: int, connections: int) -> dict:
+    """Drive the latest-release page while a scheduled release comes out half-way through."""
+    delay = max(2, seconds // 2)
+    out = subprocess.run(
+        [PY, "manage.py", "shell", "-c", SCHEDULE_NEXT.format(delay=delay)],
+        cwd=ROOT,
+        env=env(REDIS_URL="redis://127.0.0.1:6379/14"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    period, due = out[-2], float(out[-1])
+    url = f"http://127.0.0.1:8201{LATEST}"
+    urllib.request.urlopen(url).read()  # cached before the release is due
+    result = wrk(url, seconds=seconds, connections=connections)
+    # The first look after the run: the new release must be the latest without waiting for max-age.
+    html = urllib.request.urlopen(url).read().decode()
+    result["landed"] = time.time() >= due and f'datetime="{period}"' in html
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
@@ -144,6 +190,7 @@ def main() -> None:
             }
             for name in cases
         }
+        landing = release_lands(options.seconds, options.connections)
     finally:
         for server in (cached, uncached):
             server.terminate()
@@ -152,9 +199,14 @@ def main() -> None:
     print(f"{'page':36} {'req/s':>9} {'p99 ms':>8} {'errors':>7} {'× trivial':>10}")
     for name, r in results.items():
         print(f"{name:36} {r['rate']:9.0f} {r['p99']:8.1f} {r['errors']:7d} {r['rate'] / baseline:10.2f}")
-    failed = sum(r["errors"] for r in results.values())
+    print(
+        f"\na release comes out {max(2, options.seconds // 2)} s into a {options.seconds} s run of {LATEST}: "
+        f"{landing['rate']:.0f} req/s, p99 {landing['p99']:.1f} ms, {landing['errors']} errors; "
+        f"new release shown: {'yes' if landing['landed'] else 'NO'}"
+    )
+    failed = sum(r["errors"] for r in results.values()) + landing["errors"]
     print(f"errors: {failed}")
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed or not landing["landed"] else 0)
 
 
 if __name__ == "__main__":

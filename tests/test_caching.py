@@ -1,7 +1,9 @@
 """Public page caching on the real Redis: embargoes lift on time, corrections show at once."""
 
 import datetime as dt
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.cache import caches
@@ -9,6 +11,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from newsroom.caching import BUILD_WAIT_SECONDS, current_state, public_fragment
 from stats.models import Figure, Metric, Release
 
 REDIS = {
@@ -169,3 +172,37 @@ def test_a_staff_preview_is_never_served_from_the_public_fragment_cache(
     html = get(client, f"/statistics/preview/{committed.pk}/")[1]
     assert 'id="preview-banner"' in html
     assert "306,774,292" in html
+
+
+def test_when_readers_miss_together_one_builds_and_the_others_wait_for_it(redis_cache, db):
+    current_state()  # the generation exists, as on a running site
+    builds = []
+
+    def render():
+        builds.append(threading.get_ident())
+        time.sleep(0.3)
+        return "rendered"
+
+    with ThreadPoolExecutor(4) as pool:
+        pages = list(pool.map(lambda _: public_fragment("release-page:2010-03-10", render), range(4)))
+    assert pages == ["rendered"] * 4
+    assert len(builds) == 1
+
+
+def test_if_the_one_building_fails_the_waiting_readers_build_at_once(redis_cache, db):
+    current_state()
+    started = threading.Event()
+
+    def failing():
+        started.set()
+        time.sleep(0.2)
+        raise RuntimeError("the database went away")
+
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(public_fragment, "release-page:2010-03-10", failing)
+        assert started.wait(2)
+        began = time.monotonic()
+        assert public_fragment("release-page:2010-03-10", lambda: "rendered") == "rendered"
+        assert time.monotonic() - began < BUILD_WAIT_SECONDS / 2
+        with pytest.raises(RuntimeError):
+            first.result()
