@@ -11,7 +11,6 @@ from django.db.models import Count, Max, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from contacts import phones
 from contacts.models import MediaContact
 from newsroom.caching import current_state, remember
 
@@ -62,15 +61,20 @@ def _day(day: date | None) -> str:
     return formatting.as_of(day) if day else ""
 
 
+def _dialled(dial) -> str:
+    """A contact's number as printed: the text its page shows, worked out once per contact."""
+    return dial.text if dial else ""
+
+
 def _contact_cards(contacts) -> tuple[pdf.ContactCard, ...]:
     return tuple(
         pdf.ContactCard(
             name=contact.name,
             remit=contact.remit,
             organisation=contact.organisation,
-            phone=phones.display(contact.phone),
+            phone=_dialled(contact.phone_dial),
             email=contact.email,
-            out_of_hours=phones.display(contact.out_of_hours_phone),
+            out_of_hours=_dialled(contact.out_of_hours_dial),
             website=contact.website,
             note=contact.note,
         )
@@ -130,7 +134,7 @@ def release_summary(
     lead = release.lead_contact
     responsible = ""
     if lead is not None and lead.is_active:
-        responsible = ", ".join(filter(None, [lead.name, phones.display(lead.phone) if lead.phone else ""]))
+        responsible = ", ".join(filter(None, [lead.name, _dialled(lead.phone_dial)]))
     return pdf.ReleaseSummary(
         heading=document.heading,
         period=f"w/c {release.period_label}",

@@ -92,12 +92,9 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     statements = Statement.objects.filter(release=release).select_related("programme")
     for statement in statements:
         section_for(statement.programme).bullets.append(statement.render(values))
-    labels: dict[date, str] = {}
     for figure in figures:
         old = previous_values.get(figure.metric_id)
         shown = figure.as_of or release.period_date
-        if shown not in labels:
-            labels[shown] = formatting.as_of(shown)
         section_for(figure.metric.programme).figures.append(
             FigureRow(
                 metric_slug=figure.metric.slug,
@@ -113,7 +110,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
                 change=formatting.change(figure.value, old, kind=figure.kind),
                 metric_url=figure.metric.get_absolute_url(),
                 as_of_shown=shown,
-                as_of_label=labels[shown],
+                as_of_label=formatting.as_of(shown),
             )
         )
     ordered = sorted(sections.values(), key=lambda section: section.order)
