@@ -1,12 +1,17 @@
 """Admin behaviour shared by the apps' model admins."""
 
+import datetime as dt
+from decimal import Decimal
+
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 
 class CheckedChangeList(ChangeList):
@@ -46,8 +51,49 @@ class RecordAdmin(CheckedLookupsMixin, admin.ModelAdmin):
     """A model admin without history."""
 
 
+def readable(field, value) -> str:
+    """A stored value as a person reads it: 22,725,621 (not 22725621.0000), a choice's label, Yes/No."""
+    if value is None or value == "":
+        return "(empty)"
+    if getattr(field, "flatchoices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), ",f")
+    if isinstance(value, dt.datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return f"{local.day} {local:%b %Y, %H:%M} {local.tzname() or ''}".strip()
+    if isinstance(value, dt.date):
+        return f"{value.day} {value:%b %Y}"
+    return value
+
+
+class ReadableHistoryHelper(HistoricalRecordContextHelper):
+    """History changes named by the field's label, with values written as on the page."""
+
+    def prepare_delta_change_value(self, change, value):
+        field = self.model._meta.get_field(change.field)
+        if field.many_to_many:
+            return super().prepare_delta_change_value(change, value)
+        return readable(field, value)
+
+
+def readable_changes(model, new_record, old_record, skip=()) -> list[tuple[str, str, str]]:
+    """(field label, was, now) for each field that differs between two history records."""
+    if old_record is None:
+        return []
+    delta = new_record.diff_against(old_record, foreign_keys_are_objs=True)
+    helper = ReadableHistoryHelper(model, new_record)
+    changes = [helper.format_delta_change(c) for c in delta.changes if c.field not in skip]
+    return [(str(c.field), str(c.old), str(c.new)) for c in changes]
+
+
 class HistoryAdmin(CheckedLookupsMixin, SimpleHistoryAdmin):
-    """SimpleHistoryAdmin whose history of an id that cannot exist is not found."""
+    """SimpleHistoryAdmin whose history of an id that cannot exist is not found; changes read as text."""
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryHelper(self.model, historical_record)
 
     def history_view(self, request, object_id, extra_context=None):
         """404 for an id that cannot name a row ("abc", "1.5"); the library would look it up and fail."""

@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from newsroom.admin import HistoryAdmin
 
-from . import checks, formatting
+from . import checks, formatting, ukclock
+from .admin_fields import FigureValueField, UKSplitDateTimeField
 from .admin_imports import (
     FigureImportExportMixin,
     MetricImportExportMixin,
@@ -14,6 +16,7 @@ from .admin_imports import (
 from .admin_workflow import (
     DraftOnlyInlineMixin,
     DraftRowAdminMixin,
+    FigureForm,
     FigureInlineForm,
     ReadOnlyRecordAdmin,
     ReleaseWorkflowMixin,
@@ -48,9 +51,14 @@ class MetricAdmin(MetricImportExportMixin, HistoryAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+# Figures read and typed as people write them: 22,725,621 (not 22725621.0000), and 22,810,000 accepted.
+FIGURE_FIELDS = {models.DecimalField: {"form_class": FigureValueField}}
+
+
 class FigureInline(DraftOnlyInlineMixin, admin.TabularInline):
     model = Figure
     form = FigureInlineForm
+    formfield_overrides = FIGURE_FIELDS
     extra = 0
     fields = ("metric", "value", "qualifier", "as_of", "note", "is_confirmed", "previous_value", "change")
     readonly_fields = ("display_value", "previous_value", "change")
@@ -123,7 +131,9 @@ class StatementInline(DraftOnlyInlineMixin, admin.TabularInline):
 
 @admin.register(Release)
 class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin):
-    list_display = ("period_date", "title", "status", "publish_at", "last_edited_by", "version")
+    list_display = ("period", "state", "publish_time", "last_edited_by", "version")
+    list_display_links = ("period",)
+    formfield_overrides = {models.DateTimeField: {"form_class": UKSplitDateTimeField}}
     list_filter = ("status", "is_synthetic")
     list_select_related = ("last_edited_by",)
     search_fields = ("title", "summary", "statements__text")
@@ -146,6 +156,18 @@ class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin)
     )
     inlines = [FigureInline, StatementInline]
 
+    @admin.display(description="release", ordering="period_date")
+    def period(self, release):
+        return f"w/c {release.period_label}"
+
+    @admin.display(description="status", ordering="status")
+    def state(self, release):
+        return release.status_label
+
+    @admin.display(description="publish time (UK)", ordering="publish_at")
+    def publish_time(self, release):
+        return ukclock.uk_label(release.publish_at, weekday=False) or "—"
+
     def _create_formsets(self, request, obj, change):
         formsets, inline_instances = super()._create_formsets(request, obj, change)
         figures = next((f for f in formsets if f.model is Figure), None)
@@ -157,6 +179,8 @@ class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin)
 
 @admin.register(Figure)
 class FigureAdmin(DraftRowAdminMixin, FigureImportExportMixin, HistoryAdmin):
+    form = FigureForm
+    formfield_overrides = FIGURE_FIELDS
     list_display = ("metric", "release", "display_value", "qualifier", "as_of", "is_confirmed")
     list_filter = ("kind", "metric__programme", "release__status")
     list_select_related = ("metric", "release")

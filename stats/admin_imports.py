@@ -205,20 +205,29 @@ class FigureImportForm(forms.Form):
         ),
     )
     reason = forms.CharField(
-        label="Correction reason",
+        label="Explanation (for a fall, or a correction)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=(
-            "Needed when the import changes a published release. It is shown to the public in the "
-            "correction notice, e.g. “The supplier resubmitted the week’s bookings.”"
+            "Needed when a total to date or a best-ever record falls since the last release, and when the "
+            "import changes a published release. It is published with each such figure, e.g. “The "
+            "supplier removed duplicate bookings.”"
         ),
     )
 
-    def __init__(self, *args, require_reason=False, **kwargs):
+    def __init__(self, *args, require_reason=False, draft=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.require_reason = require_reason
         self.fields["import_file"].help_text += f" Up to {size_label(max_upload_bytes())}."
+        if draft:
+            self.fields["reason"].label = "Explanation of falls"
+            self.fields["reason"].help_text = (
+                "Only if a total to date or a best-ever record falls since the last release, and the new "
+                "figure is right: say why, e.g. “The supplier removed duplicate bookings.” It is published "
+                "with the release as a note against each figure that falls."
+            )
         if require_reason:
+            self.fields["reason"].label = "Correction reason"
             self.fields["reason"].required = True
             self.fields["reason"].help_text = (
                 "This release is published: every figure the import changes gets a public correction "
@@ -279,7 +288,10 @@ class FigureImportViewMixin:
         }
         if request.method == "POST" and "_confirm" in request.POST:
             return self._confirm_figure_import(request, release, context)
-        form = FigureImportForm(request.POST or None, request.FILES or None, require_reason=require_reason)
+        draft = release is not None and release.status == Release.Status.DRAFT
+        form = FigureImportForm(
+            request.POST or None, request.FILES or None, require_reason=require_reason, draft=draft
+        )
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["import_file"]
             data = _uploaded_bytes(upload)
@@ -305,7 +317,10 @@ class FigureImportViewMixin:
 
     def _confirm_figure_import(self, request, release, context):
         confirm = ConfirmFigureImportForm(request.POST)
-        form = FigureImportForm(require_reason=release is not None and needs_correction(release))
+        form = FigureImportForm(
+            require_reason=release is not None and needs_correction(release),
+            draft=release is not None and release.status == Release.Status.DRAFT,
+        )
         context["form"] = form
         if not confirm.is_valid():
             context["problems"] = ["The confirmation was incomplete. Upload the file again."]

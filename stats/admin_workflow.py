@@ -17,53 +17,74 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from newsroom.admin import RecordAdmin
+from newsroom.admin import RecordAdmin, readable_changes
 
 from . import checks, formatting, services, ukclock
+from .admin_fields import FigureValueField, UKSplitDateTimeField
 from .models import Figure, Metric, Release, Statement
 
 Status = Release.Status
 
 
-class StaleRelease(Exception):
-    """Someone else saved the release after this form was opened."""
+StaleRelease = services.StaleRelease
+stale_message = services.stale_message
 
 
-def stale_message(release: Release, seen: int | None) -> str:
-    return (
-        f"Someone else saved “{release}” after you opened it (you had version {seen}, "
-        f"it is now version {release.version}). Nothing was saved: reload the page to see their "
-        "changes, then make yours again."
-    )
+# --- optimistic locking: the release form, and the figure and statement pages --------------------
 
 
-# --- the release form: optimistic locking ------------------------------------------------
+class ReleaseVersionForm(forms.ModelForm):
+    """Carries the version of the release the editor opened; a save from a stale page is refused.
 
-
-class ReleaseLockingForm(forms.ModelForm):
-    """Carries the version the editor saw; a save from a stale page is refused."""
+    The release's own form and the figure and statement pages lock on the same number, which
+    every write to a release or its rows moves on (`services.record_edit`, `services.claim_version`).
+    """
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["expected_version"].initial = self.instance.version
+        instance = self.instance
+        if isinstance(instance, Release):
+            self.locked_release_id = instance.pk
+        else:
+            self.locked_release_id = instance.release_id if instance.pk else None
+        if self.locked_release_id is not None:
+            self.fields["expected_version"].initial = (
+                instance.version if isinstance(instance, Release) else instance.release.version
+            )
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk:
-            current = (
-                Release.objects.select_for_update()
-                .filter(pk=self.instance.pk)
-                .values_list("version", flat=True)
-                .first()
-            )
+        if self.locked_release_id is not None:
+            current = Release.objects.get(pk=self.locked_release_id)
             seen = cleaned.get("expected_version")
-            if current != seen:
-                self.instance.version = current
-                raise ValidationError(stale_message(self.instance, seen), code="stale")
+            if current.version != seen:
+                raise ValidationError(
+                    stale_message(current, seen)
+                    + " What you typed is still in the form below, so you can copy it first.",
+                    code="stale",
+                )
         return cleaned
+
+
+class LockedAdminMixin:
+    """Renders the form's hidden version with the other fields, whatever the fieldsets say."""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        named = {name for _, options in fieldsets for line in options["fields"] for name in _names(line)}
+        if obj is not None and "expected_version" not in named:
+            title, options = fieldsets[0]
+            fieldsets[0] = (title, {**options, "fields": (*options["fields"], "expected_version")})
+        return fieldsets
+
+
+def _names(line) -> tuple[str, ...]:
+    return tuple(line) if isinstance(line, list | tuple) else (line,)
+
+
+VALUE_FIELDS = {"value", "qualifier", "as_of"}
 
 
 class FigureInlineForm(forms.ModelForm):
@@ -71,7 +92,17 @@ class FigureInlineForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and {"value", "qualifier", "as_of"} & set(self.changed_data):
+        if self.instance.pk and VALUE_FIELDS & set(self.changed_data):
+            cleaned["is_confirmed"] = True
+        return cleaned
+
+
+class FigureForm(ReleaseVersionForm):
+    """A figure on its own page: locked on its release's version; a new value confirms it."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and VALUE_FIELDS & set(self.changed_data):
             cleaned["is_confirmed"] = True
         return cleaned
 
@@ -92,8 +123,20 @@ class DraftOnlyInlineMixin:
         return self._draft(obj) and super().has_delete_permission(request, obj)
 
 
-class DraftRowAdminMixin:
-    """A figure or statement edited on its own page: drafts only, and it counts as editing the release."""
+class DraftRowAdminMixin(LockedAdminMixin):
+    """A figure or statement edited on its own page: drafts only, and it counts as editing the release.
+
+    The page is locked on the release's version, like the release's own page.
+    """
+
+    form = ReleaseVersionForm
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleRelease as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.path)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.release.status != Status.DRAFT:
@@ -113,28 +156,24 @@ class DraftRowAdminMixin:
     def save_model(self, request, obj, form, change):
         if obj.release.status != Status.DRAFT:
             raise PermissionDenied("Only a draft release can be edited; use a correction instead.")
-        if (
-            getattr(obj, "pk", None)
-            and isinstance(obj, Figure)
-            and {"value", "qualifier", "as_of"} & set(form.changed_data)
-        ):
-            obj.is_confirmed = True
+        what = obj._meta.verbose_name
+        locked = getattr(form, "locked_release_id", None)
+        if change and locked is not None:
+            services.record_edit(
+                locked,
+                by=request.user,
+                reason=f"Edited a {what}",
+                seen=form.cleaned_data.get("expected_version"),
+                check=True,
+            )
+        if obj.release_id != locked:  # a new row, or one moved to another release
+            services.record_edit(obj.release_id, by=request.user, reason=f"Added a {what}")
         super().save_model(request, obj, form, change)
-        touch_release(obj.release_id, request.user)
+        services.refresh_explanations(obj.release)
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        touch_release(obj.release_id, request.user)
-
-
-def touch_release(release_id: int, user) -> None:
-    """Record an edit to a release's rows: new version, last editor."""
-    release = Release.objects.select_for_update().get(pk=release_id)
-    release.version += 1
-    release.last_edited_by = user
-    release._history_user = user
-    release._change_reason = "Figures or statements edited"
-    release.save(update_fields=["version", "last_edited_by", "updated_at"])
+        services.record_edit(obj.release_id, by=request.user, reason=f"Deleted a {obj._meta.verbose_name}")
 
 
 class ReadOnlyRecordAdmin(RecordAdmin):
@@ -166,9 +205,8 @@ class AcknowledgeForm(VersionForm):
 
 
 def publish_time_field(**kwargs) -> forms.SplitDateTimeField:
-    return forms.SplitDateTimeField(
+    return UKSplitDateTimeField(
         label="Publish time (UK time)",
-        widget=widgets.AdminSplitDateTime,
         help_text="UK time: GMT in winter, BST in summer. The release stays hidden until then.",
         **kwargs,
     )
@@ -227,17 +265,52 @@ class StartNextForm(forms.Form):
 
 
 class ConfirmFiguresForm(VersionForm):
-    figures = forms.ModelMultipleChoiceField(
-        queryset=Figure.objects.none(),
+    """Tick the copied figures that are still right, grouped by programme, or confirm them all at once."""
+
+    figures = forms.TypedMultipleChoiceField(
+        coerce=int,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Tick the figures you have checked and that are still right this week.",
+        label="Figures still right this week",
+        help_text="Tick the figures you have checked, or press “Confirm all” below.",
     )
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.confirm_all = data is not None and ALL_BUTTON in data
+        self.unconfirmed: dict[int, Figure] = {}
+
+    def set_figures(self, figures) -> None:
+        """The release's figures not yet updated, as choices grouped under their programme."""
+        self.unconfirmed = {f.pk: f for f in figures}
+        groups: dict[str, list] = {}
+        for figure in figures:
+            label = f"{figure.metric.name}: {figure.display}"
+            groups.setdefault(figure.metric.programme.name, []).append((figure.pk, label))
+        self.fields["figures"].choices = list(groups.items())
+
+    def clean_figures(self):
+        if self.confirm_all:
+            return list(self.unconfirmed.values())
+        chosen = [self.unconfirmed[pk] for pk in self.cleaned_data["figures"]]
+        if not chosen:
+            raise ValidationError(f"Tick the figures that are still right, or press “{ALL_BUTTON_LABEL}”.")
+        return chosen
+
+
+ALL_BUTTON = "_confirm_all"
+ALL_BUTTON_LABEL = "Confirm all figures not yet updated"
+
+
+class FigureChoiceField(forms.ModelChoiceField):
+    """A figure of the release, named with its programme and value."""
+
+    def label_from_instance(self, figure):
+        return f"{figure.metric.programme.label}: {figure.metric.name} ({figure.display})"
 
 
 class ExplainForm(forms.Form):
-    figure = forms.ModelChoiceField(
-        queryset=Figure.objects.none(), help_text="The figure that fell or jumped."
-    )
+    figure = FigureChoiceField(queryset=Figure.objects.none(), help_text="The figure that fell or jumped.")
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why, in plain English; published with the release as a correction note.",
@@ -245,8 +318,10 @@ class ExplainForm(forms.Form):
 
 
 class CorrectFigureForm(forms.Form):
-    figure = forms.ModelChoiceField(queryset=Figure.objects.none())
-    value = forms.DecimalField(max_digits=20, decimal_places=4, help_text="The right figure, exactly.")
+    figure = FigureChoiceField(queryset=Figure.objects.none())
+    value = FigureValueField(
+        max_digits=20, decimal_places=4, help_text="The right figure, exactly, e.g. 22,810,000."
+    )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why it changed, in plain English. Shown on the release page and the revisions page.",
@@ -375,10 +450,10 @@ def available_actions(release: Release, user) -> list[Action]:
 # --- the admin mixin -----------------------------------------------------------------------------
 
 
-class ReleaseWorkflowMixin:
+class ReleaseWorkflowMixin(LockedAdminMixin):
     """Adds the workflow to the release admin: read-only state, buttons, review, history, locking."""
 
-    form = ReleaseLockingForm
+    form = ReleaseVersionForm
     change_form_template = "admin/statistics/release/change_form.html"
     actions = ["start_next_action", "submit_action"]
 
@@ -406,11 +481,7 @@ class ReleaseWorkflowMixin:
     def save_model(self, request, obj, form, change):
         obj.last_edited_by = request.user
         if change:
-            seen = form.cleaned_data.get("expected_version")
-            swapped = Release.objects.filter(pk=obj.pk, version=seen).update(version=seen + 1)
-            if not swapped:
-                raise StaleRelease(stale_message(Release.objects.get(pk=obj.pk), seen))
-            obj.version = seen + 1
+            obj.version = services.claim_version(obj.pk, form.cleaned_data.get("expected_version"))
         else:
             obj.status = Status.DRAFT
         super().save_model(request, obj, form, change)
@@ -418,13 +489,17 @@ class ReleaseWorkflowMixin:
         if warning:
             self.message_user(request, warning, messages.WARNING)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.refresh_explanations(form.instance)
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "POST" and object_id:
             current = self.get_object(request, object_id)
             if current is not None and current.status != Status.DRAFT:
                 self.message_user(
                     request,
-                    f"“{current}” is now {current.get_status_display().lower()}, so it can no longer be "
+                    f"“{current}” is now {current.status_label.lower()}, so it can no longer be "
                     "edited here. Nothing was saved: reload the page; to change it, return it to draft "
                     "or use a correction.",
                     messages.ERROR,
@@ -495,11 +570,16 @@ class ReleaseWorkflowMixin:
         if action.slug in ("approve", "change-date"):
             initial["publish_at"] = release.publish_at or services.default_publish_at(release.period_date)
         form = action.form(data, initial=initial)
-        figures = release.figures.select_related("metric").order_by("metric__name")
+        figures = release.figures.select_related("metric__programme").order_by(
+            "metric__programme__display_order",
+            "metric__programme__name",
+            "metric__display_order",
+            "metric__name",
+        )
         if "figure" in form.fields:
             form.fields["figure"].queryset = figures
-        if "figures" in form.fields:
-            form.fields["figures"].queryset = figures.filter(is_confirmed=False)
+        if isinstance(form, ConfirmFiguresForm):
+            form.set_figures(list(figures.filter(is_confirmed=False)))
         if "statement" in form.fields:
             form.fields["statement"].queryset = release.statements.select_related("programme")
         return form
@@ -510,7 +590,7 @@ class ReleaseWorkflowMixin:
         if not action.applies(release):
             self.message_user(
                 request,
-                f"“{action.label}” does not apply to a {release.get_status_display().lower()} release.",
+                f"“{action.label}” does not apply to a {release.status_label.lower()} release.",
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:statistics_release_change", args=[release.pk]))
@@ -525,14 +605,15 @@ class ReleaseWorkflowMixin:
                     form.add_error(None, message)
             else:
                 target = result if isinstance(result, Release) else release
-                self.message_user(request, self.done_message(action, target), messages.SUCCESS)
+                self.message_user(request, self.done_message(action, target, result), messages.SUCCESS)
                 warning = (
                     ukclock.clock_change_near(target.publish_at) if slug in ("approve", "change-date") else ""
                 )
                 if warning:
                     self.message_user(request, warning, messages.WARNING)
                 return HttpResponseRedirect(reverse("admin:statistics_release_change", args=[target.pk]))
-        findings = services.release_findings(release) if action.shows_checks else []
+        proposed = form.cleaned_data.get("publish_at") if form.is_bound and form.is_valid() else None
+        findings = services.release_findings(release, publish_at=proposed) if action.shows_checks else []
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -544,6 +625,8 @@ class ReleaseWorkflowMixin:
             "findings": findings,
             "errors_found": [f for f in findings if f.is_error],
             "warnings_found": [f for f in findings if not f.is_error],
+            "checks_run": checks.check_list(findings) if action.shows_checks else [],
+            "confirm_all": (ALL_BUTTON, ALL_BUTTON_LABEL) if isinstance(form, ConfirmFiguresForm) else None,
             "publish_uk": ukclock.uk_label(release.publish_at),
             "publish_utc": ukclock.utc_label(release.publish_at),
             "clock_warning": ukclock.clock_change_near(release.publish_at),
@@ -586,19 +669,49 @@ class ReleaseWorkflowMixin:
                 )
         raise Http404(action.slug)
 
-    def done_message(self, action: Action, release: Release) -> str:
+    def done_message(self, action: Action, release: Release, result=None) -> str:
+        """What the step did, in words that match what happened."""
         release.refresh_from_db()
-        if action.slug == "start-next":
-            return (
-                f"Started “{release}” as a draft. Its figures are copied from last time and marked "
-                "not yet updated: change or confirm each one, then submit."
-            )
-        when = f" for {ukclock.uk_label(release.publish_at)} ({ukclock.utc_label(release.publish_at)})"
-        return (
-            f"{action.label}: done. “{release}” is now {release.get_status_display().lower()}"
-            + (when if release.status == Status.SCHEDULED else "")
-            + "."
-        )
+        when = f"{ukclock.uk_label(release.publish_at)} ({ukclock.utc_label(release.publish_at)})"
+        match action.slug:
+            case "start-next":
+                return (
+                    f"Started “{release}” as a draft. Its figures are copied from last time and marked "
+                    "not yet updated: change or confirm each one, then submit."
+                )
+            case "confirm-figures":
+                left = release.figures.filter(is_confirmed=False).count()
+                return f"Confirmed {result} figure{'s' if result != 1 else ''} as still right." + (
+                    f" {left} still not yet updated."
+                    if left
+                    else " Every figure is now updated or confirmed."
+                )
+            case "explain":
+                return (
+                    f"Explained {result.subject} ({result.old_value or 'no earlier figure'} → "
+                    f"{result.new_value}). The explanation is published with the release."
+                )
+            case "correct-figure" | "correct-statement":
+                return (
+                    f"Corrected {result.subject}: was {result.old_value}, now {result.new_value}. The "
+                    "correction notice is on the public release page, its downloads and the revisions page."
+                )
+            case "submit":
+                return f"Submitted “{release}” for review. A publisher can now approve it."
+            case "approve":
+                return f"Approved “{release}”. It will be published at {when}."
+            case "publish-now":
+                return f"Published “{release}” at {when}."
+            case "return-to-draft":
+                return f"“{release}” is a draft again."
+            case "change-date":
+                state = "confirmed" if release.date_confirmed else "provisional"
+                return f"“{release}” is now due at {when} ({state})."
+            case "cancel":
+                return f"Cancelled “{release}”. The release calendar shows the reason."
+            case "withdraw":
+                return f"Withdrew “{release}”. Its page now shows the reason instead of its figures."
+        return f"{action.label}: done."
 
     # --- admin actions on the list ---
 
@@ -723,11 +836,7 @@ class HistoryEntry:
     changes: list[tuple[str, str, str]]
 
 
-def _diff(new, old, skip=("version", "updated_at")) -> list[tuple[str, str, str]]:
-    if old is None:
-        return []
-    delta = new.diff_against(old)
-    return [(c.field, str(c.old), str(c.new)) for c in delta.changes if c.field not in skip]
+HISTORY_SKIP = ("version", "updated_at")
 
 
 def release_history(release: Release) -> list[HistoryEntry]:
@@ -761,6 +870,7 @@ def release_history(release: Release) -> list[HistoryEntry]:
             ),
         ),
     ]
+    models = {"Release": Release, "Figure": Figure, "Statement": Statement}
     for label, records in groups:
         last: dict[int, Any] = {}
         for record in records:
@@ -778,7 +888,7 @@ def release_history(release: Release) -> list[HistoryEntry]:
                     what=what,
                     kind=record.get_history_type_display(),
                     reason=record.history_change_reason or "",
-                    changes=_diff(record, before),
+                    changes=readable_changes(models[label], record, before, skip=HISTORY_SKIP),
                 )
             )
             last[record.id] = record

@@ -9,15 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
 
-from . import formatting
+from . import formatting, ukclock
 
 ERROR = "error"
 WARNING = "warning"
+
+
+# What is checked before a release goes for review, is approved or published, and by imports:
+# shown on each confirmation page, with what each check found.
+CHECKS = {
+    "unconfirmed": "Every figure copied from the previous release has been updated or confirmed.",
+    "summary": "The release has a summary for the archive, feed and search results.",
+    "placeholders": "Every bullet’s placeholders name a figure in this release.",
+    "range": "No figure is negative, and percentages are between 0 and 100.",
+    "as_of": "No “as of” date is after the release period.",
+    "falls": "Totals to date and best-ever records do not fall, unless a note explains why.",
+    "jumps": "Changes of more than {threshold}% since the previous release are checked by a person.",
+    "timing": "The publish time is close to the release period (within {days} days).",
+}
+TIMING_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -25,10 +40,32 @@ class Finding:
     level: str  # ERROR stops the release; WARNING must be acknowledged
     message: str
     metric_slug: str = ""
+    check: str = ""  # a key of CHECKS
 
     @property
     def is_error(self) -> bool:
         return self.level == ERROR
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    description: str
+    errors: int
+    warnings: int
+
+
+def check_list(findings: Iterable[Finding]) -> list[CheckResult]:
+    """Each check with how many errors and warnings it found, in the order people read them."""
+    findings = list(findings)
+    threshold = formatting.grouped(change_threshold() * 100)
+    return [
+        CheckResult(
+            description.format(threshold=threshold, days=TIMING_DAYS),
+            sum(1 for f in findings if f.check == key and f.is_error),
+            sum(1 for f in findings if f.check == key and not f.is_error),
+        )
+        for key, description in CHECKS.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -67,10 +104,14 @@ def check_figures(
         value, name = Decimal(figure.value), figure.name
         shown = formatting.exact(value, kind=figure.kind)
         if value < 0:
-            findings.append(Finding(ERROR, f"{name}: {shown} is negative; counts cannot be.", figure.slug))
+            findings.append(
+                Finding(ERROR, f"{name}: {shown} is negative; counts cannot be.", figure.slug, "range")
+            )
             continue
         if figure.kind == formatting.PERCENT and value > 100:
-            findings.append(Finding(ERROR, f"{name}: {shown} is not a percentage (0 to 100).", figure.slug))
+            findings.append(
+                Finding(ERROR, f"{name}: {shown} is not a percentage (0 to 100).", figure.slug, "range")
+            )
             continue
         if figure.as_of and figure.as_of > period_date:
             findings.append(
@@ -79,6 +120,7 @@ def check_figures(
                     f"{name}: the “as of” date {formatting.as_of(figure.as_of)} is after the "
                     f"release period ({formatting.as_of(period_date)}).",
                     figure.slug,
+                    "as_of",
                 )
             )
         old = previous.get(figure.slug)
@@ -92,8 +134,11 @@ def check_figures(
                     ERROR,
                     f"{name}: {shown} is lower than last release’s "
                     f"{formatting.exact(old, kind=figure.kind)}, but a {what} cannot fall. "
-                    "Check the figure, or add a correction note explaining why.",
+                    "Check the figure. If it is right, explain the fall: in an import, write the "
+                    "explanation in the “Explanation” box; on the release page, use “Explain a fall or "
+                    "jump”. The explanation is published with the release.",
                     figure.slug,
+                    "falls",
                 )
             )
         elif old and abs(value - old) / old > threshold:
@@ -104,6 +149,7 @@ def check_figures(
                     f"last release (from {formatting.exact(old, kind=figure.kind)} to {shown}), "
                     f"more than {formatting.grouped(threshold * 100)}%. Confirm it is right.",
                     figure.slug,
+                    "jumps",
                 )
             )
     return findings
@@ -145,11 +191,56 @@ def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
         {f.metric.slug: before[f.metric_id] for f in figures if f.metric_id in before},
         period_date=release.period_date,
     )
+    unconfirmed = [f.metric.name for f in figures if not f.is_confirmed]
+    if unconfirmed:
+        count = len(unconfirmed)
+        findings.insert(
+            0,
+            Finding(
+                ERROR,
+                f"{count} figure{'s are' if count != 1 else ' is'} copied from the previous release and "
+                f"not yet updated: change the value or confirm it ({', '.join(unconfirmed)}).",
+                check="unconfirmed",
+            ),
+        )
+    if not release.summary.strip():
+        findings.append(
+            Finding(
+                ERROR,
+                "The release has no summary: write one or two sentences for the archive, feed and "
+                "search results.",
+                check="summary",
+            )
+        )
     values = {f.metric.slug: f.as_value() for f in figures}
     statements = list(release.statements.select_related("programme"))
     slugs = {p.slug for s in statements for p in formatting.placeholders(s.text)}
     known = set(Metric.objects.filter(slug__in=slugs).values_list("slug", flat=True))
     for statement in statements:
         for problem in formatting.problems(statement.text, values, known):
-            findings.append(Finding(ERROR, f"{statement.programme.name} bullet {statement.order}: {problem}"))
+            findings.append(
+                Finding(
+                    ERROR,
+                    f"{statement.programme.name} bullet {statement.order}: {problem}",
+                    check="placeholders",
+                )
+            )
     return findings
+
+
+def check_timing(period_date: date, publish_at: datetime | None) -> list[Finding]:
+    """A warning when the publish time is far from the release period (a mistyped year, say)."""
+    if publish_at is None:
+        return []
+    day = publish_at.astimezone(ukclock.UK).date()
+    period = f"w/c {period_date.day} {period_date:%B %Y}"
+    when = f"{day.day} {day:%B %Y}"
+    if day < period_date:
+        message = f"It would come out on {when}, before its period ({period}) has begun."
+    elif (day - period_date).days > TIMING_DAYS:
+        gap = (day - period_date).days
+        span = f"{gap // 365} year{'s' if gap // 365 != 1 else ''}" if gap >= 365 else f"{gap} days"
+        message = f"It is for {period} but would come out on {when}, {span} later."
+    else:
+        return []
+    return [Finding(WARNING, f"{message} Check the period and the publish time.", check="timing")]

@@ -18,11 +18,10 @@ from pathlib import PurePath
 import tablib
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 
 from newsroom import caching
 
-from . import formatting
+from . import formatting, services
 from .checks import previous_figure_values
 from .models import Correction, Figure, Metric, Release
 from .resources import FIGURE_COLUMNS, Change, FigureResource, ImportRefused, needs_correction, plain_decimal
@@ -292,9 +291,11 @@ class FigureImport:
 
     @property
     def summary(self) -> str:
+        confirmed = self.count("confirmed")
         return (
             f"{len(self.changes)} rows: {self.count('new')} new, {self.count('changed')} changed, "
-            f"{self.count('unchanged')} unchanged"
+            + (f"{confirmed} confirmed as still right, " if confirmed else "")
+            + f"{self.count('unchanged')} unchanged"
         )
 
 
@@ -339,13 +340,41 @@ def import_figures(
         )
         if outcome.ok and not dry_run:
             record_import_corrections(changes=outcome.changes, reason=reason, user=user)
-            touched = {c.release.pk for c in outcome.changes if c.changes_anything}
-            Release.objects.filter(pk__in=touched).update(
-                version=F("version") + 1, last_edited_by=user if getattr(user, "pk", None) else None
-            )
+            record_import_explanations(changes=outcome.changes, reason=reason, user=user)
+            touched = {c.release.pk for c in outcome.changes if c.writes}
+            services.record_edits(touched, by=user, reason="Imported figures")
+            explained = Correction.objects.filter(
+                release__in=touched, release__status=Release.Status.DRAFT, figure__isnull=False
+            ).values_list("release_id", flat=True)
+            for release in Release.objects.filter(pk__in=set(explained)):
+                services.refresh_explanations(release)
             outcome.applied = True
             caching.invalidate()  # bulk writes send no signals
     return outcome
+
+
+def record_import_explanations(*, changes: list[Change], reason: str, user=None) -> list[Correction]:
+    """One note per fall the import's explanation explains in a draft, published with the release."""
+    falls = [c for c in changes if c.needs_explanation]
+    if not falls:
+        return []
+    figures = {
+        (f.release_id, f.metric_id): f
+        for f in Figure.objects.filter(
+            release__in={c.release.pk for c in falls}, metric__in={c.metric.pk for c in falls}
+        ).select_related("metric")
+    }
+    by = user if getattr(user, "pk", None) else None
+    return Correction.objects.bulk_create(
+        Correction(
+            release=c.release,
+            figure=figures[(c.release.pk, c.metric.pk)],
+            subject=c.metric.name,
+            reason=reason.strip(),
+            created_by=by,
+        )
+        for c in falls
+    )
 
 
 def record_import_corrections(*, changes: list[Change], reason: str, user=None) -> list[Correction]:

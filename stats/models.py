@@ -311,6 +311,13 @@ class Release(models.Model):
         return f"{self.title} (for w/c {self.period_label})"
 
     @property
+    def status_label(self) -> str:
+        """The status as staff read it: an approved release whose time has come is "Published"."""
+        if self.status == self.Status.SCHEDULED and self.is_public:
+            return str(self.Status.PUBLISHED.label)
+        return self.get_status_display()
+
+    @property
     def is_public(self) -> bool:
         return (
             self.status in self.PUBLIC_STATUSES

@@ -52,8 +52,12 @@ def _grouped_or_plain(text: str, shown: str) -> Decimal:
     raise ValueError(f"“{shown}” is not a number.")
 
 
-def parse_number(raw, *, kind: str) -> Decimal:
-    """A figure's value from a cell: 1,234 / 1 234 / 12.5% (percentages) / £900m (money)."""
+def parse_number(raw, *, kind: str | None) -> Decimal:
+    """A figure's value from a cell or a form: 1,234 / 1 234 / 12.5% (percentages) / £900m (money).
+
+    With `kind=None` (a form, before it knows the metric) a % or £ is read without checking that it
+    suits the metric; the model's own checks do that when the figure is saved.
+    """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValueError("the value is empty: fill it in or delete the row.")
     if isinstance(raw, bool):
@@ -66,11 +70,11 @@ def parse_number(raw, *, kind: str) -> Decimal:
         shown = str(raw).strip()
         text = _SPACES.sub(" ", shown)
         if text.endswith("%"):
-            if kind != formatting.PERCENT:
+            if kind not in (None, formatting.PERCENT):
                 raise ValueError(f"“{shown}” is a percentage, but this metric is not measured in per cent.")
             value = _grouped_or_plain(text[:-1].strip(), shown)
         elif text.startswith("£") or (kind == formatting.AMOUNT and _MONEY.match(text)):
-            if kind != formatting.AMOUNT:
+            if kind not in (None, formatting.AMOUNT):
                 raise ValueError(f"“{shown}” is an amount of money, but this metric does not count pounds.")
             match = _MONEY.match(text)
             if not match:

@@ -26,7 +26,7 @@ from import_export.results import Error
 
 from . import downloads, formatting
 from .checks import ERROR, ProposedFigure, check_figures
-from .models import Figure, Metric, Programme, Qualifier, Release, Statement
+from .models import Correction, Figure, Metric, Programme, Qualifier, Release, Statement
 from .parsing import parse_date, parse_number
 from .safe_cells import safe_cell, unescape_cell
 
@@ -424,12 +424,13 @@ class Snapshot:
     as_of: date | None
     qualifier: str
     note: str
+    is_confirmed: bool = True
 
     @classmethod
     def of(cls, figure: Figure | None) -> Snapshot | None:
         if figure is None:
             return None
-        return cls(figure.pk, figure.value, figure.as_of, figure.qualifier, figure.note)
+        return cls(figure.pk, figure.value, figure.as_of, figure.qualifier, figure.note, figure.is_confirmed)
 
 
 @dataclass
@@ -446,12 +447,24 @@ class Change:
     old: Snapshot | None = None
     previous: Decimal | None = None  # the value in the release before this one
     warnings: list[str] = field(default_factory=list)
+    needs_explanation: bool = False  # a fall the import's explanation explains
 
     @property
     def action(self) -> str:
         if self.old is None:
             return "new"
-        return "changed" if self.changes_anything else "unchanged"
+        if self.changes_anything:
+            return "changed"
+        return "confirmed" if self.confirms else "unchanged"
+
+    @property
+    def confirms(self) -> bool:
+        """The supplier re-sent a copied figure unchanged: the import confirms it is still right."""
+        return self.old is not None and not self.old.is_confirmed and not self.changes_anything
+
+    @property
+    def writes(self) -> bool:
+        return self.changes_anything or self.confirms
 
     @property
     def changes_anything(self) -> bool:
@@ -698,25 +711,45 @@ class FigureResource(CheckedResource):
             values[change.release.pk][change.metric.slug] = change.value
         return {pk: values.get(prev, {}) for pk, prev in previous_of.items()}
 
+    def explained_slugs(self, releases: list[Release]) -> dict[int, set[str]]:
+        """Metrics whose fall a note on the release already explains ("Explain a fall or jump")."""
+        explained = defaultdict(set)
+        for release_id, slug in Correction.objects.filter(
+            release__in=releases, release__status=Release.Status.DRAFT, figure__isnull=False
+        ).values_list("release_id", "figure__metric__slug"):
+            explained[release_id].add(slug)
+        return explained
+
     def check_integrity(self, changes: list[Change]) -> list[Problem]:
-        """The publishing checks (falls, jumps) for every release the file touches."""
+        """The publishing checks (falls, jumps) for every release the file touches.
+
+        A fall is allowed when a note already explains it, or when the import gives an explanation
+        (the reason box): a draft then gets a note per fall, a published release a correction.
+        """
         problems = []
         by_release = defaultdict(list)
         for change in changes:
             by_release[change.release].append(change)
         previous = self.previous_values(list(by_release), changes)
+        explained = self.explained_slugs(list(by_release))
         for release, rows in by_release.items():
             by_slug = {c.metric.slug: c for c in rows}
             before = previous.get(release.pk, {})
             for change in rows:
                 change.previous = before.get(change.metric.slug)
             findings = check_figures(
-                [ProposedFigure.of(c, explained=bool(self.reason)) for c in rows],
+                [ProposedFigure.of(c) for c in rows],
                 previous.get(release.pk, {}),
                 period_date=release.period_date,
             )
             for finding in findings:
                 change = by_slug.get(finding.metric_slug)
+                if finding.check == "falls" and change is not None:
+                    if finding.metric_slug in explained[release.pk]:
+                        continue
+                    if self.reason:
+                        change.needs_explanation = not needs_correction(release)
+                        continue
                 message = (
                     f"{release.period_label}: {finding.message}" if len(by_release) > 1 else finding.message
                 )
@@ -755,11 +788,13 @@ class FigureResource(CheckedResource):
         if import_validation_errors or instance.pk is None:
             return False
         old = self._old_values.get(instance.pk)
-        return old == (instance.value, instance.as_of, instance.qualifier, instance.note)
+        return old == (instance.value, instance.as_of, instance.qualifier, instance.note, True)
 
     def before_import(self, dataset, **kwargs):
         self._old_values = {
-            c.old.pk: (c.old.value, c.old.as_of, c.old.qualifier, c.old.note) for c in self.changes if c.old
+            c.old.pk: (c.old.value, c.old.as_of, c.old.qualifier, c.old.note, c.old.is_confirmed)
+            for c in self.changes
+            if c.old
         }
 
     def before_save_instance(self, instance, row, **kwargs):
@@ -892,8 +927,36 @@ class MetricResource(CheckedResource):
         return Metric.objects.select_related("programme")
 
 
-class ReleaseResource(CheckedResource):
+class RecordsReleaseEdits:
+    """An import that writes a release or its bullets records the edit like the release form does.
+
+    The release's version moves on (a page opened before the import cannot save over it) and the
+    importer becomes its last editor (so they cannot also approve it).
+    """
+
+    def release_id_of(self, instance) -> int:
+        return instance.release_id
+
+    def after_save_instance(self, instance, row, **kwargs):
+        super().after_save_instance(instance, row, **kwargs)
+        self.__dict__.setdefault("edited_releases", set()).add(self.release_id_of(instance))
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if self._is_dry_run(kwargs):
+            return
+        from .services import record_edit
+
+        what = self._meta.model._meta.verbose_name_plural
+        for release_id in sorted(self.__dict__.get("edited_releases", ())):
+            record_edit(release_id, by=kwargs.get("user"), reason=f"Imported {what}")
+
+
+class ReleaseResource(RecordsReleaseEdits, CheckedResource):
     """Release headings and text; imports create or edit drafts only (publishing is a workflow)."""
+
+    def release_id_of(self, instance) -> int:
+        return instance.pk
 
     period_date = Field(attribute="period_date", column_name="period", widget=DateWidget("period"))
     title = Field(
@@ -938,7 +1001,7 @@ class ReleaseResource(CheckedResource):
         ]
 
 
-class StatementResource(CheckedResource):
+class StatementResource(RecordsReleaseEdits, CheckedResource):
     """Release bullets, keyed by release period, programme slug and position."""
 
     release = Field(attribute="release", column_name="period", widget=ReleaseWidget())

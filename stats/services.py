@@ -15,8 +15,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from . import checks, formatting, ukclock
 from .models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
@@ -27,6 +28,103 @@ UNPUBLISHED = (Status.DRAFT, Status.IN_REVIEW, Status.SCHEDULED)
 
 
 # --- helpers -----------------------------------------------------------------
+
+
+class StaleRelease(Exception):
+    """Someone else saved the release, or one of its rows, after this page was opened."""
+
+
+def stale_message(release: Release, seen: int | None) -> str:
+    if seen is None:
+        return (
+            f"The page you saved did not say which version of “{release}” you had opened, so nothing "
+            "was saved. Reload the page, then make your changes again."
+        )
+    return (
+        f"Someone else saved “{release}” after you opened it (you had version {seen}, "
+        f"it is now version {release.version}). Nothing was saved: reload the page to see their "
+        "changes, then make yours again."
+    )
+
+
+def claim_version(release_id: int, seen: int | None) -> int:
+    """Move the release's version on from `seen` in one atomic step; StaleRelease if it has moved.
+
+    Of two people saving pages opened at the same version, exactly one succeeds.
+    """
+    if seen is None or not Release.objects.filter(pk=release_id, version=seen).update(
+        version=F("version") + 1
+    ):
+        raise StaleRelease(stale_message(Release.objects.get(pk=release_id), seen))
+    return seen + 1
+
+
+def record_edit(release_id: int, *, by, reason: str, seen: int | None = None, check: bool = False) -> Release:
+    """A change to a release's figures or statements: new version, last editor, a history entry.
+
+    Every write path (the figure and statement pages, imports, confirming figures) records its
+    change here, so a page opened before it is refused and the editor cannot also approve.
+    With `check`, the change is refused unless the release is still at version `seen`.
+    """
+    if check:
+        claim_version(release_id, seen)
+        record_edits([release_id], by=by, reason=reason, bump=False)
+    else:
+        record_edits([release_id], by=by, reason=reason)
+    return Release.objects.get(pk=release_id)
+
+
+def record_edits(release_ids: Iterable[int], *, by, reason: str, bump: bool = True) -> None:
+    """`record_edit` for many releases at once (an import of history): a fixed number of queries."""
+    ids = sorted(set(release_ids))
+    if not ids:
+        return
+    editor = by if getattr(by, "pk", None) else None
+    changes = {"last_edited_by": editor, "updated_at": timezone.now()}
+    if bump:
+        changes["version"] = F("version") + 1
+    Release.objects.filter(pk__in=ids).update(**changes)  # atomic: a concurrent save cannot lose it
+    bulk_update_with_history(
+        list(Release.objects.filter(pk__in=ids)),
+        Release,
+        ["last_edited_by"],
+        default_user=editor,
+        default_change_reason=reason[:100],
+    )
+
+
+def explanation_values(figure: Figure, previous: Release | None, old_values: dict[int, Decimal]):
+    """The "was" and "now" of a note explaining a figure's fall or jump since `previous`."""
+    old = old_values.get(figure.metric_id)
+    was = (
+        f"{formatting.exact(old, kind=figure.kind)} (w/c {previous.period_label})"
+        if old is not None and previous is not None
+        else ""
+    )
+    return was, figure.display
+
+
+def refresh_explanations(release: Release) -> int:
+    """A draft's notes explaining a fall or jump state its figures as they are now.
+
+    A note is written when the press officer explains a figure; the figure may change again before
+    the release goes out (by hand or by import), and the public notice must state what is published.
+    Returns how many notes changed.
+    """
+    if release.status != Status.DRAFT or not release.pk:
+        return 0
+    notes = list(release.corrections.filter(figure__isnull=False).select_related("figure__metric"))
+    if not notes:
+        return 0
+    previous, old_values = checks.previous_figure_values(release, among=checks.comparison_releases())
+    changed = []
+    for note in notes:
+        was, now = explanation_values(note.figure, previous, old_values)
+        if (note.old_value, note.new_value) != (was, now):
+            note.old_value, note.new_value = was, now
+            changed.append(note)
+    Correction.objects.bulk_update(changed, ["old_value", "new_value"])
+    return len(changed)
 
 
 def release_time() -> dt.time:
@@ -61,9 +159,7 @@ def _require_status(release: Release, allowed: Iterable[str], action: str) -> No
     allowed = tuple(allowed)
     if release.status not in allowed:
         names = " or ".join(str(Status(s).label).lower() for s in allowed)
-        raise ValidationError(
-            f"Cannot {action}: “{release}” is {release.get_status_display().lower()}, not {names}."
-        )
+        raise ValidationError(f"Cannot {action}: “{release}” is {release.status_label.lower()}, not {names}.")
 
 
 def _save(release: Release, *, by, reason: str, fields: Iterable[str]) -> Release:
@@ -109,13 +205,21 @@ def explained_slugs(release: Release) -> set[str]:
     )
 
 
-def release_findings(release: Release) -> list[checks.Finding]:
-    """The integrity findings for a release, with its correction notes taken into account."""
-    return checks.check_release(release, explained=explained_slugs(release))
+def release_findings(release: Release, *, publish_at: dt.datetime | None = None) -> list[checks.Finding]:
+    """The integrity findings for a release, with its correction notes taken into account.
+
+    `publish_at` is the time it is about to be approved or published for: how far it is from the
+    release period is checked then.
+    """
+    return checks.check_release(release, explained=explained_slugs(release)) + checks.check_timing(
+        release.period_date, publish_at
+    )
 
 
-def _run_checks(release: Release, *, acknowledge_warnings: bool, action: str) -> list[checks.Finding]:
-    findings = release_findings(release)
+def _run_checks(
+    release: Release, *, acknowledge_warnings: bool, action: str, publish_at: dt.datetime | None = None
+) -> list[checks.Finding]:
+    findings = release_findings(release, publish_at=publish_at)
     errors = [f.message for f in findings if f.is_error]
     if errors:
         raise ValidationError([f"Cannot {action} “{release}” until these are fixed:", *errors])
@@ -156,7 +260,7 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
     existing = Release.objects.filter(period_date=period_date).first()
     if existing is not None:
         raise ValidationError(
-            f"There is already a release for w/c {existing.period_label} ({existing.get_status_display()}): "
+            f"There is already a release for w/c {existing.period_label} ({existing.status_label}): "
             "open it instead."
         )
     publish_at = default_publish_at(period_date)
@@ -167,6 +271,7 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
     release = Release(
         period_date=period_date,
         title=source.title,
+        summary=source.summary.replace(source.period_label, Release(period_date=period_date).period_label),
         notes=source.notes,
         lead_contact_id=source.lead_contact_id,
         publish_at=publish_at if publish_at > timezone.now() else None,
@@ -228,22 +333,19 @@ def add_correction_note(*, release: Release, by, metric_slug: str, reason: str) 
     figure = release.figures.select_related("metric").filter(metric__slug=metric_slug).first()
     if figure is None:
         raise ValidationError(f"“{release}” has no figure for “{metric_slug}”.")
-    previous_release = figure.release.previous(checks.comparison_releases())
-    old = (
-        Figure.objects.filter(release=previous_release, metric=figure.metric).values_list("value", flat=True)
-        if previous_release
-        else []
-    )
-    old_value = formatting.exact(old[0], kind=figure.kind) if old else ""
-    return Correction.objects.create(
+    previous, old_values = checks.previous_figure_values(release, among=checks.comparison_releases())
+    was, now = explanation_values(figure, previous, old_values)
+    note = Correction.objects.create(
         release=release,
         figure=figure,
         subject=figure.metric.name,
-        old_value=f"{old_value} (w/c {previous_release.period_label})" if old_value else "",
-        new_value=figure.display,
+        old_value=was,
+        new_value=now,
         reason=reason,
         created_by=by,
     )
+    record_edit(release.pk, by=by, reason=f"Explained {figure.metric.name}")
+    return note
 
 
 @transaction.atomic
@@ -254,17 +356,7 @@ def submit_release(
     _require(by, "submit_release", "submit a release")
     release = _lock(release, expected_version)
     _require_status(release, [Status.DRAFT], "submit")
-    unconfirmed = list(
-        release.figures.filter(is_confirmed=False).values_list("metric__name", flat=True).order_by("metric")
-    )
-    if unconfirmed:
-        raise ValidationError(
-            [
-                f"{len(unconfirmed)} figure(s) are copied from the previous release and not yet updated. "
-                "Change each value or tick “confirmed”:",
-                *unconfirmed,
-            ]
-        )
+    refresh_explanations(release)
     findings = _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="submit")
     release.status = Status.IN_REVIEW
     reason = "Submitted for review" + (" (warnings checked)" if findings else "")
@@ -308,7 +400,7 @@ def approve_release(
     _require_status(release, [Status.IN_REVIEW], "approve")
     _two_pairs_of_eyes(release, by, "approve")
     publish_at = _future(publish_at or release.publish_at, "publish time")
-    _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="approve")
+    _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="approve", publish_at=publish_at)
     if release.publish_at and publish_at != release.publish_at:
         _log_date_change(
             release,
@@ -346,8 +438,8 @@ def publish_now(
     if release.is_public:
         raise ValidationError(f"“{release}” is already public.")
     _two_pairs_of_eyes(release, by, "publish")
-    _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="publish")
     now = timezone.now()
+    _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="publish", publish_at=now)
     if release.publish_at and release.publish_at > now:
         _log_date_change(
             release,

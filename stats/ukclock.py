@@ -63,3 +63,24 @@ def clock_change_near(moment: dt.datetime | None, margin: dt.timedelta = CLOCK_C
         f"The UK clocks go {change} within two hours of this publish time "
         f"({uk_label(moment)}, {utc_label(moment)}). Check the time is the one you mean."
     )
+
+
+def wall_time_problem(day: dt.date, at: dt.time) -> str:
+    """Why `at` on `day` names no single UK moment (the clocks change then), or "" when it is fine.
+
+    e.g. "01:30 on 28 March 2027 does not exist in UK time (clocks go forward): choose 02:30 or 00:30".
+    UK clocks change at 01:00 UTC, so the hour from 01:00 to 02:00 is missing in March and
+    happens twice in October.
+    """
+    naive = dt.datetime.combine(day, at.replace(tzinfo=None))
+    first, second = naive.replace(tzinfo=UK, fold=0), naive.replace(tzinfo=UK, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return ""
+    when = f"{at:%H:%M} on {day.day} {day:%B %Y}"
+    if first.utcoffset() < second.utcoffset():
+        hour = dt.timedelta(hours=1)
+        later, earlier = (naive + hour).time(), (naive - hour).time()
+        return (
+            f"{when} does not exist in UK time (clocks go forward): choose {later:%H:%M} or {earlier:%H:%M}"
+        )
+    return f"{when} happens twice in UK time (clocks go back): choose a time before 01:00 or from 02:00"

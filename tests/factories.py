@@ -30,7 +30,9 @@ def release(period_date=None, *, public=False, **fields) -> Release:
     if public:
         fields.setdefault("status", Release.Status.PUBLISHED)
         fields.setdefault("publish_at", timezone.now() - dt.timedelta(days=1))
-    return Release.objects.create(period_date=period_date or dt.date(2010, 3, 10), **fields)
+    period_date = period_date or dt.date(2010, 3, 10)
+    fields.setdefault("summary", f"Deployment figures for w/c {period_date:%d %B %Y}.")
+    return Release.objects.create(period_date=period_date, **fields)
 
 
 def figure(release_obj, metric_obj, value, **fields) -> Figure:

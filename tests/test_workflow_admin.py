@@ -103,7 +103,12 @@ def test_a_press_officer_takes_last_weeks_release_to_this_weeks_scheduled_releas
     tomorrow = (timezone.now().astimezone(UK) + dt.timedelta(days=1)).date()
     response = boss.post(
         action_url(draft, "approve"),
-        {"version": draft.version, "publish_at_0": tomorrow.isoformat(), "publish_at_1": "09:30:00"},
+        {
+            "version": draft.version,
+            "publish_at_0": tomorrow.isoformat(),
+            "publish_at_1": "09:30:00",
+            "acknowledge": "on",  # a 2010 period published now: the timing warning, checked
+        },
     )
     assert response.status_code == 302, errors(response)
     draft.refresh_from_db()
@@ -180,12 +185,15 @@ def test_full_history_shows_field_level_old_and_new(seed_release, superuser, pre
     assert officer.post(change_url(draft), data).status_code == 302
     page = officer.get(reverse("admin:statistics_release_full_history", args=[draft.pk])).content.decode()
     assert "Figure: Prescription messages transmitted" in page
-    assert "<strong>value</strong>: 306774292.0000 → 310000000.0000" in page
-    assert "<strong>is_confirmed</strong>: False → True" in page
+    # Fields by their labels, numbers as people write them: never 306774292.0000 or is_confirmed.
+    assert "<strong>Value</strong>: 306,774,292 → 310,000,000" in page
+    assert "<strong>Confirmed</strong>: No → Yes" in page
     assert "Started from w/c 3 March 2010" in page
+    assert "306774292.0000" not in page and "is_confirmed" not in page
     figure = draft.figures.get(metric__slug="eps-messages-total")
     own = officer.get(reverse("admin:statistics_figure_history", args=[figure.pk])).content.decode()
-    assert "306774292.0000" in own and "310000000.0000" in own
+    assert "<strong>Value:</strong>\n                    306,774,292" in own and "310,000,000" in own
+    assert "306774292.0000" not in own and "310000000.0000" not in own
 
 
 def test_publish_times_show_uk_time_with_utc_and_warn_near_a_clock_change(admin_client, db):
