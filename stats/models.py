@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.conf import settings
@@ -12,6 +13,13 @@ from simple_history.models import HistoricalRecords
 
 from . import formatting
 from .parsing import BELOW_LIMIT, FIGURE_LIMIT, too_large
+
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def one_line_ending(text: str) -> str:
+    """Text with its line breaks as \n, whether typed in a browser (\r\n) or imported."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if text else text
 
 
 class ProgrammeQuerySet(models.QuerySet):
@@ -338,8 +346,12 @@ class Release(models.Model):
         """This release's figures keyed by metric slug, ready for wording."""
         return {figure.metric.slug: figure.as_value() for figure in self.figures.select_related("metric")}
 
+    def clean(self):
+        # Browsers send line breaks as \r\n: store them as \n, so a page saved unchanged is unchanged.
+        self.summary, self.notes = one_line_ending(self.summary), one_line_ending(self.notes)
+
     def paragraphs(self) -> list[str]:
-        return [p.strip() for p in self.notes.split("\n\n") if p.strip()]
+        return [p.strip() for p in PARAGRAPH_BREAK.split(one_line_ending(self.notes)) if p.strip()]
 
 
 class Figure(models.Model):
@@ -478,6 +490,7 @@ class Statement(models.Model):
         return self.text[:80]
 
     def clean(self):
+        self.text = one_line_ending(self.text)
         if not self.release_id or not self.text:
             return
         # The admin sets `pending_figures` to the figures submitted with the statement.

@@ -1,3 +1,4 @@
+import datetime as dt
 from datetime import date
 from decimal import Decimal
 
@@ -136,3 +137,56 @@ def test_chart_svg_is_styled_by_presentation_attributes_not_style_attributes():
     assert 'stroke="rgb(0%,36%,72%)" stroke-linecap="round" stroke-width="2" fill="none"' in svg
     assert 'font-family="Arial, sans-serif" font-weight="bold" font-size="11px"' in svg  # the title
     assert 'clip-path="url(#c-clip)"' in svg
+
+
+@pytest.mark.parametrize(
+    "day,at,message",
+    [
+        (
+            dt.date(2027, 3, 28),
+            dt.time(1, 30),
+            "01:30 on 28 March 2027 does not exist in UK time (clocks go forward): choose 02:30 or 00:30",
+        ),
+        (
+            dt.date(2027, 10, 31),
+            dt.time(1, 30),
+            "01:30 on 31 October 2027 happens twice in UK time (clocks go back): choose a time before 01:00 "
+            "or from 02:00",
+        ),
+        (dt.date(2027, 3, 28), dt.time(9, 30), ""),
+        (dt.date(2027, 10, 31), dt.time(2, 0), ""),
+    ],
+)
+def test_a_uk_time_the_clocks_skip_or_repeat_is_named_with_the_choices(day, at, message):
+    from stats.ukclock import wall_time_problem
+
+    assert wall_time_problem(day, at) == message
+
+
+@pytest.mark.parametrize(
+    "typed,value",
+    [
+        ("22,810,000", "22810000"),
+        ("22 810 000", "22810000"),
+        ("85%", "85"),
+        ("£900m", "900000000"),
+        ("7.5", "7.5"),
+    ],
+)
+def test_the_admin_reads_figures_as_people_type_them(typed, value):
+    from decimal import Decimal
+
+    from stats.admin_fields import FigureValueField, GroupedNumberInput
+
+    field = FigureValueField(max_digits=20, decimal_places=4)
+    assert field.clean(typed) == Decimal(value)
+    assert GroupedNumberInput().format_value(Decimal("22725621.0000")) == "22,725,621"
+
+
+def test_the_admin_says_what_is_wrong_with_a_typed_figure():
+    from django.core.exceptions import ValidationError
+
+    from stats.admin_fields import FigureValueField
+
+    with pytest.raises(ValidationError, match="is ambiguous"):
+        FigureValueField(max_digits=20, decimal_places=4).clean("22,81,000")

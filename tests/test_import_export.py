@@ -859,3 +859,62 @@ def test_admin_json_export_writes_numbers_as_numbers(admin_client, draft):
     response = admin_client.post(url + f"?release__id__exact={draft.pk}", data)
     (row,) = json.loads(response.content)
     assert row["value"] == 58.5 and row["period"] == "2010-03-10" and row["note"] is None
+
+
+def _dataset(rows, headers=("metric_slug", "value")):
+    return tablib.Dataset(*rows, headers=list(headers))
+
+
+@pytest.fixture
+def copied(seed_release, superuser):
+    """Next week's draft as a press officer starts it: last week's figures, not yet updated."""
+    from stats import services
+
+    return services.start_next_release(source=seed_release, by=superuser)
+
+
+def test_figures_the_supplier_resends_unchanged_are_confirmed(copied, superuser):
+    draft = copied
+    outcome = import_figures(
+        _dataset([("pacs-systems-live", "127"), ("eps-messages-total", "310,000,000")]),
+        release=draft,
+        user=superuser,
+        dry_run=False,
+    )
+    assert (
+        outcome.ok and outcome.summary == "2 rows: 0 new, 1 changed, 1 confirmed as still right, 0 unchanged"
+    )
+    assert draft.figures.get(metric__slug="pacs-systems-live").is_confirmed
+    assert draft.figures.filter(is_confirmed=False).count() == draft.figures.count() - 2
+    draft.refresh_from_db()
+    assert draft.last_edited_by == superuser
+
+
+def test_a_fall_in_a_draft_import_is_explained_by_the_explanation_box_or_an_earlier_note(copied, superuser):
+    from stats import services
+
+    draft = copied
+    falls = _dataset([("crs-summary-care-records", "1,200,000")])
+    refused = import_figures(falls, release=draft, user=superuser)
+    assert not refused.ok and "“Explanation” box" in " ".join(refused.problems)
+
+    explained = import_figures(
+        falls, release=draft, user=superuser, reason="Records created twice were removed.", dry_run=False
+    )
+    assert explained.ok, explained.problems
+    note = Correction.objects.get(release=draft)
+    assert (note.subject, note.old_value, note.new_value, note.reason) == (
+        "Summary Care Records created",
+        "1,243,911 (w/c 3 March 2010)",
+        "1,200,000",
+        "Records created twice were removed.",
+    )
+
+    # The note now explains the fall: a later file with a lower figure passes without a reason.
+    again = import_figures(
+        _dataset([("crs-summary-care-records", "1,190,000")]), release=draft, user=superuser, dry_run=False
+    )
+    assert again.ok, again.problems
+    note.refresh_from_db()
+    assert note.new_value == "1,190,000"  # and it states the figure now in the draft
+    assert services.explained_slugs(draft) == {"crs-summary-care-records"}

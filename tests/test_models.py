@@ -92,3 +92,13 @@ def test_public_means_approved_and_past_its_time(db):
     Release.objects.create(period_date=dt.date(2010, 1, 22), status="draft", publish_at=past)
     Release.objects.create(period_date=dt.date(2010, 1, 29), status="withdrawn", publish_at=past)
     assert set(Release.objects.public()) == {visible, scheduled_past}
+
+
+def test_text_typed_in_a_browser_keeps_its_paragraphs(db):
+    """Browsers send line breaks as \\r\\n; the release stores \\n and splits its notes into paragraphs."""
+    from stats.models import Release
+
+    release = Release(period_date=dt.date(2010, 3, 10), notes="First paragraph.\r\n\r\nSecond.\r\nSame one.")
+    release.clean()
+    assert release.notes == "First paragraph.\n\nSecond.\nSame one."
+    assert release.paragraphs() == ["First paragraph.", "Second.\nSame one."]

@@ -424,3 +424,31 @@ def test_management_command_runs_the_same_transitions(seed_release, press_office
         run("submit", "2010-03-11", "--as", "pat")
     with pytest.raises(CommandError, match="is not a time"):
         run("change-date", "2010-03-10", "--as", "sam", "--at", "next tuesday")
+
+
+def test_a_release_needs_a_summary_and_the_next_one_starts_with_last_weeks(press_officer, metric, editor):
+    release = make_release(Status.DRAFT, metric, editor)
+    Release.objects.filter(pk=release.pk).update(summary="  ")
+    release.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        submit(release, press_officer)
+    assert any("The release has no summary" in m for m in refused.value.messages)
+
+    last_week = Release.objects.get(period_date=LAST_WEEK)
+    Release.objects.filter(pk=last_week.pk).update(summary="Bookings for w/c 3 March 2010, up again.")
+    release.delete()
+    last_week.refresh_from_db()
+    following = services.start_next_release(source=last_week, by=press_officer)
+    assert following.summary == "Bookings for w/c 10 March 2010, up again."
+
+
+def test_an_explanation_states_the_figure_as_it_is_when_submitted(press_officer, metric, editor):
+    release = make_release(Status.DRAFT, metric, editor, value=900)
+    note = services.add_correction_note(
+        release=release, by=press_officer, metric_slug="bookings-total", reason="Duplicates removed."
+    )
+    assert note.new_value == "900"
+    Figure.objects.filter(release=release).update(value=880)  # changed again afterwards
+    submit(release, press_officer)
+    note.refresh_from_db()
+    assert (note.old_value, note.new_value) == ("1,000 (w/c 3 March 2010)", "880")

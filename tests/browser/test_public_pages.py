@@ -6,78 +6,13 @@ unless REQUIRE_BROWSER=1 (as in CI), when they fail instead.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from .conftest import ARTIFACTS, AXE_OPTIONS, screenshot
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
-    "resultTypes": ["violations"],
-}
-
-
-def _unavailable() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    try:
-        import axe_playwright_python  # noqa: F401
-        import playwright  # noqa: F401
-    except ImportError as error:
-        return f"Playwright or axe-playwright-python is not installed ({error})."
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        return f"No Chromium at {CHROMIUM}: install it with `apt-get install -y chromium`."
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = _unavailable()
-    if reason:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def site(transactional_db, live_server):
-    """The seed release with a year of synthetic history, served by a live server."""
-    from stats.history import generate_history
-    from stats.seed import load_seed
-
-    load_seed()
-    generate_history(weeks=52)
-    return live_server
-
-
-@pytest.fixture
-def page(browser, site):
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, accept_downloads=True)
-    requests: list[str] = []
-    tab = context.new_page()
-    tab.on("request", lambda request: requests.append(request.url))
-    tab.outside_requests = lambda: [u for u in requests if not u.startswith((site.url, "data:", "blob:"))]
-    yield tab
-    context.close()
-
 
 PAGES = {
     "home": lambda: "/",
@@ -90,13 +25,6 @@ PAGES = {
     "not-found": lambda: "/statistics/no-such-page/",
     "contacts": lambda: "/contacts/",
 }
-
-
-def screenshot(page, name: str, *, full_page: bool = True) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
 
 
 @pytest.mark.parametrize("name", PAGES)
