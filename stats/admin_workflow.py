@@ -19,7 +19,7 @@ from django.urls import path, reverse
 
 from newsroom.admin import RecordAdmin, readable_changes
 
-from . import checks, formatting, services, ukclock
+from . import checks, formatting, permissions, services, ukclock
 from .admin_fields import FigureValueField, UKSplitDateTimeField
 from .models import Figure, Metric, Release, Statement
 
@@ -111,7 +111,7 @@ class DraftOnlyInlineMixin:
     """Figures and statements change only while the release is a draft (then through corrections)."""
 
     def _draft(self, obj) -> bool:
-        return obj is None or obj.status == Status.DRAFT
+        return obj is None or permissions.permission_for("edit", obj) is not None
 
     def has_add_permission(self, request, obj=None):
         return self._draft(obj) and super().has_add_permission(request, obj)
@@ -139,12 +139,12 @@ class DraftRowAdminMixin(LockedAdminMixin):
             return HttpResponseRedirect(request.path)
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.release.status != Status.DRAFT:
+        if obj is not None and not permissions.allowed(request.user, "edit", obj.release):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.release.status != Status.DRAFT:
+        if obj is not None and not permissions.allowed(request.user, "edit", obj.release):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -154,8 +154,7 @@ class DraftRowAdminMixin(LockedAdminMixin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        if obj.release.status != Status.DRAFT:
-            raise PermissionDenied("Only a draft release can be edited; use a correction instead.")
+        permissions.require(request.user, "edit", obj.release)
         what = obj._meta.verbose_name
         locked = getattr(form, "locked_release_id", None)
         if change and locked is not None:
@@ -343,108 +342,45 @@ class CorrectStatementForm(forms.Form):
 # --- which buttons a release offers ------------------------------------------------------------
 
 
-def _can(user, codename: str) -> bool:
-    return user.has_perm(f"statistics.{codename}")
-
-
 @dataclass(frozen=True)
 class Action:
+    """A button on a release's page; `rule` names its row in the permission table (`permissions.RULES`)."""
+
     slug: str
     label: str
-    permission: str
+    rule: str
     form: type[forms.Form]
-    states: tuple[str, ...] = ()  # statuses it applies to; empty: any
-    public: bool | None = None  # True: only public releases; False: only not-yet-public; None: either
     shows_checks: bool = False
     danger: bool = False
 
-    def permission_for(self, release: Release) -> str:
-        """Moving an approved or confirmed release back or to another date is a publisher's call."""
-        if self.slug in ("return-to-draft", "change-date") and (
-            release.status == Status.SCHEDULED or release.date_confirmed
-        ):
-            return "approve_release"
-        return self.permission
+    def permission_for(self, release: Release) -> str | None:
+        return permissions.permission_for(self.rule, release)
 
     def applies(self, release: Release) -> bool:
-        if self.states and release.status not in self.states:
-            return False
-        return self.public is None or self.public == release.is_public
+        return self.permission_for(release) is not None
 
 
 ACTIONS = {
     a.slug: a
     for a in (
-        Action(
-            "submit",
-            "Submit for review",
-            "submit_release",
-            AcknowledgeForm,
-            (Status.DRAFT,),
-            shows_checks=True,
-        ),
-        Action(
-            "confirm-figures",
-            "Confirm unchanged figures",
-            "change_release",
-            ConfirmFiguresForm,
-            (Status.DRAFT,),
-        ),
-        Action("explain", "Explain a fall or jump", "change_release", ExplainForm, (Status.DRAFT,)),
-        Action(
-            "approve",
-            "Approve and schedule",
-            "approve_release",
-            ApproveForm,
-            (Status.IN_REVIEW,),
-            shows_checks=True,
-        ),
-        Action(
-            "publish-now",
-            "Publish now",
-            "publish_release",
-            PublishNowForm,
-            (Status.IN_REVIEW, Status.SCHEDULED),
-            public=False,
-            shows_checks=True,
-        ),
-        Action(
-            "return-to-draft",
-            "Return to draft",
-            "submit_release",
-            OptionalReasonForm,
-            (Status.IN_REVIEW, Status.SCHEDULED),
-            public=False,
-        ),
-        Action(
-            "change-date",
-            "Change or confirm the date",
-            "change_release",
-            ChangeDateForm,
-            services.UNPUBLISHED,
-            False,
-        ),
-        Action(
-            "cancel",
-            "Cancel this release",
-            "approve_release",
-            ReasonForm,
-            services.UNPUBLISHED,
-            False,
-            danger=True,
-        ),
-        Action("correct-figure", "Correct a figure", "correct_release", CorrectFigureForm, public=True),
-        Action(
-            "correct-statement", "Correct a statement", "correct_release", CorrectStatementForm, public=True
-        ),
-        Action("withdraw", "Withdraw", "withdraw_release", ReasonForm, public=True, danger=True),
-        Action("start-next", "Start the next release", "add_release", StartNextForm),
+        Action("submit", "Submit for review", "submit", AcknowledgeForm, shows_checks=True),
+        Action("confirm-figures", "Confirm unchanged figures", "edit", ConfirmFiguresForm),
+        Action("explain", "Explain a fall or jump", "edit", ExplainForm),
+        Action("approve", "Approve and schedule", "approve", ApproveForm, shows_checks=True),
+        Action("publish-now", "Publish now", "publish-now", PublishNowForm, shows_checks=True),
+        Action("return-to-draft", "Return to draft", "return-to-draft", OptionalReasonForm),
+        Action("change-date", "Change or confirm the date", "change-date", ChangeDateForm),
+        Action("cancel", "Cancel this release", "cancel", ReasonForm, danger=True),
+        Action("correct-figure", "Correct a figure", "correct", CorrectFigureForm),
+        Action("correct-statement", "Correct a statement", "correct", CorrectStatementForm),
+        Action("withdraw", "Withdraw", "withdraw", ReasonForm, danger=True),
+        Action("start-next", "Start the next release", "start-next", StartNextForm),
     )
 }
 
 
 def available_actions(release: Release, user) -> list[Action]:
-    return [a for a in ACTIONS.values() if a.applies(release) and _can(user, a.permission_for(release))]
+    return [a for a in ACTIONS.values() if permissions.allowed(user, a.rule, release)]
 
 
 # --- the admin mixin -----------------------------------------------------------------------------
@@ -466,7 +402,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
         return fields
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.status != Status.DRAFT:
+        if obj is not None and not permissions.allowed(request.user, "edit", obj):
             return False
         return super().has_change_permission(request, obj)
 
@@ -594,7 +530,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:statistics_release_change", args=[release.pk]))
-        if not _can(request.user, action.permission_for(release)):
+        if not permissions.allowed(request.user, action.rule, release):
             raise PermissionDenied(f"You do not have permission to {action.label.lower()}.")
         form = self._form(action, release, request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():

@@ -24,7 +24,7 @@ from import_export.fields import Field
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Error
 
-from . import downloads, formatting
+from . import downloads, formatting, permissions
 from .checks import ERROR, ProposedFigure, check_figures
 from .models import Correction, Figure, Metric, Programme, Qualifier, Release, Statement
 from .parsing import parse_date, parse_number
@@ -546,6 +546,7 @@ class FigureResource(CheckedResource):
         self.existing: dict[tuple[int, int], Figure] = {}
         self.changes: list[Change] = []
         self.warnings: list[str] = []
+        self._refusals: dict[int, str] = {}
         self.fields["value"].widget.kind_from = self.kind_of_row
         if release is not None:
             self.required_columns = ("metric_slug", "value")
@@ -623,11 +624,9 @@ class FigureResource(CheckedResource):
                     f"Row {line}, column “period”: {release.period_date.isoformat()} is not this release’s "
                     f"period ({self.release.period_date.isoformat()}). Import it from that release’s page."
                 )
-            if release is not None and release.status == Release.Status.WITHDRAWN:
-                found.append(
-                    f"Row {line}, column “period”: the release for {release.period_label} is withdrawn; "
-                    "its figures cannot be changed."
-                )
+            refused = self.refusal_for(release) if release is not None else ""
+            if refused:
+                found.append(f"Row {line}, column “period”: {refused}")
             if release is not None and metric is not None:
                 key = (release.pk, metric.pk)
                 if key in seen:
@@ -666,6 +665,28 @@ class FigureResource(CheckedResource):
         problems.extend(self.check_integrity(changes))
         self.changes = changes
         return problems
+
+    def refusal_for(self, release: Release) -> str:
+        """Why this import may not change `release`'s figures (its state, the importer's role), or ""."""
+        if release.pk in self._refusals:
+            return self._refusals[release.pk]
+        action = permissions.content_action(release)
+        state = permissions.STATE_LABELS[permissions.state_of(release)]
+        if action is None:
+            hint = "" if release.status == Release.Status.WITHDRAWN else " Return it to draft to change it."
+            refused = (
+                f"the release for {release.period_label} is {state}; its figures cannot be changed.{hint}"
+            )
+        elif self.user is not None and not permissions.allowed(self.user, action, release):
+            refused = (
+                f"the release for {release.period_label} is {state}; only "
+                + ("those who may correct a published release" if action == "correct" else "its editors")
+                + " can change its figures."
+            )
+        else:
+            refused = ""
+        self._refusals[release.pk] = refused
+        return refused
 
     def check_corrections(self, changes: list[Change]) -> list[Problem]:
         """Changing a published release needs a correction reason, which goes on its public page."""
@@ -930,9 +951,17 @@ class MetricResource(CheckedResource):
 class RecordsReleaseEdits:
     """An import that writes a release or its bullets records the edit like the release form does.
 
-    The release's version moves on (a page opened before the import cannot save over it) and the
-    importer becomes its last editor (so they cannot also approve it).
+    Only a draft's editors may (the permission table's "edit"); the release's version moves on (a
+    page opened before the import cannot save over it) and the importer becomes its last editor (so
+    they cannot also approve it).
     """
+
+    def check_rows(self, dataset, **kwargs):
+        problems = super().check_rows(dataset, **kwargs)
+        user = kwargs.get("user")
+        if problems or user is None or user.has_perm("statistics.change_release"):
+            return problems
+        return [Problem("You may not edit releases, so this file cannot be imported. Ask a press officer.")]
 
     def release_id_of(self, instance) -> int:
         return instance.release_id

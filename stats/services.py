@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from . import checks, formatting, ukclock
+from . import checks, formatting, permissions, ukclock
 from .models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
 
 Status = Release.Status
@@ -155,13 +155,6 @@ def _lock(release: Release, expected_version: int | None) -> Release:
     return fresh
 
 
-def _require_status(release: Release, allowed: Iterable[str], action: str) -> None:
-    allowed = tuple(allowed)
-    if release.status not in allowed:
-        names = " or ".join(str(Status(s).label).lower() for s in allowed)
-        raise ValidationError(f"Cannot {action}: “{release}” is {release.status_label.lower()}, not {names}.")
-
-
 def _save(release: Release, *, by, reason: str, fields: Iterable[str]) -> Release:
     """Save a transition: one version up, recorded in the history with who and why."""
     release.version += 1
@@ -245,9 +238,7 @@ def _log_date_change(release, *, old, new, reason, by) -> ReleaseDateChange | No
 @transaction.atomic
 def start_next_release(*, source: Release, by, period_date: dt.date | None = None) -> Release:
     """A draft for the next period with `source`'s statements and figures, figures marked not yet updated."""
-    _require(by, "add_release", "start a release")
-    if source.status == Status.CANCELLED:
-        raise ValidationError(f"“{source}” was cancelled: start the next release from another one.")
+    permissions.require(by, "start-next", source)
     earlier = Release.objects.filter(period_date__lt=source.period_date).order_by("-period_date").first()
     step = (source.period_date - earlier.period_date) if earlier else dt.timedelta(weeks=1)
     step = step if dt.timedelta(days=1) <= step <= dt.timedelta(days=31) else dt.timedelta(weeks=1)
@@ -305,9 +296,8 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
 @transaction.atomic
 def confirm_figures(*, release: Release, by, slugs: Iterable[str] | None = None) -> int:
     """Mark copied figures as checked and still right; returns how many were confirmed."""
-    _require(by, "change_release", "confirm figures")
     release = _lock(release, None)
-    _require_status(release, [Status.DRAFT], "confirm figures")
+    permissions.require(by, "edit", release)
     figures = release.figures.filter(is_confirmed=False)
     if slugs is not None:
         figures = figures.filter(metric__slug__in=list(slugs))
@@ -326,9 +316,8 @@ def confirm_figures(*, release: Release, by, slugs: Iterable[str] | None = None)
 @transaction.atomic
 def add_correction_note(*, release: Release, by, metric_slug: str, reason: str) -> Correction:
     """A public note on a draft explaining why a figure fell or jumped since the previous release."""
-    _require(by, "change_release", "explain a figure")
     release = _lock(release, None)
-    _require_status(release, [Status.DRAFT], "add a correction note")
+    permissions.require(by, "edit", release)
     reason = _reason(reason, "for the change")
     figure = release.figures.select_related("metric").filter(metric__slug=metric_slug).first()
     if figure is None:
@@ -353,9 +342,8 @@ def submit_release(
     *, release: Release, by, acknowledge_warnings: bool = False, expected_version: int | None = None
 ) -> list[checks.Finding]:
     """Draft → in review, once every figure is confirmed and the checks pass."""
-    _require(by, "submit_release", "submit a release")
     release = _lock(release, expected_version)
-    _require_status(release, [Status.DRAFT], "submit")
+    permissions.require(by, "submit", release)
     refresh_explanations(release)
     findings = _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="submit")
     release.status = Status.IN_REVIEW
@@ -370,13 +358,7 @@ def return_to_draft(
 ) -> Release:
     """In review, or scheduled and not yet public → draft, for more changes."""
     release = _lock(release, expected_version)
-    _require_status(release, [Status.IN_REVIEW, Status.SCHEDULED], "return to draft")
-    if release.status == Status.SCHEDULED:
-        _require(by, "approve_release", "take back an approved release")
-        if release.is_public:
-            raise ValidationError(f"“{release}” is already public: correct or withdraw it instead.")
-    else:
-        _require(by, "submit_release", "return a release to draft")
+    permissions.require(by, "return-to-draft", release)
     release.status = Status.DRAFT
     release.approved_by = None
     release.approved_at = None
@@ -395,9 +377,8 @@ def approve_release(
     expected_version: int | None = None,
 ) -> Release:
     """In review → scheduled for its publish time (UK), by someone other than the last editor."""
-    _require(by, "approve_release", "approve a release")
     release = _lock(release, expected_version)
-    _require_status(release, [Status.IN_REVIEW], "approve")
+    permissions.require(by, "approve", release)
     _two_pairs_of_eyes(release, by, "approve")
     publish_at = _future(publish_at or release.publish_at, "publish time")
     _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="approve", publish_at=publish_at)
@@ -432,11 +413,8 @@ def publish_now(
     expected_version: int | None = None,
 ) -> Release:
     """In review or scheduled → published at once; publishing before an announced time needs a reason."""
-    _require(by, "publish_release", "publish a release")
     release = _lock(release, expected_version)
-    _require_status(release, [Status.IN_REVIEW, Status.SCHEDULED], "publish")
-    if release.is_public:
-        raise ValidationError(f"“{release}” is already public.")
+    permissions.require(by, "publish-now", release)
     _two_pairs_of_eyes(release, by, "publish")
     now = timezone.now()
     _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="publish", publish_at=now)
@@ -464,13 +442,8 @@ def publish_now(
 @transaction.atomic
 def withdraw_release(*, release: Release, by, reason: str, expected_version: int | None = None) -> Release:
     """A public release → withdrawn, with a public reason."""
-    _require(by, "withdraw_release", "withdraw a release")
     release = _lock(release, expected_version)
-    if not release.is_public:
-        raise ValidationError(
-            f"Only a public release can be withdrawn; “{release}” is "
-            f"{release.get_status_display().lower()} and not public. Return it to draft or cancel it instead."
-        )
+    permissions.require(by, "withdraw", release)
     release.status_reason = _reason(reason, "for withdrawing it")
     release.status = Status.WITHDRAWN
     return _save(release, by=by, reason="Withdrawn", fields=["status", "status_reason"])
@@ -488,13 +461,9 @@ def change_release_date(
 ) -> Release:
     """Move (or first set, or confirm) a coming release's publish time; a move is logged publicly."""
     release = _lock(release, expected_version)
-    _require_status(release, UNPUBLISHED, "change the date")
-    if release.is_public:
-        raise ValidationError(f"“{release}” is already public; its publish time cannot change.")
-    if release.status == Status.SCHEDULED or release.date_confirmed or confirm:
-        _require(by, "approve_release", "change or confirm an announced date")
-    else:
-        _require(by, "change_release", "change a provisional date")
+    permissions.require(by, "change-date", release)
+    if confirm:
+        _require(by, "approve_release", "confirm an announced date")
     publish_at = _future(publish_at, "new publish time")
     old = release.publish_at
     if old is not None and old != publish_at:
@@ -510,11 +479,8 @@ def change_release_date(
 @transaction.atomic
 def cancel_release(*, release: Release, by, reason: str, expected_version: int | None = None) -> Release:
     """A coming release → cancelled; its calendar entry stays, with the reason."""
-    _require(by, "approve_release", "cancel a release")
     release = _lock(release, expected_version)
-    _require_status(release, UNPUBLISHED, "cancel")
-    if release.is_public:
-        raise ValidationError(f"“{release}” is already public: withdraw it instead.")
+    permissions.require(by, "cancel", release)
     reason = _reason(reason, "for cancelling")
     if release.publish_at:
         ReleaseDateChange.objects.create(
@@ -533,12 +499,8 @@ def cancel_release(*, release: Release, by, reason: str, expected_version: int |
 
 
 def _correctable(release: Release, by) -> Release:
-    _require(by, "correct_release", "correct a published release")
     release = _lock(release, None)
-    if not release.is_public:
-        raise ValidationError(
-            f"“{release}” is not public, so there is nothing to correct: edit it as a draft instead."
-        )
+    permissions.require(by, "correct", release)
     return release
 
 
