@@ -4,21 +4,35 @@ Every successful anonymous GET outside the staff areas is public (the public
 site only ever sees `Release.objects.public()`), so this middleware marks it
 `Cache-Control: public` and keeps it in the shared cache under a generation
 number; a view that sets its own Cache-Control (e.g. `private`) is left
-alone. The generation changes when anything published changes (on commit) and
-the moment the next scheduled release's publish time passes, so an embargo
-lifts on the second even with a warm cache. If the cache is down, pages are
-served from the database as if nothing were cached.
+alone, except that a public max-age of its own is cut short too. The generation
+changes when anything published changes (on commit) and the moment the next
+scheduled release's publish time passes, so an embargo lifts on the second even
+with a warm cache.
+
+Freshness is worked out when a response is sent, not when it was stored: its
+max-age counts down to the time the stored page expires, which is never past the
+next publish time, so no browser or CDN keeps a page past a release.
+
+If the cache is down, pages are served from the database as if nothing were
+cached, with the same freshness (the next publish time then comes from the
+database); after one failed call each process leaves the cache alone for
+settings.NEWSROOM_CACHE_RETRY_SECONDS, so a Redis that hangs costs one short
+socket timeout, not one per call.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 
 logger = logging.getLogger(__name__)
@@ -27,13 +41,95 @@ STATE_KEY = "public-cache-state"
 NO_NEXT = float("inf")
 
 
+class CircuitBreaker:
+    """Leave the cache alone for a while after it fails, in this process.
+
+    After one failed call every call returns its default at once for
+    settings.NEWSROOM_CACHE_RETRY_SECONDS; the next one then tries again. An
+    invalidation the cache could not take is kept and sent before anything else.
+    """
+
+    def __init__(self):
+        self.open_until = 0.0  # time.monotonic()
+        self.invalidation_pending = False
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + settings.NEWSROOM_CACHE_RETRY_SECONDS
+
+    def reset(self) -> None:
+        self.open_until = 0.0
+        self.invalidation_pending = False
+
+
+breaker = CircuitBreaker()
+
+
+@receiver(setting_changed)
+def _new_cache_new_breaker(setting, **kwargs):
+    """A breaker speaks for one cache: another cache configuration (tests) starts closed."""
+    if setting == "CACHES":
+        breaker.reset()
+
+
 def _safe(operation, default=None):
-    """Run a cache operation; if the cache is unreachable, log it and go on without it."""
+    """Run a cache operation; if the cache is unreachable, log it and go on without it.
+
+    The only way in to the cache on the public path. While the breaker is open (a
+    call failed less than NEWSROOM_CACHE_RETRY_SECONDS ago) it returns `default`
+    without trying.
+    """
+    if breaker.is_open():
+        return default
+    if breaker.invalidation_pending:
+        _forget_generation()
+        if breaker.is_open():
+            return default
     try:
         return operation()
     except Exception:  # any backend error: Redis down, timeouts, refused connections
-        logger.warning("Cache unavailable; serving without it.", exc_info=True)
+        breaker.trip()
+        logger.warning(
+            "Cache unavailable; serving without it for %s s.",
+            settings.NEWSROOM_CACHE_RETRY_SECONDS,
+            exc_info=True,
+        )
         return default
+
+
+def _forget_generation() -> None:
+    """Delete the cache state, so every server starts a new generation of pages.
+
+    Tried even while the breaker is open: a change the public can see must not be
+    left behind cached pages. If the cache does not take it, it is sent again
+    before this process's next cache call that gets through.
+    """
+    try:
+        cache.delete(STATE_KEY)
+    except Exception:  # any backend error
+        breaker.invalidation_pending = True
+        breaker.trip()
+        logger.warning("Cache unavailable; cached pages will be forgotten once it answers.", exc_info=True)
+    else:
+        breaker.invalidation_pending = False
+
+
+def retry_pending_invalidation() -> None:
+    """Send an invalidation the cache missed, if the breaker allows a try now."""
+    if breaker.invalidation_pending and not breaker.is_open():
+        _forget_generation()
+
+
+def cache_available() -> bool:
+    """Whether the shared cache stores and returns a value now; False at once while the breaker is open."""
+
+    def probe():
+        cache.set("healthz", "ok", 10)
+        return cache.get("healthz") == "ok"
+
+    return bool(_safe(probe, default=False))
 
 
 # When a release comes out every reader misses at once. One server builds each missing entry;
@@ -151,7 +247,7 @@ def public_fragment(key: str, build):
 
 def invalidate() -> None:
     """Forget every cached public page, once the current transaction commits."""
-    transaction.on_commit(lambda: _safe(lambda: cache.delete(STATE_KEY)))
+    transaction.on_commit(_forget_generation)
 
 
 def _key(request) -> str:
@@ -160,37 +256,93 @@ def _key(request) -> str:
     return f"page:{request.method}:{digest}"
 
 
+# Statuses a cache may keep without being told how long (RFC 9111's heuristically cacheable
+# ones), and 304, whose headers refresh what a cache keeps: each is sent with its freshness.
+FRESHNESS_STATUSES = frozenset({200, 203, 204, 206, 300, 301, 304, 308, 404, 405, 410, 414, 501})
+
+
+def _next_publish(state: dict | None) -> float:
+    """The next publish time: from the cache state, or from the database when the cache is down."""
+    return state["next_publish"] if state is not None else _next_publish_timestamp()
+
+
+def _seconds_until(moment: float) -> int:
+    """Whole seconds from now to `moment`, rounded down: a max-age of them ends at or before it."""
+    return max(0, math.floor(moment - time.time()))
+
+
+def _cap(seconds: int | None, next_publish: float) -> int | None:
+    """`seconds` (None: no limit) cut short to end by `next_publish`."""
+    if next_publish == NO_NEXT:
+        return seconds
+    until_publish = _seconds_until(next_publish)
+    return until_publish if seconds is None else min(seconds, until_publish)
+
+
+def _cache_control(max_age: int) -> str:
+    return f"public, max-age={max_age}" if max_age > 0 else "no-cache"
+
+
+def _limit_freshness(response, next_publish: Callable[[], float]) -> None:
+    """Cut a public max-age or s-maxage a view set itself (PDFs) to end by the next publish time.
+
+    Never longer than PUBLIC_CACHE_SECONDS either, when public caching is on.
+    """
+    header = response.get("Cache-Control", "")
+    directives = {part.split("=", 1)[0].strip().lower() for part in header.split(",")}
+    if "private" in directives or "no-store" in directives or not directives & {"max-age", "s-maxage"}:
+        return
+    limit = _cap(settings.PUBLIC_CACHE_SECONDS if settings.PUBLIC_CACHE_SECONDS > 0 else None, next_publish())
+    if limit is None:
+        return
+    parts = []
+    for part in (part.strip() for part in header.split(",")):
+        name, _, value = part.partition("=")
+        if name.strip().lower() in ("max-age", "s-maxage") and value.strip().isdigit():
+            part = f"{name.strip()}={min(int(value), limit)}"
+        parts.append(part)
+    response["Cache-Control"] = ", ".join(part for part in parts if part)
+
+
 class PublicPageCacheMiddleware:
     """Serve and store anonymous public responses from the shared cache.
 
     It sits outermost but for the request log, so a hit skips the whole stack: stored
     responses already carry the security headers and ETag the inner middleware added.
+    Each public response leaves with a max-age that ends by the next publish time,
+    worked out as it is sent, whether it comes from the cache or not.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        retry_pending_invalidation()
         if not self._cacheable_request(request):
-            return self.get_response(request)
+            response = self.get_response(request)
+            _limit_freshness(response, lambda: _next_publish(current_state()))
+            return response
         key = _key(request)
         state, cached = _lookup(key)
-        if state is None:
-            return self.get_response(request)
-        if cached is not None:
-            response = get_conditional_response(request, etag=cached.get("ETag"), response=cached)
+        if isinstance(cached, tuple):  # (response, fresh until); an entry in an older form is a miss
+            response, fresh_until = cached
+            # What is left of the time it was stored for, which ends by the next publish time.
+            fresh_until = min(fresh_until, state["next_publish"])
+            response["Cache-Control"] = _cache_control(_seconds_until(fresh_until))
+            response = get_conditional_response(request, etag=response.get("ETag"), response=response)
             response["X-Cache"] = "hit"
             return response
         response = self.get_response(request)
-        if self._cacheable_response(response):
-            timeout = int(min(settings.PUBLIC_CACHE_SECONDS, state["next_publish"] - time.time()))
+        if self._public_response(response):
+            now = time.time()
+            max_age = _cap(settings.PUBLIC_CACHE_SECONDS, _next_publish(state))
             patch_vary_headers(response, ("Cookie",))
-            if timeout > 0:
-                patch_cache_control(response, public=True, max_age=timeout)
+            response["Cache-Control"] = _cache_control(max_age)
+            if state is not None and max_age > 0 and response.status_code == 200 and not response.streaming:
                 response["X-Cache"] = "miss"
-                _store(key, state, response, timeout)
-            else:
-                patch_cache_control(response, no_cache=True)
+                _store(key, state, (response, now + max_age), max_age)
+        else:
+            _limit_freshness(response, lambda: _next_publish(state))
         return response
 
     @staticmethod
@@ -204,11 +356,11 @@ class PublicPageCacheMiddleware:
         )
 
     @staticmethod
-    def _cacheable_response(response) -> bool:
+    def _public_response(response) -> bool:
+        """A response for every reader alike: marked public, and stored if a whole 200."""
         return (
-            response.status_code == 200
+            response.status_code in FRESHNESS_STATUSES
             and not response.has_header("Cache-Control")
-            and not response.streaming
             and not response.cookies
         )
 

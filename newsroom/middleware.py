@@ -1,11 +1,17 @@
+import ipaddress
 import json
 import logging
 import time
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 logger = logging.getLogger("newsroom.requests")
+database_logger = logging.getLogger("newsroom.database")
+
+# What django.db raises when the database refuses connections, drops them or cannot be reached.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 class RequestLogMiddleware:
@@ -50,3 +56,49 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
                     update[directive] = existing + list(sources)
                 parts.update = update
         return parts
+
+
+class DatabaseUnavailableMiddleware:
+    """A 503 page with Retry-After, never a 500, while the database cannot be reached.
+
+    Catches the OperationalError or InterfaceError a view raises, or its template while
+    rendering, and logs it; the page itself is rendered without the database
+    (newsroom.views.database_unavailable). The same error raised by other middleware
+    reaches handler500, which answers the same way. The broken connection is closed at
+    the end of the request and a new one made when next needed (CONN_HEALTH_CHECKS).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
+            return None
+        from .views import database_unavailable
+
+        database_logger.error(
+            "Database unavailable: %s %s answered 503.", request.method, request.path, exc_info=exception
+        )
+        return database_unavailable(request)
+
+
+def client_ip_address(request) -> str | None:
+    """The address a request comes from, for login throttling (AXES_CLIENT_IP_CALLABLE).
+
+    REMOTE_ADDR; or, behind settings.TRUSTED_PROXY_COUNT proxies that each append the
+    address they saw to X-Forwarded-For, the address the outermost of them saw. Entries
+    further left were sent by the client and are not trusted.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    if count > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= count:
+            try:
+                return str(ipaddress.ip_address(forwarded[-count]))
+            except ValueError:
+                pass
+    return request.META.get("REMOTE_ADDR")

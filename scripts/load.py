@@ -111,10 +111,13 @@ def start(port: int, **extra) -> subprocess.Popen:
     raise SystemExit(f"gunicorn did not start on port {port}")
 
 
-def wrk(url: str, seconds: int, connections: int, headers: tuple[str, ...] = ()) -> dict:
-    extra = [arg for header in headers for arg in ("-H", header)]
+def wrk(
+    url: str, seconds: int, connections: int, headers: tuple[str, ...] = (), extra: tuple[str, ...] = ()
+) -> dict:
+    """Run wrk against `url`; `extra` are more wrk arguments (e.g. a Lua script: "-s", path)."""
+    arguments = [arg for header in headers for arg in ("-H", header)] + list(extra)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *arguments, url],
         capture_output=True,
         text=True,
         check=True,

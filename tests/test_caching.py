@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from newsroom.caching import BUILD_WAIT_SECONDS, current_state, public_fragment
+from newsroom.caching import BUILD_WAIT_SECONDS, breaker, current_state, public_fragment
 from stats.models import Figure, Metric, Release
 
 REDIS = {
@@ -33,6 +33,14 @@ DEAD_REDIS = {
 @pytest.fixture(autouse=True)
 def page_cache_on(settings):
     settings.PUBLIC_CACHE_SECONDS = 300
+
+
+@pytest.fixture(autouse=True)
+def closed_breaker():
+    """Each test starts with the cache's circuit breaker closed, and leaves it so."""
+    breaker.reset()
+    yield
+    breaker.reset()
 
 
 @pytest.fixture
@@ -64,7 +72,8 @@ def test_anonymous_pages_are_cached_in_redis_and_marked_public(client, redis_cac
     first, _ = get(client, "/statistics/")
     second, _ = get(client, "/statistics/")
     assert first["X-Cache"] == "miss" and second["X-Cache"] == "hit"
-    assert "public" in second["Cache-Control"] and "max-age=300" in second["Cache-Control"]
+    assert first["Cache-Control"] == "public, max-age=300"
+    assert second["Cache-Control"] in ("public, max-age=300", "public, max-age=299")  # what is left of it
     stored = redis_cache.keys("page:*")
     assert len(stored) == 1
 
@@ -206,3 +215,107 @@ def test_if_the_one_building_fails_the_waiting_readers_build_at_once(redis_cache
         assert time.monotonic() - began < BUILD_WAIT_SECONDS / 2
         with pytest.raises(RuntimeError):
             first.result()
+
+
+# -- Freshness is worked out when a response is sent -------------------------------------------
+
+# Every kind of public response: pages, feed, sitemap, API, downloads (one streamed), PDFs,
+# and the 404 of a release still under embargo.
+PUBLIC_RESPONSES = (
+    "/",
+    "/statistics/",
+    "/statistics/archive/",
+    "/feed/",
+    "/sitemap.xml",
+    "/api/v1/releases/",
+    "/statistics/2010-03-03.csv",
+    "/statistics/2010-03-03.xlsx",
+    "/statistics/2010-03-03.json",
+    "/statistics/data.csv",
+    "/statistics/2010-03-03.pdf",
+    "/statistics/programmes/eps.pdf",
+    "/statistics/2010-03-10/",
+)
+
+
+def schedule_next_release(seconds: float) -> dt.datetime:
+    """The w/c 10 March 2010 release, scheduled to come out `seconds` from now."""
+    metric = Metric.objects.get(slug="eps-messages-total")
+    publish_at = timezone.now() + dt.timedelta(seconds=seconds)
+    scheduled = Release.objects.create(
+        period_date=dt.date(2010, 3, 10), status=Release.Status.SCHEDULED, publish_at=publish_at
+    )
+    Figure.objects.create(release=scheduled, metric=metric, value=310_000_000)
+    return publish_at
+
+
+def seconds_to(moment: dt.datetime) -> float:
+    return (moment - timezone.now()).total_seconds()
+
+
+def max_age(response) -> int:
+    return int(response["Cache-Control"].split("max-age=")[1].split(",")[0])
+
+
+def fetch(client, path, **extra):
+    response = client.get(path, **extra)
+    if response.streaming:
+        b"".join(response.streaming_content)
+    return response
+
+
+def test_a_cached_page_s_max_age_counts_down_to_the_publish_time(client, redis_cache, committed):
+    """Stored some seconds before a publish time and served later, a page is fresh only for what is left."""
+    publish_at = schedule_next_release(4)
+    stored = fetch(client, "/statistics/")
+    assert stored["X-Cache"] == "miss" and max_age(stored) <= 4
+    time.sleep(1.5)
+    left = seconds_to(publish_at)
+    served = fetch(client, "/statistics/")
+    assert served["X-Cache"] == "hit"
+    assert max_age(served) <= left < max_age(stored)  # not the max-age it was stored with
+    assert "Age" not in served  # the max-age is what is left: no Age to subtract
+    not_modified = fetch(client, "/statistics/", HTTP_IF_NONE_MATCH=stored["ETag"])
+    assert not_modified.status_code == 304  # a revalidated copy is no fresher
+    assert max_age(not_modified) <= seconds_to(publish_at) + 1
+
+
+def test_a_cached_page_s_max_age_counts_down_without_a_release_too(client, redis_cache, committed, settings):
+    settings.PUBLIC_CACHE_SECONDS = 3
+    assert max_age(fetch(client, "/statistics/")) == 3
+    time.sleep(1.1)
+    served = fetch(client, "/statistics/")
+    assert served["X-Cache"] == "hit" and max_age(served) <= 1
+
+
+def test_no_public_response_stays_fresh_past_the_next_publish_time(client, redis_cache, committed):
+    publish_at = schedule_next_release(8)
+    for path in PUBLIC_RESPONSES:  # stored (pages) or built (PDFs, streams) well before it
+        assert fetch(client, path).status_code in (200, 404), path
+    time.sleep(2)
+    for path in PUBLIC_RESPONSES:
+        left = seconds_to(publish_at)
+        response = fetch(client, path)
+        assert response["Cache-Control"].startswith("public"), path
+        assert 0 < max_age(response) <= left, (path, response["Cache-Control"], left)
+    assert fetch(client, "/").get("X-Cache") == "hit"
+
+
+@override_settings(CACHES=DEAD_REDIS)
+def test_with_redis_down_public_responses_still_stop_at_the_next_publish_time(client, committed):
+    publish_at = schedule_next_release(30)
+    for path in PUBLIC_RESPONSES:
+        left = seconds_to(publish_at)
+        response = fetch(client, path)
+        assert response.status_code in (200, 404), path
+        assert "X-Cache" not in response, path  # served from the database
+        assert response["Cache-Control"].startswith("public"), path
+        assert 0 < max_age(response) <= left, (path, response["Cache-Control"], left)
+
+
+@override_settings(CACHES=DEAD_REDIS)
+def test_with_redis_down_public_responses_are_cached_for_the_usual_time(client, committed):
+    for path in PUBLIC_RESPONSES[:-1]:
+        response = fetch(client, path)
+        assert response.status_code == 200, path
+        assert response["Cache-Control"] == "public, max-age=300", path
