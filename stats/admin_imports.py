@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import PurePath
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -17,8 +21,11 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm
 
+from . import permissions
 from .downloads import plain_number
 from .imports import (
+    EXTENSIONS,
+    FORMAT_NAMES,
     NOT_HELD,
     check_size,
     dataset_from_bytes,
@@ -56,6 +63,18 @@ def _size_checked(upload):
 # -- Formats: read through `imports` so every import refuses bad files the same way ---------------
 
 
+@dataclass
+class Reading:
+    """The file an admin import is reading: its name, for messages, and the encoding it was read in."""
+
+    name: str = ""
+    encoding: str = ""
+
+
+# Set by the import views around the library's reading of the file (one per request and thread).
+_reading: ContextVar[Reading | None] = ContextVar("newsroom_import_reading", default=None)
+
+
 class _CheckedFormat:
     kind = ""
 
@@ -69,7 +88,18 @@ class _CheckedFormat:
         if in_stream is None:  # the held upload was imported already, or expired
             raise ImportRefused(NOT_HELD)
         data = in_stream.encode("utf-8") if isinstance(in_stream, str) else in_stream
-        return dataset_from_bytes(data, f"The {self.kind.upper()} file", self.kind).dataset
+        reading = _reading.get()
+        name = PurePath(reading.name).name if reading and reading.name else f"The {self.kind.upper()} file"
+        named = EXTENSIONS.get(PurePath(name).suffix.lower())
+        if named and named != self.kind:
+            raise ImportRefused(
+                f"{name} is named as {FORMAT_NAMES[named]}, but the format chosen is {self.kind.upper()}. "
+                f"Choose {named.upper()} as the format and upload it again."
+            )
+        upload = dataset_from_bytes(data, name, self.kind)
+        if reading is not None:
+            reading.encoding = upload.encoding
+        return upload.dataset
 
 
 class CSVFormat(_CheckedFormat, base_formats.CSV):
@@ -99,6 +129,43 @@ def json_value(value):
 
 
 FORMATS = [CSVFormat, XLSXFormat, JSONFormat]
+
+
+def read_as(name: str, encoding: str) -> str:
+    """What the preview says about how a text file was read."""
+    if encoding == "Windows-1252":
+        return (
+            f"The file {name} is not UTF-8, so it was read as Windows-1252 text. If it holds accented "
+            "letters or symbols such as £ or €, check that they came out right; if not, save the file as "
+            "“CSV UTF-8” and upload it again."
+        )
+    return f"The file {name} was read as {encoding} text."
+
+
+def text_level(encoding: str) -> int:
+    return messages.INFO if encoding.startswith("UTF") else messages.WARNING
+
+
+ALREADY_CONFIRMED = (
+    "This import was confirmed already (in another window, or by pressing Confirm twice): it was "
+    "applied once, and nothing more was imported."
+)
+
+
+def claim_confirmation(token: str) -> str | None:
+    """The key that marks a held upload as being applied, for its first confirmation only; else None.
+
+    An atomic add in the shared cache (where the upload itself is held), so of several confirmations
+    sent at once, across servers, exactly one goes on to apply the file.
+    """
+    key = f"import-confirmed:{token}"
+    return key if cache.add(key, True, timeout=24 * 60 * 60) else None
+
+
+def give_back(claim: str | None) -> None:
+    """A confirmation that applied nothing (the file failed its checks): it may be tried again."""
+    if claim:
+        cache.delete(claim)
 
 
 class SizeLimitedImportForm(ImportForm):
@@ -145,6 +212,38 @@ class NewsroomImportExportMixin(ImportExportMixin):
         else:
             super().add_data_read_fail_error_to_form(form, e)
 
+    def import_action(self, request, **kwargs):
+        """The library's upload and preview, naming the file in messages and saying how its text was read.
+
+        A refused file is not kept for a confirmation that cannot come.
+        """
+        upload = request.FILES.get("import_file")
+        reading = Reading(name=PurePath(upload.name).name if upload else "")
+        token = _reading.set(reading)
+        try:
+            response = super().import_action(request, **kwargs)
+        finally:
+            _reading.reset(token)
+        context = getattr(response, "context_data", None) or {}
+        if context.get("confirm_form") is not None:
+            if reading.encoding:
+                self.message_user(
+                    request, read_as(reading.name, reading.encoding), text_level(reading.encoding)
+                )
+        else:
+            self.forget_held_file(upload)
+        return response
+
+    def forget_held_file(self, upload) -> None:
+        """Remove the copy the library keeps of an upload for its confirmation (it names it on the upload)."""
+        held = getattr(upload, "tmp_storage_name", None)
+        if held:
+            storage = self.get_tmp_storage_class()(name=held, **self.get_tmp_storage_class_kwargs())
+            try:
+                storage.remove()
+            except OSError:  # a temporary folder's file already gone
+                pass
+
     def get_confirm_form_kwargs(self, request, import_form=None):
         return {
             **super().get_confirm_form_kwargs(request, import_form),
@@ -166,13 +265,25 @@ class NewsroomImportExportMixin(ImportExportMixin):
         confirm_form = self.create_confirm_form(request)
         if not confirm_form.is_valid():
             return self.import_page(request, "The confirmation was incomplete. Upload the file again.")
+        claim = claim_confirmation(confirm_form.cleaned_data["import_file_name"])
+        if claim is None:
+            return self.import_page(request, ALREADY_CONFIRMED)
+        request.import_claim = claim
+        token = _reading.set(Reading(name=confirm_form.cleaned_data["original_file_name"]))
         try:
             return super().process_import(request, **kwargs)
         except ImportRefused as error:
+            give_back(claim)
             return self.import_page(request, str(error))
+        except Exception:
+            give_back(claim)
+            raise
+        finally:
+            _reading.reset(token)
 
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():
+            give_back(getattr(request, "import_claim", None))
             return self.import_page(
                 request,
                 "Nothing was imported: the file no longer passes the checks (the data changed since the "
@@ -303,6 +414,8 @@ class FigureImportViewMixin:
             else:
                 outcome = import_figures(read.dataset, release=release, reason=reason, user=request.user)
                 context.update(outcome=outcome, upload=read)
+                if read.encoding:
+                    context["read_as"] = read_as(read.name, read.encoding)
                 if outcome.ok:
                     storage = self.figure_tmp_storage()
                     storage.save(data)
@@ -330,16 +443,25 @@ class FigureImportViewMixin:
         if not data:
             context["problems"] = [NOT_HELD]
             return TemplateResponse(request, self.figure_import_template, context)
+        claim = claim_confirmation(confirm.cleaned_data["token"])
+        if claim is None:
+            context["problems"] = [ALREADY_CONFIRMED]
+            return TemplateResponse(request, self.figure_import_template, context)
         reason = confirm.cleaned_data["reason"]
         try:
             read = read_upload(data, confirm.cleaned_data["file_name"])
+            outcome = import_figures(
+                read.dataset, release=release, reason=reason, user=request.user, dry_run=False
+            )
         except ImportRefused as error:
+            give_back(claim)
             context["problems"] = str(error).splitlines()
             return TemplateResponse(request, self.figure_import_template, context)
-        outcome = import_figures(
-            read.dataset, release=release, reason=reason, user=request.user, dry_run=False
-        )
+        except Exception:
+            give_back(claim)
+            raise
         if not outcome.ok:
+            give_back(claim)
             context.update(outcome=outcome, problems=outcome.problems, upload=read)
             return TemplateResponse(request, self.figure_import_template, context)
         storage.remove()
@@ -398,9 +520,8 @@ class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin)
 
     def can_import_into(self, request, release) -> bool:
         """Drafts by their editors; public releases only as a correction, by those who may correct."""
-        if release.status == Release.Status.DRAFT:
-            return self.has_change_permission(request, release)
-        return release.is_public and request.user.has_perm("statistics.correct_release")
+        action = permissions.content_action(release)
+        return action is not None and permissions.allowed(request.user, action, release)
 
     def release_or_404(self, request, object_id) -> Release:
         """The release the address names; 404 for an unknown or malformed id ("abc")."""
