@@ -319,6 +319,11 @@ class Release(models.Model):
         return f"{self.title} (for w/c {self.period_label})"
 
     @property
+    def announced_name(self) -> str:
+        """What the release calendar calls a coming release: its period only, never a draft's own title."""
+        return f"Deployment statistics for w/c {self.period_label}"
+
+    @property
     def status_label(self) -> str:
         """The status as staff read it: an approved release whose time has come is "Published"."""
         if self.status == self.Status.SCHEDULED and self.is_public:

@@ -420,14 +420,11 @@ class ReleaseCalendarView(TemplateView):
         context["breadcrumbs"] = statistics_crumbs(
             ("Release calendar", reverse("statistics:release-calendar"))
         )
-        upcoming = Release.objects.announced().only(
-            "period_date", "title", "publish_at", "date_confirmed", "status"
-        )
+        upcoming = Release.objects.announced().only("period_date", "publish_at", "date_confirmed", "status")
         changes = (
             ReleaseDateChange.objects.select_related("release")
             .only(
                 "release__period_date",
-                "release__title",
                 "old_publish_at",
                 "new_publish_at",
                 "reason",
@@ -437,7 +434,7 @@ class ReleaseCalendarView(TemplateView):
         )
         context["entries"] = [
             {
-                "heading": release.heading,
+                "heading": release.announced_name,
                 "period_date": release.period_date,
                 "publish_at": release.publish_at,
                 "uk": ukclock.uk_label(release.publish_at),
@@ -448,7 +445,7 @@ class ReleaseCalendarView(TemplateView):
         ]
         context["changes"] = [
             {
-                "heading": change.release.heading,
+                "heading": change.release.announced_name,
                 "was": ukclock.uk_label(change.old_publish_at),
                 "now": ukclock.uk_label(change.new_publish_at),
                 "cancelled": change.is_cancellation,

@@ -41,3 +41,24 @@ def figure(release_obj, metric_obj, value, **fields) -> Figure:
 
 def statement(release_obj, programme_obj, text, order=10) -> Statement:
     return Statement.objects.create(release=release_obj, programme=programme_obj, text=text, order=order)
+
+
+def make_groups() -> None:
+    """The groups and their permissions, as the data migrations make them.
+
+    Tests served by a live server commit, and the database is emptied after each: the migrations'
+    own functions make the groups again (they are safe to run twice).
+    """
+    import importlib
+
+    from django.apps import apps
+
+    steps = {
+        "0002_release_workflow": ("create_groups",),
+        "0003_import_export_permissions": ("add_permissions", "grant_to_groups"),
+        "0005_weekly_roles": ("grant",),
+    }
+    for module, functions in steps.items():
+        migration = importlib.import_module(f"stats.migrations.{module}")
+        for function in functions:
+            getattr(migration, function)(apps, None)

@@ -705,11 +705,12 @@ def test_a_second_confirm_of_the_same_import_is_sent_back_with_a_message(admin_c
     preview = library_preview(admin_client, "metric", "slug,programme,name\neps-new-metric,eps,New measure\n")
     assert library_confirm(admin_client, "metric", preview).status_code == 200
     before = list(Metric.objects.values_list("slug", "name"))
-    # The browser's back button and Confirm again: the held file is gone (this answered 500).
+    # The browser's back button and Confirm again: applied once, and the second press is told so.
     response = library_confirm(admin_client, "metric", preview)
     assert response.redirect_chain == [(reverse("admin:statistics_metric_import"), 302)]
     assert messages_of(response) == [
-        "The uploaded file is no longer held (it was imported already, or it expired). Upload it again."
+        "This import was confirmed already (in another window, or by pressing Confirm twice): it was "
+        "applied once, and nothing more was imported."
     ]
     assert list(Metric.objects.values_list("slug", "name")) == before
 

@@ -367,3 +367,51 @@ def test_the_figure_value_in_the_matrix_is_a_real_change(seed_release, people, e
     release = release_in("draft", seed_release, editor_user)
     figure_list_import(as_user(people["press officer"]), release, reason="")
     assert figure_of(release).value == Decimal(23_000_000)
+
+
+# --- one confirmation, applied once -----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_confirmations_of_one_import_at_once_apply_it_once(seed_release, publisher, django_user_model):
+    """Four presses of Confirm (or four windows) at the same moment: one correction, three told so."""
+    import threading
+
+    from django.db import connection
+
+    release = Release.objects.get(period_date=seed_release.period_date)
+    url = reverse("admin:statistics_release_import_figures", args=[release.pk])
+    boss = as_user(publisher)
+    preview = boss.post(url, {"import_file": figure_csv(release), "reason": "A late batch of bookings."})
+    data = page_form_data(preview.content.decode(), containing="token")
+    data["_confirm"] = "Confirm"
+
+    barrier, pages = threading.Barrier(4, timeout=10), []
+    windows = [as_user(publisher) for _ in range(4)]  # four signed-in windows, ready to press Confirm
+
+    def confirm(client):
+        barrier.wait()
+        pages.append(client.post(url, data, follow=True).content.decode())
+        connection.close()
+
+    threads = [threading.Thread(target=confirm, args=(window,), daemon=True) for window in windows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a confirmation never finished"
+
+    assert Correction.objects.filter(release=release).count() == 1
+    assert figure_of(release).value == 23_000_000
+    told = ("confirmed already", "no longer held (it was imported already")
+    assert sum("Imported figures.csv" in page for page in pages) == 1, pages
+    assert sum(any(words in page for words in told) for page in pages) == 3, pages
+
+
+def test_a_held_upload_is_claimed_by_its_first_confirmation_only():
+    from stats.admin_imports import claim_confirmation, give_back
+
+    first = claim_confirmation("token-1")
+    assert first and claim_confirmation("token-1") is None  # the second press is told
+    give_back(first)  # the first applied nothing (its file failed the checks): it may be tried again
+    assert claim_confirmation("token-1")

@@ -268,6 +268,21 @@ def test_calendar_lists_coming_dates_changes_and_cancellations_never_figures(
     assert "424,242,424" not in html and "424242424" not in html and "306,774,292" not in html
 
 
+def test_the_calendar_never_shows_a_coming_releases_own_title(client, seed_release, press_officer):
+    """A draft's title is free text (it may name a figure); the calendar names the period only."""
+    draft = services.start_next_release(source=seed_release, by=press_officer)
+    Release.objects.filter(pk=draft.pk).update(title="Half a billion prescriptions: a record week")
+    services.change_release_date(
+        release=draft, by=press_officer, publish_at=dt.datetime(2099, 3, 11, 9, 30, tzinfo=UK)
+    )
+    services.change_release_date(
+        release=draft, by=press_officer, publish_at=dt.datetime(2099, 3, 12, 9, 30, tzinfo=UK), reason="Late."
+    )
+    html = client.get("/statistics/calendar/").content.decode()
+    assert "Deployment statistics for w/c 10 March 2010" in html
+    assert "Half a billion" not in html
+
+
 def test_press_officer_cannot_move_a_confirmed_date(seed_release, press_officer, publisher):
     release = services.start_next_release(source=seed_release, by=press_officer)
     services.change_release_date(

@@ -89,12 +89,11 @@ def page(browser, site):
 
 
 @pytest.fixture
-def newsroom(django_db_serialized_rollback, live_server):
-    """The seed release (w/c 3 March 2010, published) served by a live server.
+def newsroom(transactional_db, live_server):
+    """The seed release (w/c 3 March 2010, published) served by a live server, with the groups."""
+    from tests.factories import make_groups
 
-    The database starts as migrated (the groups and their permissions included), although the
-    live server's tests commit and are flushed after each other.
-    """
+    make_groups()
     from stats.seed import load_seed
 
     load_seed()
