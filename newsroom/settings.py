@@ -159,6 +159,8 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 # The organisation that publishes: shown on pages, in PDFs and feeds.
 NEWSROOM_ORGANISATION = os.environ.get("NEWSROOM_ORGANISATION", "NHS Connecting for Health")
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "NHS Connecting for Health newsroom")
+# The public site's address, for what is built outside a reader's request (files, emails).
+NEWSROOM_SITE_URL = os.environ.get("NEWSROOM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # A figure that moves by more than this share since the previous release is a
 # warning the submitter must acknowledge (0.25 = 25%).

@@ -19,20 +19,57 @@ the worst round's), for:
 Then the 09:30 case: a release scheduled to come out part-way through a run of
 the latest-release page on the caching server. It prints that run's rate, p99
 and errors, and whether the page shows the new release once it is due.
+
+Usage: .venv/bin/python scripts/load.py --release-second [--seconds 20] [--connections 16]
+
+Runs only the release-second case, on the same servers: how long after the
+publish second each public address a release changes shows it, under load. A
+release is scheduled to come out on a whole second about half-way through a
+wrk run on the caching server that rotates through what readers ask for at
+09:30 (scripts/release_second.lua): home, the latest release, the new release's
+page, PDF, CSV, XLSX and JSON, data.csv, the feed and the API's release list.
+From three seconds before the publish second until the run ends, one thread
+per address (RELEASE_SHOWN: those, the archive, the sitemap and the release
+in the API) requests it again and again. A response shows the release if it is a
+200 for one of the release's own addresses, or if its body holds the new period
+as that address words it (RELEASE_SHOWN). Per address, in ms after the second:
+
+- lag: when the first response showing the release arrived;
+- sent: when that request was sent (before the second if it waited in a queue);
+- last old: when the last response without it arrived, and old sent: when that
+  request was sent (before the second, or it is old content after the second);
+- usual: the median response time before the second;
+
+and the number of polls, responses that went back to the old content after the
+new, 5xx, failed requests, and responses that showed the release before the
+second. Then wrk's rate (and as a ratio to the trivial view's), p99, max and
+errors, and its responses by status before and from the publish second (404s
+from the second: readers still refused the new release's addresses). It exits
+1 on content before the second, old content to a request sent after it, a 5xx,
+a failed request or an address that never showed the release; a lag over
+LAG_TARGET is printed, not failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import http.client
+import math
 import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -42,9 +79,11 @@ PAGE = "/statistics/2010-03-03/"
 TRIVIAL = "/robots.txt"
 LATEST = "/statistics/"
 
-# Schedules a copy of the latest public release, a week on, to come out in {delay} seconds.
+# Schedules a copy of the latest public release, a week on, to come out in {delay} seconds
+# (rounded down to a whole second, as announced times are).
 SCHEDULE_NEXT = """
 import datetime as dt
+import http.client
 from django.db import transaction
 from django.utils import timezone
 from stats.models import Release
@@ -54,13 +93,49 @@ with transaction.atomic():
     latest.pk = None
     latest.period_date += dt.timedelta(days=7)
     latest.status = Release.Status.SCHEDULED
-    latest.publish_at = timezone.now() + dt.timedelta(seconds={delay})
+    latest.publish_at = (timezone.now() + dt.timedelta(seconds={delay})).replace(microsecond=0)
     latest.save()
     for row in figures + statements:
         row.pk, row.release = None, latest
         row.save()
 print(latest.period_date.isoformat(), latest.publish_at.timestamp())
 """
+
+# The release-second case. Each public address a release changes, and the text in its response
+# that shows the new release ({period}: "2010-03-10", {label}: "10 March 2010"); None for the
+# release's own addresses, which answer 404 until it is out and 200 once it is.
+RELEASE_SHOWN = {
+    "/": "Latest figures: w/c {label}",  # before the second the label is already under "Next release"
+    "/statistics/": "{label}",
+    "/statistics/{period}/": None,
+    "/statistics/{period}.pdf": None,
+    "/statistics/{period}.csv": None,
+    "/statistics/{period}.xlsx": None,
+    "/statistics/{period}.json": None,
+    "/statistics/data.csv": "\n{period},",  # oldest first: the new rows are at the end
+    "/feed/": "(for w/c {label})",
+    "/api/v1/releases/": '"period": "{period}"',
+    "/api/v1/releases/{period}/": None,
+    "/statistics/archive/": "{label}",
+    "/sitemap.xml": "/statistics/{period}/</loc>",
+}
+# What wrk drives meanwhile: the addresses readers hit at 09:30.
+RELEASE_LOAD = (
+    "/",
+    "/statistics/",
+    "/statistics/{period}/",
+    "/statistics/{period}.pdf",
+    "/statistics/{period}.csv",
+    "/statistics/{period}.xlsx",
+    "/statistics/{period}.json",
+    "/statistics/data.csv",
+    "/feed/",
+    "/api/v1/releases/",
+)
+RELEASE_LUA = Path(__file__).resolve().parent / "release_second.lua"
+POLL_LEAD = 3.0  # seconds before the publish second that the pollers start
+POLL_PAUSE = 0.01  # seconds between one poll's response and the next request
+LAG_TARGET = 1.0  # seconds after the publish second by which every address should show the release
 
 
 def env(**extra) -> dict:
@@ -111,30 +186,49 @@ def start(port: int, **extra) -> subprocess.Popen:
     raise SystemExit(f"gunicorn did not start on port {port}")
 
 
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+
+
 def wrk(
-    url: str, seconds: int, connections: int, headers: tuple[str, ...] = (), extra: tuple[str, ...] = ()
+    url: str,
+    seconds: int,
+    connections: int,
+    headers: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (),
+    script_args: tuple[str, ...] = (),
 ) -> dict:
-    """Run wrk against `url`; `extra` are more wrk arguments (e.g. a Lua script: "-s", path)."""
+    """Run wrk against `url`; `extra` are more wrk arguments (e.g. a Lua script: "-s", path).
+
+    `script_args` go to the Lua script's init() (after the URL and "--"). "errors" counts
+    non-2xx/3xx responses and socket errors; "socket" the socket errors alone; "output" is wrk's.
+    """
     arguments = [arg for header in headers for arg in ("-H", header)] + list(extra)
+    trailing = ["--", *script_args] if script_args else []
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *arguments, url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *arguments, url, *trailing],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    p99_ms = _ms(*re.search(r"99%\s+([\d.]+)(us|ms|s|m)", out).groups())
+    max_ms = _ms(*re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s|m)", out).groups())
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    if socket:
-        errors += sum(int(n) for n in socket.groups())
-    return {"rate": rate, "p99": p99_ms, "errors": errors}
+    socket_errors = sum(int(n) for n in socket.groups()) if socket else 0
+    return {
+        "rate": rate,
+        "p99": p99_ms,
+        "max": max_ms,
+        "errors": errors + socket_errors,
+        "socket": socket_errors,
+        "output": out,
+    }
 
 
-def release_lands(seconds: int, connections: int) -> dict:
-    """Drive the latest-release page while a scheduled release comes out half-way through."""
-    delay = max(2, seconds // 2)
+def schedule_next(delay: int) -> tuple[str, float]:
+    """Schedule the next release (SCHEDULE_NEXT) `delay` seconds ahead: its period date and publish time."""
     out = subprocess.run(
         [PY, "manage.py", "shell", "-c", SCHEDULE_NEXT.format(delay=delay)],
         cwd=ROOT,
@@ -143,7 +237,12 @@ def release_lands(seconds: int, connections: int) -> dict:
         text=True,
         check=True,
     ).stdout.split()
-    period, due = out[-2], float(out[-1])
+    return out[-2], float(out[-1])
+
+
+def release_lands(seconds: int, connections: int) -> dict:
+    """Drive the latest-release page while a scheduled release comes out half-way through."""
+    period, due = schedule_next(max(2, seconds // 2))
     url = f"http://127.0.0.1:8201{LATEST}"
     urllib.request.urlopen(url).read()  # cached before the release is due
     result = wrk(url, seconds=seconds, connections=connections)
@@ -151,6 +250,167 @@ def release_lands(seconds: int, connections: int) -> dict:
     html = urllib.request.urlopen(url).read().decode()
     result["landed"] = time.time() >= due and f'datetime="{period}"' in html
     return result
+
+
+class Poll(NamedTuple):
+    sent: float
+    received: float
+    status: int  # 0: no response (refused, reset or timed out)
+    cache_control: str
+    new: bool  # the response shows the new release
+
+
+def poll(url: str, shown: bytes | None, start: float, stop: threading.Event) -> list[Poll]:
+    """Request `url` again and again from `start` until `stop`: does each response show the release?
+
+    `shown` is the text that shows it; None: a 200 does.
+    """
+    time.sleep(max(0.0, start - time.time()))
+    polls = []
+    while not stop.is_set():
+        sent = time.time()
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                status, headers, body = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                status, headers, body = error.code, error.headers, error.read()
+        except (OSError, http.client.HTTPException):
+            status, headers, body = 0, {}, b""
+        new = status == 200 and (shown is None or shown in body)
+        polls.append(Poll(sent, time.time(), status, headers.get("Cache-Control", ""), new))
+        time.sleep(POLL_PAUSE)
+    return polls
+
+
+def lags(polls: list[Poll], due: float) -> dict:
+    """One address's polls: when it first showed the release (seconds after `due`), and what went wrong."""
+    first = next((p for p in polls if p.new), None)
+    usual = [p.received - p.sent for p in polls if p.received < due]
+    old = [p for p in polls if not p.new and 0 < p.status < 500]  # answered, without the release
+    last_old = max((p for p in old if p.received >= due), key=lambda p: p.received, default=None)
+    return {
+        "lag": None if first is None else first.received - due,
+        "sent": None if first is None else first.sent - due,
+        "last old": None if last_old is None else last_old.received - due,
+        "old sent": None if last_old is None else last_old.sent - due,
+        "stale": [p for p in old if p.sent >= due],
+        "usual": statistics.median(usual) if usual else None,
+        "polls": len(polls),
+        "early": [p for p in polls if p.new and p.received < due],
+        "went back": 0 if first is None else sum(p.sent > first.received for p in old),
+        "5xx": sum(p.status >= 500 for p in polls),
+        "failed": sum(p.status == 0 for p in polls),
+    }
+
+
+def release_second(seconds: int, connections: int) -> dict:
+    """A release comes out half-way through a run of the 09:30 load: when does each address show it?"""
+    period, due = schedule_next(max(5, seconds // 2))
+    day = dt.date.fromisoformat(period)
+    words = {"period": period, "label": f"{day.day} {day:%B %Y}"}  # as Release.period_label
+    base = "http://127.0.0.1:8201"
+    stop = threading.Event()
+    with ThreadPoolExecutor(len(RELEASE_SHOWN)) as pool:
+        polling = {
+            path.format(**words): pool.submit(
+                poll,
+                base + path.format(**words),
+                None if shown is None else shown.format(**words).encode(),
+                due - POLL_LEAD,
+                stop,
+            )
+            for path, shown in RELEASE_SHOWN.items()
+        }
+        try:
+            load = wrk(
+                base,
+                seconds=math.ceil(due - time.time()) + seconds - seconds // 2,
+                connections=connections,
+                extra=("-s", str(RELEASE_LUA), "--timeout", "30s"),
+                script_args=(str(int(due)), *(path.format(**words) for path in RELEASE_LOAD)),
+            )
+        finally:
+            stop.set()
+        addresses = {path: lags(future.result(), due) for path, future in polling.items()}
+    load["statuses"] = {
+        int(status): (int(before), int(after))
+        for status, before, after in re.findall(r"status (\d+): (\d+) before, (\d+) from", load["output"])
+    }
+    return {"period": period, "due": due, "addresses": addresses, "load": load}
+
+
+def _in_ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"
+
+
+def report_release_second(result: dict, trivial: dict) -> bool:
+    """Print the release-second case; True if it failed."""
+    addresses, load = result["addresses"], result["load"]
+    moment = dt.datetime.fromtimestamp(result["due"], dt.UTC).strftime("%H:%M:%S UTC")
+    print(f"release {result['period']} comes out at {moment}; times in ms after that second")
+    print(
+        f"{'address':30} {'lag ms':>7} {'sent ms':>8} {'last old ms':>12} {'old sent ms':>12} "
+        f"{'usual ms':>9} {'polls':>6} {'went back':>10} {'5xx':>4} {'failed':>7} {'early':>6}"
+    )
+    for path, a in addresses.items():
+        lag = "never" if a["lag"] is None else _in_ms(a["lag"])
+        sent, last_old, old_sent, usual = (_in_ms(a[k]) for k in ("sent", "last old", "old sent", "usual"))
+        print(
+            f"{path:30} {lag:>7} {sent:>8} {last_old:>12} {old_sent:>12} {usual:>9} {a['polls']:6d} "
+            f"{a['went back']:10d} {a['5xx']:4d} {a['failed']:7d} {len(a['early']):6d}"
+        )
+    shown = {path: a["lag"] for path, a in addresses.items() if a["lag"] is not None}
+    if shown:
+        slowest = max(shown, key=shown.get)
+        print(f"slowest: {slowest}, {shown[slowest] * 1000:.0f} ms")
+    late = [path for path, lag in shown.items() if lag > LAG_TARGET]
+    print(f"over {LAG_TARGET:g} s: {', '.join(late) if late else 'none'}")
+    never = [path for path, a in addresses.items() if a["lag"] is None]
+    if never:
+        print(f"NEVER SHOWN: {', '.join(never)}")
+    early = [(path, p) for path, a in addresses.items() for p in a["early"]]
+    for path, p in early:
+        print(
+            f"CONTENT BEFORE THE SECOND: {path} answered {p.status} with the new release "
+            f"{(result['due'] - p.received) * 1000:.0f} ms before it"
+        )
+    if not early:
+        print("content before the second: none")
+    stale = [(path, p) for path, a in addresses.items() for p in a["stale"]]
+    for path, p in stale:
+        print(
+            f"OLD CONTENT AFTER THE SECOND: {path} answered {p.status} without the new release to a request "
+            f"sent {(p.sent - result['due']) * 1000:.0f} ms after it (Cache-Control: {p.cache_control})"
+        )
+    statuses = load["statuses"]
+    server_errors = sum(before + after for status, (before, after) in statuses.items() if status >= 500)
+    print(
+        f"\nwrk over {len(RELEASE_LOAD)} addresses: {load['rate']:.0f} req/s "
+        f"({load['rate'] / trivial['rate']:.2f} × the trivial view's {trivial['rate']:.0f}), "
+        f"p99 {load['p99']:.1f} ms, max {load['max']:.1f} ms, "
+        f"errors {server_errors + load['socket']} (5xx {server_errors}, socket {load['socket']})"
+    )
+    print(
+        "responses before / from the second: "
+        + ", ".join(f"{status} {before}/{after}" for status, (before, after) in sorted(statuses.items()))
+    )
+    poll_errors = sum(a["5xx"] + a["failed"] for a in addresses.values())
+    return bool(early or stale or never or server_errors or load["socket"] or poll_errors)
+
+
+@contextlib.contextmanager
+def servers():
+    """The scratch database and gunicorn on it twice: 8201 caching in Redis, 8202 with public caching off."""
+    prepare()
+    cached = start(8201, REDIS_URL="redis://127.0.0.1:6379/14")
+    uncached = start(8202, PUBLIC_CACHE_SECONDS="0")
+    try:
+        yield
+    finally:
+        for server in (cached, uncached):
+            server.terminate()
+            server.wait()
 
 
 def main() -> None:
@@ -163,15 +423,22 @@ def main() -> None:
         default=3,
         help="split each case's time into this many rounds, interleaved, so drift hits every case alike",
     )
+    parser.add_argument(
+        "--release-second",
+        action="store_true",
+        help="run only the release-second case: how long after the publish second each address shows it",
+    )
     options = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    prepare()
-    cached = start(8201, REDIS_URL="redis://127.0.0.1:6379/14")
-    uncached = start(8202, PUBLIC_CACHE_SECONDS="0")
-    try:
+    load = {"seconds": max(1, options.seconds // options.rounds), "connections": options.connections}
+    if options.release_second:
+        with servers():
+            trivial = wrk(f"http://127.0.0.1:8202{TRIVIAL}", **load)
+            release = release_second(options.seconds, options.connections)
+        sys.exit(1 if report_release_second(release, trivial) else 0)
+    with servers():
         urllib.request.urlopen(f"http://127.0.0.1:8201{PAGE}").read()  # warm the cache
-        load = {"seconds": max(1, options.seconds // options.rounds), "connections": options.connections}
         cases = {
             "trivial view (robots.txt)": (f"http://127.0.0.1:8202{TRIVIAL}", ()),
             "release page, page cache hit": (f"http://127.0.0.1:8201{PAGE}", ()),
@@ -194,10 +461,6 @@ def main() -> None:
             for name in cases
         }
         landing = release_lands(options.seconds, options.connections)
-    finally:
-        for server in (cached, uncached):
-            server.terminate()
-            server.wait()
     baseline = results["trivial view (robots.txt)"]["rate"]
     print(f"{'page':36} {'req/s':>9} {'p99 ms':>8} {'errors':>7} {'× trivial':>10}")
     for name, r in results.items():

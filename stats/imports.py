@@ -645,6 +645,8 @@ def import_figures(
             record_import_explanations(changes=outcome.changes, reason=reason, user=user)
             touched = {c.release.pk for c in outcome.changes if c.writes}
             services.record_edits(touched, by=user, reason="Imported figures")
+            for release in {c.release for c in outcome.changes if c.writes and needs_correction(c.release)}:
+                services.build_files_after_commit(release)  # corrected: its files change
             explained = Correction.objects.filter(
                 release__in=touched, release__status=Release.Status.DRAFT, figure__isnull=False
             ).values_list("release_id", flat=True)

@@ -541,6 +541,24 @@ class Correction(models.Model):
         return f"{self.subject}: {self.old_value} → {self.new_value}"
 
 
+class ReleaseFile(models.Model):
+    """The size of one of a release's files as last built, so pages can show it without building it."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
+    format = models.CharField(max_length=10)
+    size = models.PositiveIntegerField()
+    version = models.PositiveIntegerField(help_text="The release's version the file was built from.")
+    built_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "format"], name="release_file_one_per_format")
+        ]
+
+    def __str__(self):
+        return f"{self.release}: {self.format}, {self.size} bytes"
+
+
 class ReleaseDateChange(models.Model):
     """A public record that an announced publish time moved, or was cancelled, and why."""
 

@@ -17,6 +17,7 @@ from newsroom.caching import current_state, remember
 from . import downloads, formatting, pdf, ukclock
 from .models import Figure, Metric, Programme, Release
 from .presentation import ReleaseDocument, Section, build_release_document, series_for
+from .release_files import record_sizes
 
 # Long enough to matter, short enough that a stale key ages out: keys change with every release version.
 CACHE_SECONDS = 60 * 60 * 24 * 30
@@ -170,6 +171,11 @@ def release_trends(document: ReleaseDocument, *, visible) -> dict[str, list]:
     return {metric.slug: by_id[metric.pk] for metric in metrics}
 
 
+def _document_and_trends(release: Release, *, visible, document=None):
+    document = document or build_release_document(release, visible=visible)
+    return document, release_trends(document, visible=visible)
+
+
 def build_release_pdf(
     release: Release,
     *,
@@ -197,14 +203,13 @@ def _generation():
     return (current_state() or {}).get("generation")
 
 
-def release_cache_key(release: Release, *, url: str = "", preview: bool = False) -> str:
-    """Changes whenever the release is saved (its version and time), so a correction rebuilds the PDF.
+def release_cache_key(summary: pdf.ReleaseSummary) -> str:
+    """A digest of everything the PDF shows: the same release, as the public reads it, is one file.
 
-    The public cache's generation is part of it too, so a figure or contact edited on
-    its own (without saving the release) cannot leave the PDF behind the page.
+    So a PDF built when a release is approved is the one served the second it comes out, and a
+    correction, a changed contact or a new release before it makes a new one.
     """
-    updated = release.updated_at.isoformat() if release.updated_at else ""
-    return _key("release", release.pk, release.version, updated, url, preview, _generation())
+    return _key("release", repr(summary))
 
 
 def release_pdf_file(
@@ -215,10 +220,31 @@ def release_pdf_file(
     `preview` marks a staff preview of a release that is not public yet.
     """
     visible = Release.objects.public() if visible is None else visible
-    key = release_cache_key(release, url=url, preview=preview)
-    content = remember(
+
+    built: dict[str, bytes] = {}
+
+    def kept(content: bytes) -> bytes:
+        """A PDF just built: the page shows its size from now on (staff previews excepted)."""
+        if not preview:
+            record_sizes(release, {"pdf": len(content)})
+        return content
+
+    def digest() -> str:
+        summary = release_summary(
+            *_document_and_trends(release, visible=visible, document=document), url=url, preview=preview
+        )
+        key = release_cache_key(summary)
+        built[key] = remember(key, lambda: kept(pdf.release_pdf(summary)), CACHE_SECONDS)
+        return key
+
+    # Which file this release's page shows now: kept until anything public changes, so a repeat
+    # download costs the release lookup only; the file itself is kept by what it shows.
+    updated = release.updated_at.isoformat() if release.updated_at else ""
+    pointer = _key("release-now", release.pk, release.version, updated, url, preview, _generation())
+    key = remember(pointer, digest, CACHE_SECONDS)
+    content = built.get(key) or remember(
         key,
-        lambda: build_release_pdf(release, visible=visible, url=url, preview=preview, document=document),
+        lambda: kept(build_release_pdf(release, visible=visible, url=url, preview=preview)),
         CACHE_SECONDS,
     )
     return PdfFile(
@@ -228,39 +254,9 @@ def release_pdf_file(
     )
 
 
-def release_pdf_size(
-    release: Release, *, visible=None, url: str = "", preview: bool = False, document=None
-) -> int:
-    """The PDF's size in bytes for the release page's link; builds the PDF once if needed."""
-    return remember(
-        f"{release_cache_key(release, url=url, preview=preview)}:size",
-        lambda: release_pdf_file(release, visible=visible, url=url, preview=preview, document=document).size,
-        CACHE_SECONDS,
-    )
-
-
 def release_web_url(request, release: Release) -> str:
     """The release page's full address, printed in its PDF (and part of the cache key)."""
     return request.build_absolute_uri(release.get_absolute_url())
-
-
-@dataclass(frozen=True)
-class PdfLink:
-    url: str
-    size: int
-
-    @property
-    def label(self) -> str:
-        return size_label(self.size)
-
-
-def release_pdf_link(
-    request, release: Release, *, visible=None, preview: bool = False, document=None
-) -> PdfLink:
-    """The release page's download link and its “PDF, 76 KB” label, sharing the download's cache."""
-    url = release_web_url(request, release)
-    size = release_pdf_size(release, visible=visible, url=url, preview=preview, document=document)
-    return PdfLink(url=reverse("statistics:release-pdf", args=[release.period_date]), size=size)
 
 
 # ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from . import checks, formatting, permissions, ukclock
 from .models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
+from .release_files import build_files_after_commit
 
 Status = Release.Status
 # Releases still to come: their date may move or be cancelled.
@@ -395,6 +396,7 @@ def approve_release(
     release.date_confirmed = True
     release.approved_by = by
     release.approved_at = timezone.now()
+    build_files_after_commit(release)  # ready, with their sizes, before it comes out
     return _save(
         release,
         by=by,
@@ -429,6 +431,7 @@ def publish_now(
     release.status = Status.PUBLISHED
     release.publish_at = now
     release.date_confirmed = True
+    build_files_after_commit(release)
     if release.approved_by_id is None:
         release.approved_by, release.approved_at = by, now
     return _save(
@@ -472,6 +475,8 @@ def change_release_date(
         raise ValidationError(f"“{release}” is already due at {ukclock.uk_label(old)}.")
     release.publish_at = publish_at
     release.date_confirmed = release.date_confirmed or confirm
+    if release.status == Status.SCHEDULED:  # its files print the publish time
+        build_files_after_commit(release)
     text = f"Date set to {ukclock.uk_label(publish_at, weekday=False)}" + (" (confirmed)" if confirm else "")
     return _save(release, by=by, reason=text, fields=["publish_at", "date_confirmed"])
 
@@ -542,6 +547,7 @@ def correct_figure(
     )
     release.last_edited_by = by
     _save(release, by=by, reason=f"Corrected {figure.metric.name}", fields=["last_edited_by"])
+    build_files_after_commit(release)
     return correction
 
 
@@ -574,6 +580,7 @@ def correct_statement(*, statement: Statement, by, text: str, reason: str) -> Co
     )
     release.last_edited_by = by
     _save(release, by=by, reason=f"Corrected a {statement.programme.name} bullet", fields=["last_edited_by"])
+    build_files_after_commit(release)
     return correction
 
 

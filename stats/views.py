@@ -13,7 +13,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
 from contacts.models import MediaContact
-from newsroom.caching import current_state, public_fragment, remember
+from newsroom.caching import public_fragment, remember
 
 from . import api, charts, downloads, formatting, ukclock
 from .models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
@@ -21,10 +21,10 @@ from .pdf_files import (
     programme_pdf_file,
     programme_web_url,
     release_pdf_file,
-    release_pdf_link,
     release_web_url,
 )
 from .presentation import build_release_document, series_for
+from .release_files import record_sizes, sizes_of
 from .tables import SeriesTable
 
 # How many recent releases the small trend charts on a programme page cover.
@@ -138,31 +138,31 @@ def release_files(document, *, request) -> dict[str, bytes]:
     return {"csv": csv_bytes, "xlsx": xlsx_bytes, "json": json_bytes}
 
 
-def release_file_sizes(document, *, request) -> dict[str, int]:
-    """Sizes of a release's CSV, XLSX and JSON, kept until anything public changes."""
-    state = current_state() or {}
-    release = document.release
-    key = f"release-sizes:{release.pk}:{release.version}:{state.get('generation')}:{request.get_host()}"
-    return remember(
-        key,
-        lambda: {fmt: len(content) for fmt, content in release_files(document, request=request).items()},
-        60 * 60 * 24,
-    )
-
-
 def release_downloads(document, *, request) -> list[Download]:
-    """The download list on a release page; another format is one more append."""
-    sizes = release_file_sizes(document, request=request)
+    """The download list on a release page, with the sizes of the files as last built.
+
+    Never builds a file to learn its size: files are built when their release is approved or
+    corrected (`release_files.build_files_after_commit`) or first downloaded.
+    """
+    sizes = sizes_of(document.release)
     period = document.period_date
-    labels = {"xlsx": "Figures as a spreadsheet", "csv": "Figures as CSV", "json": "Figures as JSON"}
-    url = "statistics:release-download"
-    entries = [
-        Download(label, reverse(url, args=[period, fmt]), fmt.upper(), sizes[fmt])
+    labels = {
+        "pdf": "Release summary",
+        "xlsx": "Figures as a spreadsheet",
+        "csv": "Figures as CSV",
+        "json": "Figures as JSON",
+    }
+    return [
+        Download(
+            label,
+            reverse("statistics:release-pdf", args=[period])
+            if fmt == "pdf"
+            else reverse("statistics:release-download", args=[period, fmt]),
+            fmt.upper(),
+            sizes.get(fmt),
+        )
         for fmt, label in labels.items()
     ]
-    pdf = release_pdf_link(request, document.release, document=document)
-    entries.insert(0, Download("Release summary", pdf.url, "PDF", pdf.size))
-    return entries
 
 
 def release_download(request, period, fmt):
@@ -170,6 +170,7 @@ def release_download(request, period, fmt):
     release = get_object_or_404(Release.objects.public(), period_date=period)
     document = build_release_document(release)
     content = release_files(document, request=request)[fmt]
+    record_sizes(release, {fmt: len(content)})
     return downloads.file_response(
         content, filename=f"deployment-statistics-{period:%Y-%m-%d}.{fmt}", fmt=fmt
     )

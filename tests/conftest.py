@@ -33,6 +33,7 @@ def fresh_cache(settings):
     from django.core.cache import cache
 
     settings.PUBLIC_CACHE_SECONDS = 0
+    settings.NEWSROOM_SITE_URL = "http://testserver"  # the test client's address
     cache.clear()
     yield
     cache.clear()

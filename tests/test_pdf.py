@@ -14,7 +14,7 @@ from stats import formatting, pdf
 from stats.charts import Point
 from stats.history import generate_history
 from stats.models import Correction, Figure, Programme, Release
-from stats.pdf_files import build_release_pdf, release_pdf_link, size_label
+from stats.pdf_files import build_release_pdf, size_label
 from stats.presentation import build_release_document
 
 from . import factories
@@ -259,16 +259,50 @@ def test_cached_pdf_is_served_without_rebuilding_until_the_release_changes(
     assert "A supplier re-sent a late batch." in text
 
 
-def test_pdf_size_for_the_release_page_link(client, rf, seed_release, django_assert_max_num_queries):
+def test_the_release_page_shows_the_pdf_size_as_built_and_never_builds_one(client, seed_release):
+    from django.core.cache import cache
+
+    from stats.models import ReleaseFile
+
+    page = client.get("/statistics/2010-03-03/").content.decode()
+    assert "(PDF)</span>" in page  # no file built yet: the link says no size rather than build one
+    assert not ReleaseFile.objects.exists()
+    assert not [key for key in cache._cache if "statistics:pdf:" in key]  # the local cache's own keys
+
     content = get_pdf(client, "/statistics/2010-03-03.pdf")
-    with django_assert_max_num_queries(0):  # the download already cached it
-        link = release_pdf_link(rf.get("/statistics/2010-03-03/"), seed_release)
-    assert link.url == "/statistics/2010-03-03.pdf"
-    assert link.size == len(content)
-    assert link.label == f"PDF, {round(len(content) / 1024)} KB"
+    page = client.get("/statistics/2010-03-03/").content.decode()
+    assert f"(PDF, {round(len(content) / 1024)} KB)</span>" in page
     assert size_label(77_824) == "PDF, 76 KB"
     assert size_label(1_258_291) == "PDF, 1.2 MB"
     assert size_label(200) == "PDF, 200 bytes"
+
+
+def test_approving_a_release_builds_its_files_before_it_comes_out(
+    client, seed_release, press_officer, publisher, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from stats import services
+
+    draft = services.start_next_release(source=seed_release, by=press_officer)
+    draft.figures.update(is_confirmed=True)
+    services.submit_release(release=draft, by=press_officer, acknowledge_warnings=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.approve_release(
+            release=draft,
+            by=publisher,
+            publish_at=timezone.now() + dt.timedelta(hours=1),
+            acknowledge_warnings=True,
+        )
+    sizes = dict(draft.files.values_list("format", "size"))
+    assert set(sizes) == {"pdf", "xlsx", "csv", "json"} and all(size > 0 for size in sizes.values())
+    # The second it comes out, the PDF served is the one built at approval, and the page says its size.
+    Release.objects.filter(pk=draft.pk).update(publish_at=timezone.now())
+    assert len(get_pdf(client, "/statistics/2010-03-10.pdf")) == sizes["pdf"]
+    page = client.get("/statistics/2010-03-10/").content.decode()
+    assert f"(PDF, {round(sizes['pdf'] / 1024)} KB)</span>" in page
 
 
 def test_release_pdf_builds_in_a_fixed_number_of_queries(seed_release, django_assert_max_num_queries):
