@@ -4,19 +4,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# Every Python package the project needs (dependencies, the dev extra, the build backend), pinned
+# with its hashes: what CI tested is what a fresh clone installs. `make lock` regenerates it.
+LOCK := requirements.lock
+PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: install run serve test lint clean
+.PHONY: install lock run serve test lint check clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml package.json package-lock.json
+# The lock is the whole set: --no-deps, so nothing outside it is resolved, and `pip check` fails
+# if pyproject.toml asks for something the lock lacks (run `make lock`). The project itself is
+# installed editable, its dependencies already there, built by the locked setuptools.
+$(STAMP): pyproject.toml $(LOCK) package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check || { echo 'pyproject.toml asks for more than $(LOCK) holds: run make lock' >&2; exit 1; }
 	npm ci --no-audit --no-fund
 	$(PY) manage.py vendor_frontend
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	touch $(STAMP)
+
+# Regenerate $(LOCK) from pyproject.toml after changing a dependency. Pins already in the lock are
+# kept where pyproject still allows them; `make lock UPGRADE=1` moves every package to its newest
+# allowed release. The lock names no index or local path: it installs from PyPI anywhere.
+lock:
+	test -x $(PY) || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --upgrade pip; }
+	$(BIN)/pip install --quiet '$(PIP_TOOLS)'
+	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --extra dev --build-deps-for editable \
+		--no-emit-index-url --no-emit-trusted-host --no-emit-find-links \
+		$(if $(UPGRADE),--upgrade) --output-file $(LOCK) pyproject.toml
 
 run: install
 	$(PY) manage.py migrate --noinput
@@ -35,6 +55,15 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Models without a migration, and the deployment checklist in production mode (DEBUG=0) with a
+# throwaway key, failing on any warning.
+check: install
+	$(PY) manage.py makemigrations --check --dry-run
+	DEBUG=0 ALLOWED_HOSTS=example.org \
+		SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+		$(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache

@@ -197,6 +197,9 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "newsroom.middleware.client_ip_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# No "AXES: BEGIN version ..." line at the start of every manage.py command. Failed logins and
+# lock-outs are still logged as before; their lines just no longer carry the browser's user agent.
+AXES_VERBOSE = False
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

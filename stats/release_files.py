@@ -69,7 +69,7 @@ def build_files(release: Release, *, request: HttpRequest) -> dict[str, int]:
     """Build every file of `release` as the public will read it (now, or once it is out); keep sizes."""
     from .pdf_files import release_pdf_file, release_web_url
     from .presentation import build_release_document
-    from .views import release_files
+    from .views import all_data_csv_bytes, release_files
 
     visible = Release.objects.as_published(release)
     document = build_release_document(release, visible=visible)
@@ -78,6 +78,8 @@ def build_files(release: Release, *, request: HttpRequest) -> dict[str, int]:
         release, visible=visible, url=release_web_url(request, release), document=document
     ).size
     record_sizes(release, sizes)
+    # The whole-dataset CSV as it will be once the release is out: ready at the second.
+    all_data_csv_bytes(visible, base=request.build_absolute_uri("/").rstrip("/"))
     return sizes
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -317,10 +318,23 @@ def metric_download(request, slug, fmt):
     return downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
 
 
-def all_data_csv(request):
-    """/statistics/data.csv: every public figure, streamed, one tidy row each."""
+def all_data_key(visible, *, base: str) -> tuple[str, int]:
+    """A key that changes with anything data.csv shows, and its number of rows; three queries.
+
+    The visible releases and their versions (every figure written moves its release's version on),
+    and the last change to a metric or a programme (their names are in every row).
+    """
+    figures = Figure.objects.filter(release__in=visible).aggregate(
+        rows=Count("pk"), versions=Sum("release__version"), last=Max("release__updated_at")
+    )
+    names = [model.history.aggregate(last=Max("history_date"))["last"] for model in (Metric, Programme)]
+    parts = [base, figures["rows"], figures["versions"], figures["last"], *names]
+    return "all-data-csv:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
+
+
+def all_data_rows(visible, *, base: str):
     figures = (
-        Figure.objects.filter(release__in=Release.objects.public())
+        Figure.objects.filter(release__in=visible)
         .select_related("release", "metric__programme")
         .order_by(
             "release__period_date",
@@ -329,15 +343,38 @@ def all_data_csv(request):
             "metric__name",
         )
     )
+    for figure in figures.iterator(chunk_size=2000):
+        yield downloads.Row.of_figure(
+            figure, metric=figure.metric, release_url=base + figure.release.get_absolute_url()
+        )
+
+
+# A row of data.csv is about 200 bytes: up to this many rows (about 40 years of weekly figures,
+# 12 MB) the file is kept whole in the cache; beyond, it is streamed so memory stays flat.
+ALL_DATA_CACHE_ROWS = 60_000
+
+
+def all_data_csv_bytes(visible, *, base: str) -> bytes | None:
+    """The whole-dataset CSV as `visible` releases show it, kept by what it shows; None if too big.
+
+    Built when a release is approved for the releases public once it is out, so the second it
+    comes out this is a cache hit.
+    """
+    key, rows = all_data_key(visible, base=base)
+    if rows > ALL_DATA_CACHE_ROWS:
+        return None
+    return remember(key, lambda: downloads.to_csv(all_data_rows(visible, base=base)), 60 * 60 * 24)
+
+
+def all_data_csv(request):
+    """/statistics/data.csv: every public figure, one tidy row each; from the cache, or streamed."""
+    visible = Release.objects.public()
     base = request.build_absolute_uri("/").rstrip("/")
-
-    def rows():
-        for figure in figures.iterator(chunk_size=2000):
-            yield downloads.Row.of_figure(
-                figure, metric=figure.metric, release_url=base + figure.release.get_absolute_url()
-            )
-
-    return downloads.streamed_csv(rows(), filename="deployment-statistics.csv")
+    filename = "deployment-statistics.csv"
+    content = all_data_csv_bytes(visible, base=base)
+    if content is None:
+        return downloads.streamed_csv(all_data_rows(visible, base=base), filename=filename)
+    return downloads.file_response(content, filename=filename, fmt="csv")
 
 
 def may_preview(user) -> bool:

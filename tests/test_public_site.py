@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from django.test import RequestFactory
 
-from stats import downloads
+from stats import downloads, services
 from stats.history import generate_history
 from stats.models import Correction, Figure, Metric, Release
 from stats.safe_cells import safe_cell
@@ -77,8 +77,29 @@ def test_public_pages_run_a_constant_number_of_queries(client, history, url, dja
     assert response.status_code == 200
 
 
-def test_all_figures_csv_streams_in_one_query(client, history, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_all_figures_csv_is_built_in_one_query_and_kept_by_what_it_shows(
+    client, history, django_assert_num_queries
+):
+    # Three queries say what it shows (figures and release versions, metric and programme changes).
+    with django_assert_num_queries(4):
+        body = client.get("/statistics/data.csv").content.decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == Figure.objects.filter(release__in=Release.objects.public()).count()
+    with django_assert_num_queries(3):
+        assert client.get("/statistics/data.csv").content.decode() == body
+    # A figure written moves its release's version on: a new file.
+    services.record_edit(Release.objects.public().first().pk, by=None, reason="A test edit")
+    Figure.objects.filter(release=Release.objects.public().first()).update(value=1)
+    assert client.get("/statistics/data.csv").content.decode() != body
+
+
+def test_all_figures_csv_streams_in_one_query_when_too_big_to_keep(
+    client, history, django_assert_num_queries, monkeypatch
+):
+    from stats import views
+
+    monkeypatch.setattr(views, "ALL_DATA_CACHE_ROWS", 10)  # as if a century of figures
+    with django_assert_num_queries(4):
         response = client.get("/statistics/data.csv")
         body = b"".join(response.streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
@@ -290,7 +311,7 @@ def test_release_csv_xlsx_json_carry_the_page_numbers(client, seed_release):
 def test_downloads_of_hidden_releases_are_404(client, hidden_releases):
     for url in ("/statistics/2010-03-10.csv", "/statistics/2010-03-17.json", "/statistics/2010-03-17.xlsx"):
         assert client.get(url).status_code == 404
-    everything = b"".join(client.get("/statistics/data.csv").streaming_content).decode()
+    everything = client.get("/statistics/data.csv").content.decode()
     assert "311111111" not in everything and "322222222" not in everything
     series = client.get("/statistics/metrics/eps-messages-total.json").content.decode()
     assert "311111111" not in series and "322222222" not in series
@@ -339,7 +360,7 @@ def test_formula_text_is_neutralised_in_csv_and_xlsx_but_numbers_stay_numbers(cl
     cells = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[2] == "eps-messages-total")
     assert cells[3].startswith("'=") and cells[9].startswith("'+")
     assert cells[6] == 306_774_292
-    everything = b"".join(client.get("/statistics/data.csv").streaming_content).decode()
+    everything = client.get("/statistics/data.csv").content.decode()
     assert "'=HYPERLINK" in everything and ",=HYPERLINK" not in everything
 
 
