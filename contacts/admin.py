@@ -5,12 +5,11 @@ from django.utils.html import format_html
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.utils import bulk_update_with_history
 
-from newsroom.admin import HistoryAdmin
-from stats.admin_imports import NewsroomImportExportMixin
-
-from . import phones
-from .models import MediaContact, verification_due_on_or_before
-from .resources import PHONE_HELP, MediaContactResource
+from common.admin import HistoryAdmin
+from contacts import phones
+from contacts.models import MediaContact, verification_due_on_or_before
+from contacts.resources import PHONE_HELP, MediaContactResource
+from stats.admin.imports import NewsroomImportExportMixin
 
 
 class VerificationFilter(admin.SimpleListFilter):

@@ -1,9 +1,8 @@
 import django_filters
 from django import forms
 
+from contacts.models import MediaContact
 from stats.models import Programme
-
-from .models import MediaContact
 
 
 def organisation_choices():

@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from . import phones
+from contacts import phones
 
 # A contact not checked for this many months is flagged in the admin.
 VERIFY_EVERY_MONTHS = 6

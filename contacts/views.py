@@ -5,11 +5,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from contacts import phones, vcard
+from contacts.filters import MediaContactFilter
+from contacts.models import MediaContact
 from stats.models import Programme
-
-from . import phones, vcard
-from .filters import MediaContactFilter
-from .models import MediaContact
 
 
 def public_contacts():

@@ -6,6 +6,6 @@ class NewsroomConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
-        from . import signals
+        from newsroom import signals
 
         signals.connect()

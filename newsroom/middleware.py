@@ -77,7 +77,7 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, DATABASE_UNAVAILABLE):
             return None
-        from .views import database_unavailable
+        from newsroom.views import database_unavailable
 
         database_logger.error(
             "Database unavailable: %s %s answered 503.", request.method, request.path, exc_info=exception

@@ -3,7 +3,7 @@
 from django.apps import apps
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from .caching import invalidate
+from common.cache import invalidate
 
 WATCHED_APPS = ("statistics", "contacts")
 

@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from stats import api
+from newsroom import views
+from newsroom.feeds import ReleaseFeed
+from newsroom.sitemaps import sitemaps
 from stats import urls as statistics_urls  # registers the isodate converter used below
-
-from . import views
-from .feeds import ReleaseFeed
-from .sitemaps import sitemaps
+from stats.views import api
 
 admin.site.site_header = "Newsroom administration"
 admin.site.site_title = "Newsroom administration"

@@ -15,14 +15,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from common.cache import cache_available
 from contacts.models import MediaContact
+from newsroom.context_processors import contacts_url
+from newsroom.forms import SearchForm
+from newsroom.middleware import DATABASE_UNAVAILABLE
 from stats.models import Metric, Programme, Release, Statement
-from stats.presentation import build_release_document
-
-from .caching import cache_available
-from .context_processors import contacts_url
-from .forms import SearchForm
-from .middleware import DATABASE_UNAVAILABLE
+from stats.selectors import build_release_document
 
 logger = logging.getLogger(__name__)
 

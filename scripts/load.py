@@ -99,7 +99,7 @@ with transaction.atomic():
         row.pk, row.release = None, latest
         row.save()
 # What approving it does once it commits: build its files, ready for the second it comes out.
-from stats.release_files import build_files, site_request
+from stats.outputs.files import build_files, site_request
 build_files(latest, request=site_request("http://127.0.0.1:8201"))
 print(latest.period_date.isoformat(), latest.publish_at.timestamp())
 """

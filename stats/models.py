@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from . import formatting
-from .parsing import BELOW_LIMIT, FIGURE_LIMIT, too_large
+from stats.wording import formatting
+from stats.wording.parsing import BELOW_LIMIT, FIGURE_LIMIT, too_large
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 

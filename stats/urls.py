@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
-from . import converters, views
+from stats import converters
+from stats.views import pages as views
 
 register_converter(converters.IsoDateConverter, "isodate")
 register_converter(converters.DownloadFormatConverter, "dataformat")

@@ -7,7 +7,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture
 def seed_release(db):
-    from stats.seed import load_seed
+    from stats.demo.seed import load_seed
 
     return load_seed()
 

@@ -33,7 +33,7 @@ def test_admin_is_titled_for_the_newsroom(admin_client):
 @pytest.fixture
 def draft(seed_release, superuser):
     """Next week's draft, started from the published seed release (published ones are read-only)."""
-    from stats.services import start_next_release
+    from stats.publishing.services import start_next_release
 
     return start_next_release(source=seed_release, by=superuser)
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from newsroom.caching import BUILD_WAIT_SECONDS, breaker, current_state, public_fragment
+from common.cache import BUILD_WAIT_SECONDS, breaker, current_state, public_fragment
 from stats.models import Figure, Metric, Release
 
 REDIS = {
@@ -58,7 +58,7 @@ def redis_cache():
 @pytest.fixture
 def committed(transactional_db):
     """Real commits, so on_commit invalidation runs as in production."""
-    from stats.seed import load_seed
+    from stats.demo.seed import load_seed
 
     return load_seed()
 

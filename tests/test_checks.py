@@ -3,8 +3,8 @@ from decimal import Decimal
 
 from django.core.management import call_command
 
-from stats.checks import ERROR, WARNING, ProposedFigure, check_figures, check_release
 from stats.models import Figure, Release
+from stats.publishing.checks import ERROR, WARNING, ProposedFigure, check_figures, check_release
 
 from . import factories
 

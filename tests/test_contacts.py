@@ -15,7 +15,7 @@ from contacts import vcard
 from contacts.models import MediaContact, months_before
 from contacts.resources import MediaContactResource
 from stats.models import Programme
-from stats.presentation import build_release_document
+from stats.selectors import build_release_document
 
 from . import factories
 from .forms import admin_change_data, page_form_data

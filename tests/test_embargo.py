@@ -19,8 +19,8 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from django.utils import timezone
 
 from contacts.models import MediaContact
-from stats import services
 from stats.models import Figure, Metric, Programme, Release
+from stats.publishing import services
 
 # Patterns deliberately not walked, with why. Everything else must be filled and fetched.
 SKIPPED = {

@@ -21,7 +21,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test import Client, override_settings
 
-from newsroom.caching import breaker
+from common.cache import breaker
 from newsroom.middleware import client_ip_address
 from stats.models import Figure
 
@@ -83,7 +83,7 @@ def redis_cache(settings):
 @pytest.fixture
 def committed(transactional_db):
     """Real commits, so on_commit invalidation runs as in production."""
-    from stats.seed import load_seed
+    from stats.demo.seed import load_seed
 
     return load_seed()
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from stats import formatting
-from stats.formatting import FigureValue, render_statement
+from stats.wording import formatting
+from stats.wording.formatting import FigureValue, render_statement
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_a_good_statement_has_no_problems():
 
 
 def test_chart_svg_has_title_description_and_unique_ids():
-    from stats.charts import Point, describe, to_svg, trend_chart
+    from stats.outputs.charts import Point, describe, to_svg, trend_chart
 
     points = [Point(date(2010, 1, 6), Decimal(100)), Point(date(2010, 1, 13), Decimal(150))]
     drawing = trend_chart(points, title="Bookings made", unit="bookings")
@@ -127,7 +127,7 @@ def test_chart_svg_has_title_description_and_unique_ids():
 
 def test_chart_svg_is_styled_by_presentation_attributes_not_style_attributes():
     """A Content-Security-Policy without 'unsafe-inline' would drop style attributes: line, text, clip."""
-    from stats.charts import Point, to_svg, trend_chart
+    from stats.outputs.charts import Point, to_svg, trend_chart
 
     points = [Point(date(2010, 1, 6), Decimal(100)), Point(date(2010, 1, 13), Decimal(150))]
     drawing = trend_chart(points, title="Bookings made")
@@ -158,7 +158,7 @@ def test_chart_svg_is_styled_by_presentation_attributes_not_style_attributes():
     ],
 )
 def test_a_uk_time_the_clocks_skip_or_repeat_is_named_with_the_choices(day, at, message):
-    from stats.ukclock import wall_time_problem
+    from stats.wording.ukclock import wall_time_problem
 
     assert wall_time_problem(day, at) == message
 
@@ -176,7 +176,7 @@ def test_a_uk_time_the_clocks_skip_or_repeat_is_named_with_the_choices(day, at, 
 def test_the_admin_reads_figures_as_people_type_them(typed, value):
     from decimal import Decimal
 
-    from stats.admin_fields import FigureValueField, GroupedNumberInput
+    from stats.admin.fields import FigureValueField, GroupedNumberInput
 
     field = FigureValueField(max_digits=20, decimal_places=4)
     assert field.clean(typed) == Decimal(value)
@@ -186,7 +186,7 @@ def test_the_admin_reads_figures_as_people_type_them(typed, value):
 def test_the_admin_says_what_is_wrong_with_a_typed_figure():
     from django.core.exceptions import ValidationError
 
-    from stats.admin_fields import FigureValueField
+    from stats.admin.fields import FigureValueField
 
     with pytest.raises(ValidationError, match="is ambiguous"):
         FigureValueField(max_digits=20, decimal_places=4).clean("22,81,000")

@@ -13,11 +13,11 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from stats import resources
-from stats.admin_imports import XLSXFormat
-from stats.imports import import_figures, read_upload
+from common.cells import safe_cell
+from stats.admin.imports import XLSXFormat
 from stats.models import Correction, Figure, Metric, Programme, Release, Statement
-from stats.safe_cells import safe_cell
+from stats.spreadsheets import resources
+from stats.spreadsheets.imports import import_figures, read_upload
 
 from . import factories
 
@@ -599,7 +599,7 @@ ROUND_TRIP = [
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
 def test_export_everything_and_import_into_an_empty_database(seed_release, fmt):
-    from stats.admin_imports import CSVFormat, JSONFormat
+    from stats.admin.imports import CSVFormat, JSONFormat
 
     fmt_class = {"xlsx": XLSXFormat, "csv": CSVFormat, "json": JSONFormat}[fmt]
     draft = factories.release(NEXT)
@@ -869,7 +869,7 @@ def _dataset(rows, headers=("metric_slug", "value")):
 @pytest.fixture
 def copied(seed_release, superuser):
     """Next week's draft as a press officer starts it: last week's figures, not yet updated."""
-    from stats import services
+    from stats.publishing import services
 
     return services.start_next_release(source=seed_release, by=superuser)
 
@@ -892,7 +892,7 @@ def test_figures_the_supplier_resends_unchanged_are_confirmed(copied, superuser)
 
 
 def test_a_fall_in_a_draft_import_is_explained_by_the_explanation_box_or_an_earlier_note(copied, superuser):
-    from stats import services
+    from stats.publishing import services
 
     draft = copied
     falls = _dataset([("crs-summary-care-records", "1,200,000")])

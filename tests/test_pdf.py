@@ -10,12 +10,13 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from pypdf import PdfReader
 
-from stats import formatting, pdf
-from stats.charts import Point
-from stats.history import generate_history
+from stats.demo.history import generate_history
 from stats.models import Correction, Figure, Programme, Release
-from stats.pdf_files import build_release_pdf, size_label
-from stats.presentation import build_release_document
+from stats.outputs import pdf
+from stats.outputs.charts import Point
+from stats.outputs.pdfs import build_release_pdf, size_label
+from stats.selectors import build_release_document
+from stats.wording import formatting
 
 from . import factories
 from .test_seed import SEED_BULLETS
@@ -284,7 +285,7 @@ def test_approving_a_release_builds_its_files_before_it_comes_out(
 
     from django.utils import timezone
 
-    from stats import services
+    from stats.publishing import services
 
     draft = services.start_next_release(source=seed_release, by=press_officer)
     draft.figures.update(is_confirmed=True)
@@ -449,7 +450,7 @@ def test_pdf_is_still_served_when_the_cache_is_down(client, seed_release):
 def test_a_figure_or_contact_edited_on_its_own_rebuilds_the_pdf(client, transactional_db):
     """Real commits: the public cache's generation moves, and the PDF follows the page."""
     from contacts.models import MediaContact
-    from stats.seed import load_seed
+    from stats.demo.seed import load_seed
 
     release = load_seed()
     first = client.get("/statistics/2010-03-03.pdf")

@@ -20,8 +20,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from stats import services
 from stats.models import Correction, Figure, Release, Statement
+from stats.publishing import services
 
 from .forms import admin_change_data, page_form_data
 
@@ -305,7 +305,7 @@ STEPS = {
 
 
 def _uk():
-    from stats.ukclock import UK
+    from stats.wording.ukclock import UK
 
     return UK
 
@@ -409,7 +409,7 @@ def test_four_confirmations_of_one_import_at_once_apply_it_once(seed_release, pu
 
 
 def test_a_held_upload_is_claimed_by_its_first_confirmation_only():
-    from stats.admin_imports import claim_confirmation, give_back
+    from stats.admin.imports import claim_confirmation, give_back
 
     first = claim_confirmation("token-1")
     assert first and claim_confirmation("token-1") is None  # the second press is told

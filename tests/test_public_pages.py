@@ -63,7 +63,7 @@ def test_release_page_runs_a_fixed_number_of_queries(client, seed_release, djang
 
 
 def test_series_for_reads_public_releases_oldest_first(db, django_assert_num_queries):
-    from stats.presentation import series_for
+    from stats.selectors import series_for
 
     from . import factories
 

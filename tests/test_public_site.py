@@ -13,10 +13,11 @@ import openpyxl
 import pytest
 from django.test import RequestFactory
 
-from stats import downloads, services
-from stats.history import generate_history
+from common.cells import safe_cell
+from stats.demo.history import generate_history
 from stats.models import Correction, Figure, Metric, Release
-from stats.safe_cells import safe_cell
+from stats.outputs import downloads
+from stats.publishing import services
 
 from . import factories
 
@@ -96,7 +97,7 @@ def test_all_figures_csv_is_built_in_one_query_and_kept_by_what_it_shows(
 def test_all_figures_csv_streams_in_one_query_when_too_big_to_keep(
     client, history, django_assert_num_queries, monkeypatch
 ):
-    from stats import views
+    from stats.views import pages as views
 
     monkeypatch.setattr(views, "ALL_DATA_CACHE_ROWS", 10)  # as if a century of figures
     with django_assert_num_queries(4):

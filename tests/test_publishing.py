@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from stats import services
 from stats.models import Correction, Figure, Release, ReleaseDateChange
+from stats.publishing import services
 
 from . import factories
 
@@ -330,7 +330,7 @@ def test_start_next_release_copies_statements_and_figures_marked_not_yet_updated
 
 
 def test_start_next_release_proposes_the_next_publish_time_in_uk_time(press_officer, metric):
-    from stats.ukclock import UK
+    from stats.wording.ukclock import UK
 
     source = factories.release(
         dt.date(2031, 3, 26), status=Status.SCHEDULED, publish_at=dt.datetime(2031, 3, 26, 9, 30, tzinfo=UK)

@@ -45,7 +45,7 @@ def test_public_pages_have_no_style_attributes_or_elements(client, seed_release)
     """What the policy would block: nothing on a public page, charts included."""
     from html.parser import HTMLParser
 
-    from stats.history import generate_history
+    from stats.demo.history import generate_history
 
     generate_history(weeks=4)  # enough releases for trend charts
 

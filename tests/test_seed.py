@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from contacts.models import MediaContact
 from stats.models import Figure, Metric, Programme, Release, Statement
-from stats.presentation import build_release_document
+from stats.selectors import build_release_document
 
 # The seed page's bullets, in order, word for word ("buisness" and "network ."
 # corrected).

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from stats import services
-from stats.admin_workflow import ACTIONS
+from stats.admin.workflow import ACTIONS
 from stats.models import Correction, Figure, Metric, Release
+from stats.publishing import services
 
 from .forms import admin_change_data
 
@@ -361,7 +361,7 @@ def test_the_save_itself_is_a_compare_and_swap_on_the_version(rf, seed_release, 
     """Even if two saves pass validation together, only the first one's version swap succeeds."""
     from django.contrib import admin
 
-    from stats.admin_workflow import StaleRelease
+    from stats.admin.workflow import StaleRelease
 
     draft = services.start_next_release(source=seed_release, by=superuser)
     model_admin = admin.site._registry[Release]

@@ -1,6 +1,6 @@
 from django import template
 
-from stats import ukclock
+from stats.wording import ukclock
 
 register = template.Library()
 

@@ -66,8 +66,8 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 @pytest.fixture
 def site(transactional_db, live_server):
     """The seed release with a year of synthetic history, served by a live server."""
-    from stats.history import generate_history
-    from stats.seed import load_seed
+    from stats.demo.history import generate_history
+    from stats.demo.seed import load_seed
 
     load_seed()
     generate_history(weeks=52)
@@ -94,7 +94,7 @@ def newsroom(transactional_db, live_server):
     from tests.factories import make_groups
 
     make_groups()
-    from stats.seed import load_seed
+    from stats.demo.seed import load_seed
 
     load_seed()
     return live_server

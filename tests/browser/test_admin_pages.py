@@ -18,8 +18,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def draft(newsroom, people):
     """This week's draft, started from the seed release by the superuser."""
-    from stats import services
     from stats.models import Release
+    from stats.publishing import services
 
     return services.start_next_release(source=Release.objects.get(), by=people["superuser"])
 
@@ -134,8 +134,8 @@ def instances(draft, people):
     from django.contrib.auth.models import Group
 
     from contacts.models import MediaContact
-    from stats import services
     from stats.models import Correction, Metric, Programme, Release, ReleaseDateChange
+    from stats.publishing import services
 
     seed = Release.objects.get(period_date="2010-03-03")
     services.correct_figure(

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from stats.ukclock import UK
+from stats.wording.ukclock import UK
 
 from .conftest import said, screenshot, sideways_scroll
 

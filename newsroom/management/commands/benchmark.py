@@ -69,8 +69,8 @@ class Command(BaseCommand):
         self.stdout.write(text)
 
     def run(self, *, repeat: int, rows: int, skip_export_100: bool) -> None:
-        from stats.history import generate_history
-        from stats.seed import load_seed
+        from stats.demo.history import generate_history
+        from stats.demo.seed import load_seed
 
         load_seed()
         client = Client()
@@ -140,9 +140,9 @@ class Command(BaseCommand):
     def export(self, client) -> tuple[int, float, float]:
         """Rows, rows per second (untraced run) and peak Python memory in MB (traced run)."""
 
-        from stats import downloads
         from stats.models import Release
-        from stats.views import all_data_rows
+        from stats.outputs import downloads
+        from stats.views.pages import all_data_rows
 
         def consume() -> int:
             # The streamed form (data.csv over the size kept whole in the cache), built every time.
@@ -162,7 +162,7 @@ class Command(BaseCommand):
 
     def pdf(self, html_ms: float, repeat: int) -> None:
         from stats.models import Release
-        from stats.pdf_files import build_release_pdf
+        from stats.outputs.pdfs import build_release_pdf
 
         visible = Release.objects.public()
         release = visible.get(period_date="2010-03-03")

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import override_settings
 
 from stats.models import Figure, Metric, Programme, Release
-from stats.resources import FigureResource
+from stats.spreadsheets.resources import FigureResource
 
 METRICS = 100
 

@@ -10,11 +10,11 @@ from django.test import RequestFactory
 from django.urls import resolve, reverse
 
 from newsroom.timing import median_ms
-from stats import pdf
-from stats.history import generate_history
+from stats.demo.history import generate_history
+from stats.demo.seed import load_seed
 from stats.models import Programme, Release
-from stats.pdf_files import build_release_pdf, programme_report
-from stats.seed import load_seed
+from stats.outputs import pdf
+from stats.outputs.pdfs import build_release_pdf, programme_report
 
 
 def _pages(content: bytes) -> int:

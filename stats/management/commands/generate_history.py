@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from stats.history import generate_history
+from stats.demo.history import generate_history
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from stats.seed import load_seed
+from stats.demo.seed import load_seed
 
 
 class Command(BaseCommand):

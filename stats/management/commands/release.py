@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from stats import services, ukclock
 from stats.models import Release
+from stats.publishing import services
+from stats.wording import ukclock
 
 
 def period(value: str) -> dt.date:

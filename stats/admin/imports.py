@@ -21,9 +21,10 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from . import permissions
-from .downloads import plain_number
-from .imports import (
+from stats.models import Figure, Release
+from stats.outputs.downloads import plain_number
+from stats.publishing import permissions
+from stats.spreadsheets.imports import (
     EXTENSIONS,
     FORMAT_NAMES,
     NOT_HELD,
@@ -35,8 +36,7 @@ from .imports import (
     size_label,
     supplier_template,
 )
-from .models import Figure, Release
-from .resources import (
+from stats.spreadsheets.resources import (
     FigureResource,
     ImportRefused,
     MetricResource,

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from . import formatting
-from .models import Figure, Release, Statement
+from stats.models import Figure, Release, Statement
+from stats.wording import formatting
 
 UK = ZoneInfo("Europe/London")
 

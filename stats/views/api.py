@@ -6,9 +6,9 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from . import downloads
-from .models import Figure, Metric, Release
-from .presentation import build_release_document
+from stats.models import Figure, Metric, Release
+from stats.outputs import downloads
+from stats.selectors import build_release_document
 
 API_VERSION = 1
 

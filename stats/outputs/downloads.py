@@ -17,7 +17,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from .safe_cells import safe_cell
+from common.cells import safe_cell
 
 COLUMNS = (
     "period",

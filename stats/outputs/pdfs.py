@@ -11,13 +11,13 @@ from django.db.models import Count, Max, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from common.cache import current_state, remember
 from contacts.models import MediaContact
-from newsroom.caching import current_state, remember
-
-from . import downloads, formatting, pdf, ukclock
-from .models import Figure, Metric, Programme, Release
-from .presentation import ReleaseDocument, Section, build_release_document, series_for
-from .release_files import record_sizes
+from stats.models import Figure, Metric, Programme, Release
+from stats.outputs import downloads, pdf
+from stats.outputs.files import record_sizes
+from stats.selectors import ReleaseDocument, Section, build_release_document, series_for
+from stats.wording import formatting, ukclock
 
 # Long enough to matter, short enough that a stale key ages out: keys change with every release version.
 CACHE_SECONDS = 60 * 60 * 24 * 30

@@ -24,11 +24,13 @@ from import_export.fields import Field
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Error
 
-from . import downloads, formatting, permissions
-from .checks import ERROR, ProposedFigure, check_figures
-from .models import Correction, Figure, Metric, Programme, Qualifier, Release, Statement
-from .parsing import parse_date, parse_number
-from .safe_cells import safe_cell, unescape_cell
+from common.cells import safe_cell, unescape_cell
+from stats.models import Correction, Figure, Metric, Programme, Qualifier, Release, Statement
+from stats.outputs import downloads
+from stats.publishing import permissions
+from stats.publishing.checks import ERROR, ProposedFigure, check_figures
+from stats.wording import formatting
+from stats.wording.parsing import parse_date, parse_number
 
 _HEADER_JUNK = re.compile(r"[\s\-./]+")
 
@@ -974,7 +976,7 @@ class RecordsReleaseEdits:
         super().after_import(dataset, result, **kwargs)
         if self._is_dry_run(kwargs):
             return
-        from .services import record_edit
+        from stats.publishing.services import record_edit
 
         what = self._meta.model._meta.verbose_name_plural
         for release_id in sorted(self.__dict__.get("edited_releases", ())):

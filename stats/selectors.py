@@ -7,11 +7,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from contacts.models import MediaContact, group_by_programme
-
-from . import formatting
-from .charts import Point
-from .checks import previous_figure_values
-from .models import Correction, Figure, Release, Statement
+from stats.models import Correction, Figure, Release, Statement
+from stats.outputs.charts import Point
+from stats.publishing.checks import previous_figure_values
+from stats.wording import formatting
 
 
 @dataclass

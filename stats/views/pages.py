@@ -13,20 +13,21 @@ from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
+from common.cache import public_fragment, remember
 from contacts.models import MediaContact
-from newsroom.caching import public_fragment, remember
-
-from . import api, charts, downloads, formatting, ukclock
-from .models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
-from .pdf_files import (
+from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
+from stats.outputs import charts, downloads
+from stats.outputs.files import record_sizes, sizes_of
+from stats.outputs.pdfs import (
     programme_pdf_file,
     programme_web_url,
     release_pdf_file,
     release_web_url,
 )
-from .presentation import build_release_document, series_for
-from .release_files import record_sizes, sizes_of
-from .tables import SeriesTable
+from stats.outputs.tables import SeriesTable
+from stats.selectors import build_release_document, series_for
+from stats.views import api
+from stats.wording import formatting, ukclock
 
 # How many recent releases the small trend charts on a programme page cover.
 PROGRAMME_CHART_RELEASES = 52

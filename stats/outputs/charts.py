@@ -19,7 +19,7 @@ from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from . import formatting
+from stats.wording import formatting
 
 FONT = "Vera"
 FONT_BOLD = "VeraBd"

@@ -17,11 +17,11 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from newsroom.admin import RecordAdmin, readable_changes
-
-from . import checks, formatting, permissions, services, ukclock
-from .admin_fields import FigureValueField, UKSplitDateTimeField
-from .models import Figure, Metric, Release, Statement
+from common.admin import RecordAdmin, readable_changes
+from stats.admin.fields import FigureValueField, UKSplitDateTimeField
+from stats.models import Figure, Metric, Release, Statement
+from stats.publishing import checks, permissions, services
+from stats.wording import formatting, ukclock
 
 Status = Release.Status
 

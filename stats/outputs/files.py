@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import Release, ReleaseFile
+from stats.models import Release, ReleaseFile
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ def site_request(base_url: str | None = None) -> HttpRequest:
 
 def build_files(release: Release, *, request: HttpRequest) -> dict[str, int]:
     """Build every file of `release` as the public will read it (now, or once it is out); keep sizes."""
-    from .pdf_files import release_pdf_file, release_web_url
-    from .presentation import build_release_document
-    from .views import all_data_csv_bytes, release_files
+    from stats.outputs.pdfs import release_pdf_file, release_web_url
+    from stats.selectors import build_release_document
+    from stats.views.pages import all_data_csv_bytes, release_files
 
     visible = Release.objects.as_published(release)
     document = build_release_document(release, visible=visible)

@@ -14,8 +14,8 @@ from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from . import formatting, ukclock
-from .parsing import parse_number
+from stats.wording import formatting, ukclock
+from stats.wording.parsing import parse_number
 
 
 class GroupedNumberInput(forms.TextInput):

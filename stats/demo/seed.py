@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from contacts.models import MediaContact
-
-from .models import Figure, Metric, Programme, Release, Statement
+from stats.models import Figure, Metric, Programme, Release, Statement
 
 UK = ZoneInfo("Europe/London")
 PERIOD = dt.date(2010, 3, 3)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from .models import Release
+from stats.models import Release
 
 Status = Release.Status
 

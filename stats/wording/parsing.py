@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from . import formatting
+from stats.wording import formatting
 
 COUNT_KINDS = (formatting.TOTAL, formatting.PERIOD, formatting.LEVEL, formatting.RECORD)
 

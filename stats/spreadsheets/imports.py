@@ -28,13 +28,20 @@ from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.db import transaction
 
-from newsroom import caching
-
-from . import formatting, services
-from .checks import previous_figure_values
-from .models import Correction, Figure, Metric, Release
-from .resources import FIGURE_COLUMNS, Change, FigureResource, ImportRefused, needs_correction, plain_decimal
-from .safe_cells import safe_cell
+from common import cache as caching
+from common.cells import safe_cell
+from stats.models import Correction, Figure, Metric, Release
+from stats.publishing import services
+from stats.publishing.checks import previous_figure_values
+from stats.spreadsheets.resources import (
+    FIGURE_COLUMNS,
+    Change,
+    FigureResource,
+    ImportRefused,
+    needs_correction,
+    plain_decimal,
+)
+from stats.wording import formatting
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from django.core.paginator import EmptyPage
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import formatting
-from .models import Figure
+from stats.models import Figure
+from stats.wording import formatting
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from . import formatting, ukclock
+from stats.wording import formatting, ukclock
 
 ERROR = "error"
 WARNING = "warning"
@@ -157,7 +157,7 @@ def check_figures(
 
 def comparison_releases():
     """Releases a new one is compared with: approved or on their way to approval."""
-    from .models import Release
+    from stats.models import Release
 
     Status = Release.Status
     return Release.objects.filter(status__in=(Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED))
@@ -168,7 +168,7 @@ def previous_figure_values(release, *, among):
 
     Public pages pass `Release.objects.public()`; the checks and the admin pass `comparison_releases()`.
     """
-    from .models import Figure
+    from stats.models import Figure
 
     previous = release.previous(among)
     if previous is None:
@@ -181,7 +181,7 @@ def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
 
     `explained` names metric slugs whose fall a correction note explains.
     """
-    from .models import Metric
+    from stats.models import Metric
 
     explained = set(explained)
     figures = list(release.figures.select_related("metric"))

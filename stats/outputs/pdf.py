@@ -33,8 +33,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from . import charts, formatting
-from .charts import Point
+from stats.outputs import charts
+from stats.outputs.charts import Point
+from stats.wording import formatting
 
 FONT, FONT_BOLD = charts.FONT, charts.FONT_BOLD
 NHS_BLUE = charts.NHS_BLUE

@@ -19,9 +19,10 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from . import checks, formatting, permissions, ukclock
-from .models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
-from .release_files import build_files_after_commit
+from stats.models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
+from stats.outputs.files import build_files_after_commit
+from stats.publishing import checks, permissions
+from stats.wording import formatting, ukclock
 
 Status = Release.Status
 # Releases still to come: their date may move or be cancelled.

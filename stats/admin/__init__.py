@@ -2,18 +2,16 @@ from django.contrib import admin
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
-from newsroom.admin import HistoryAdmin
-
-from . import checks, formatting, ukclock
-from .admin_fields import FigureValueField, UKSplitDateTimeField
-from .admin_imports import (
+from common.admin import HistoryAdmin
+from stats.admin.fields import FigureValueField, UKSplitDateTimeField
+from stats.admin.imports import (
     FigureImportExportMixin,
     MetricImportExportMixin,
     ProgrammeImportExportMixin,
     ReleaseImportExportMixin,
     StatementImportExportMixin,
 )
-from .admin_workflow import (
+from stats.admin.workflow import (
     DraftOnlyInlineMixin,
     DraftRowAdminMixin,
     FigureForm,
@@ -21,7 +19,9 @@ from .admin_workflow import (
     ReadOnlyRecordAdmin,
     ReleaseWorkflowMixin,
 )
-from .models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange, Statement
+from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange, Statement
+from stats.publishing import checks
+from stats.wording import formatting, ukclock
 
 
 class MetricInline(admin.TabularInline):
