@@ -6,6 +6,8 @@ public downloads. Numbers and dates stay native; empty text becomes an empty cel
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 # A text cell starting with one of these is read as a formula by spreadsheet programs.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,3 +27,9 @@ def unescape_cell(value):
     if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in FORMULA_TRIGGERS:
         return value[1:]
     return value
+
+
+def plain_number(value: Decimal) -> int | float:
+    """A stored decimal as a spreadsheet/JSON number: 306774292.0000 -> 306774292."""
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value.normalize())

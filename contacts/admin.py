@@ -6,10 +6,10 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.utils import bulk_update_with_history
 
 from common.admin import HistoryAdmin
+from common.import_admin import NewsroomImportExportMixin
 from contacts import phones
 from contacts.models import MediaContact, verification_due_on_or_before
 from contacts.resources import PHONE_HELP, MediaContactResource
-from stats.admin.imports import NewsroomImportExportMixin
 
 
 class VerificationFilter(admin.SimpleListFilter):

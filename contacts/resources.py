@@ -7,10 +7,11 @@ from import_export import fields, resources, widgets
 from phonenumber_field.phonenumber import to_python
 
 from common.cells import safe_cell, unescape_cell
+from common.resources import FlagWidget, OrderWidget, Refusal
+from common.spreadsheets import ImportRefused
 from contacts import phones
 from contacts.models import MediaContact
 from stats.models import Programme
-from stats.spreadsheets.resources import FlagWidget, ImportRefused, OrderWidget, Refusal
 
 PHONE_HELP = "type a UK number as dialled, e.g. 020 7004 1555, or an international number starting with +"
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 from contacts.models import MediaContact, group_by_programme
 from stats.models import Correction, Figure, Release, Statement
 from stats.outputs.charts import Point
-from stats.publishing.checks import previous_figure_values
 from stats.wording import formatting
 
 
@@ -145,3 +144,20 @@ def series_for(metrics, *, visible=None, last: int | None = None) -> dict[int, l
     for metric_id, day, value in rows:
         series[metric_id].append(Point(day, value))
     return series
+
+
+def comparison_releases():
+    """Releases a new one is compared with: approved or on their way to approval."""
+    Status = Release.Status
+    return Release.objects.filter(status__in=(Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED))
+
+
+def previous_figure_values(release, *, among):
+    """The release before `release` among the releases `among`, and its values by metric id.
+
+    Public pages pass `Release.objects.public()`; the checks and the admin pass `comparison_releases()`.
+    """
+    previous = release.previous(among)
+    if previous is None:
+        return None, {}
+    return previous, dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))

@@ -18,10 +18,9 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from common.spreadsheets import ImportRefused, read_upload
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, Statement
-from stats.spreadsheets.imports import read_upload
-from stats.spreadsheets.resources import ImportRefused
 
 from . import factories
 
@@ -335,7 +334,7 @@ def test_read_upload_refuses_each_hostile_file_quickly(secret_path, settings, ca
     started = time.monotonic()
     with pytest.raises(ImportRefused) as refused:
         if len(data) > settings.NEWSROOM_IMPORT_MAX_BYTES:  # the upload form checks the size first
-            from stats.spreadsheets.imports import check_size
+            from common.spreadsheets import check_size
 
             check_size(name, len(data))
         read_upload(data, name)

@@ -14,10 +14,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from common.cells import safe_cell
-from stats.admin.imports import XLSXFormat
+from common.import_admin import XLSXFormat
+from common.spreadsheets import read_upload
 from stats.models import Correction, Figure, Metric, Programme, Release, Statement
 from stats.spreadsheets import resources
-from stats.spreadsheets.imports import import_figures, read_upload
+from stats.spreadsheets.figure_import import import_figures
 
 from . import factories
 
@@ -393,16 +394,14 @@ def test_one_bad_row_means_no_row_is_saved(admin_client, draft):
     assert state() == before
 
 
-def test_resource_itself_rolls_back_every_row_on_a_bad_one(draft):
+def test_the_import_service_itself_writes_no_row_when_one_is_bad(draft):
     dataset = tablib.Dataset(
         VALID, ["2010-03-10", "eps-messages-week", "TBC"], headers=["period", "metric_slug", "value"]
     )
     before = state()
-    result = resources.FigureResource().import_data(
-        dataset, dry_run=False, rollback_on_validation_errors=True
-    )
-    assert result.has_errors()
-    assert [str(p) for p in result.problems] == ["Row 3, column “value”: “TBC” is not a number."]
+    result = import_figures(dataset, dry_run=False)
+    assert not result.ok and not result.applied
+    assert result.problems == ["Row 3, column “value”: “TBC” is not a number."]
     assert state() == before
 
 
@@ -599,7 +598,7 @@ ROUND_TRIP = [
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
 def test_export_everything_and_import_into_an_empty_database(seed_release, fmt):
-    from stats.admin.imports import CSVFormat, JSONFormat
+    from common.import_admin import CSVFormat, JSONFormat
 
     fmt_class = {"xlsx": XLSXFormat, "csv": CSVFormat, "json": JSONFormat}[fmt]
     draft = factories.release(NEXT)
@@ -919,3 +918,23 @@ def test_a_fall_in_a_draft_import_is_explained_by_the_explanation_box_or_an_earl
     note.refresh_from_db()
     assert note.new_value == "1,190,000"  # and it states the figure now in the draft
     assert services.explained_slugs(draft) == {"crs-summary-care-records"}
+
+
+def test_a_confirmation_applies_only_the_plan_that_was_previewed(admin_client, copied):
+    """The figures change between preview and confirm: nothing is imported; the new preview is shown."""
+    url = import_url(copied)
+    file = csv_file([("", "eps-messages-total", "310,000,000")], headers=("period", "metric_slug", "value"))
+    preview = upload(admin_client, url, file)
+    assert preview.context["outcome"].summary == "1 rows: 0 new, 1 changed, 0 unchanged"
+    Figure.objects.filter(release=copied, metric__slug="eps-messages-total").update(value=309_000_000)
+
+    response = confirm(admin_client, url, preview)
+    assert response.status_code == 200
+    assert "the figures changed since the preview" in page_text(response)
+    figure = Figure.objects.get(release=copied, metric__slug="eps-messages-total")
+    assert figure.value == 309_000_000  # nothing imported
+    assert "309,000,000" in page_text(response)  # the new preview says what it would change now
+
+    assert confirm(admin_client, url, response).status_code == 302  # confirmed again: applied
+    figure.refresh_from_db()
+    assert figure.value == 310_000_000

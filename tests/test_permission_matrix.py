@@ -409,7 +409,7 @@ def test_four_confirmations_of_one_import_at_once_apply_it_once(seed_release, pu
 
 
 def test_a_held_upload_is_claimed_by_its_first_confirmation_only():
-    from stats.admin.imports import claim_confirmation, give_back
+    from common.import_admin import claim_confirmation, give_back
 
     first = claim_confirmation("token-1")
     assert first and claim_confirmation("token-1") is None  # the second press is told

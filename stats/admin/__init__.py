@@ -3,6 +3,7 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from common.admin import HistoryAdmin
+from stats import selectors
 from stats.admin.fields import FigureValueField, UKSplitDateTimeField
 from stats.admin.imports import (
     FigureImportExportMixin,
@@ -20,7 +21,6 @@ from stats.admin.workflow import (
     ReleaseWorkflowMixin,
 )
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange, Statement
-from stats.publishing import checks
 from stats.wording import formatting, ukclock
 
 
@@ -81,7 +81,9 @@ class FigureInline(DraftOnlyInlineMixin, admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         # Inline instances are made per request: keep the previous release's values here.
         _, self.previous_values = (
-            checks.previous_figure_values(obj, among=checks.comparison_releases()) if obj else (None, {})
+            selectors.previous_figure_values(obj, among=selectors.comparison_releases())
+            if obj
+            else (None, {})
         )
         return super().get_formset(request, obj, **kwargs)
 

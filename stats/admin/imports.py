@@ -1,295 +1,45 @@
-"""Import and export in the admin: figure imports with a preview, supplier templates, safe exports."""
+"""Import and export of the statistics in the admin: figure imports with a preview (old → new, with
+the publishing checks) and a confirmation, the supplier template, and the simpler resources."""
 
 from __future__ import annotations
 
-import json
-from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import PurePath
-
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.module_loading import import_string
-from import_export.admin import ImportExportMixin
-from import_export.formats import base_formats
-from import_export.forms import ConfirmImportForm, ImportForm
 
-from stats.models import Figure, Release
-from stats.outputs.downloads import plain_number
-from stats.publishing import permissions
-from stats.spreadsheets.imports import (
-    EXTENSIONS,
-    FORMAT_NAMES,
+from common.import_admin import (
+    ALREADY_CONFIRMED,
+    NewsroomImportExportMixin,
+    XLSXFormat,
+    _size_checked,
+    _uploaded_bytes,
+    claim_confirmation,
+    give_back,
+    read_as,
+)
+from common.spreadsheets import (
     NOT_HELD,
-    check_size,
-    dataset_from_bytes,
-    import_figures,
+    ImportRefused,
     max_upload_bytes,
     read_upload,
     size_label,
-    supplier_template,
 )
+from stats.models import Figure, Release
+from stats.publishing import permissions
+from stats.spreadsheets.figure_import import apply_figures, import_figures, plan_figures
 from stats.spreadsheets.resources import (
     FigureResource,
-    ImportRefused,
     MetricResource,
     ProgrammeResource,
     ReleaseResource,
     StatementResource,
     needs_correction,
 )
-
-
-def _uploaded_bytes(upload) -> bytes:
-    return b"".join(upload.chunks())
-
-
-def _size_checked(upload):
-    """The uploaded file, or a form error when it is over the size limit."""
-    try:
-        check_size(upload.name, upload.size)
-    except ImportRefused as error:
-        raise forms.ValidationError(str(error)) from None
-    return upload
-
-
-# -- Formats: read through `imports` so every import refuses bad files the same way ---------------
-
-
-@dataclass
-class Reading:
-    """The file an admin import is reading: its name, for messages, and the encoding it was read in."""
-
-    name: str = ""
-    encoding: str = ""
-
-
-# Set by the import views around the library's reading of the file (one per request and thread).
-_reading: ContextVar[Reading | None] = ContextVar("newsroom_import_reading", default=None)
-
-
-class _CheckedFormat:
-    kind = ""
-
-    def is_binary(self):
-        return True
-
-    def get_read_mode(self):
-        return "rb"
-
-    def create_dataset(self, in_stream, **kwargs):
-        if in_stream is None:  # the held upload was imported already, or expired
-            raise ImportRefused(NOT_HELD)
-        data = in_stream.encode("utf-8") if isinstance(in_stream, str) else in_stream
-        reading = _reading.get()
-        name = PurePath(reading.name).name if reading and reading.name else f"The {self.kind.upper()} file"
-        named = EXTENSIONS.get(PurePath(name).suffix.lower())
-        if named and named != self.kind:
-            raise ImportRefused(
-                f"{name} is named as {FORMAT_NAMES[named]}, but the format chosen is {self.kind.upper()}. "
-                f"Choose {named.upper()} as the format and upload it again."
-            )
-        upload = dataset_from_bytes(data, name, self.kind)
-        if reading is not None:
-            reading.encoding = upload.encoding
-        return upload.dataset
-
-
-class CSVFormat(_CheckedFormat, base_formats.CSV):
-    kind = "csv"
-
-
-class XLSXFormat(_CheckedFormat, base_formats.XLSX):
-    kind = "xlsx"
-
-
-class JSONFormat(_CheckedFormat, base_formats.JSON):
-    kind = "json"
-
-    def export_data(self, dataset, **kwargs):
-        """JSON with numbers as numbers (tablib writes decimals as strings) and ISO dates."""
-        return json.dumps(
-            [{k: json_value(v) for k, v in row.items()} for row in dataset.dict], ensure_ascii=False
-        )
-
-
-def json_value(value):
-    if isinstance(value, Decimal):
-        return plain_number(value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return value
-
-
-FORMATS = [CSVFormat, XLSXFormat, JSONFormat]
-
-
-def read_as(name: str, encoding: str) -> str:
-    """What the preview says about how a text file was read."""
-    if encoding == "Windows-1252":
-        return (
-            f"The file {name} is not UTF-8, so it was read as Windows-1252 text. If it holds accented "
-            "letters or symbols such as £ or €, check that they came out right; if not, save the file as "
-            "“CSV UTF-8” and upload it again."
-        )
-    return f"The file {name} was read as {encoding} text."
-
-
-def text_level(encoding: str) -> int:
-    return messages.INFO if encoding.startswith("UTF") else messages.WARNING
-
-
-ALREADY_CONFIRMED = (
-    "This import was confirmed already (in another window, or by pressing Confirm twice): it was "
-    "applied once, and nothing more was imported."
-)
-
-
-def claim_confirmation(token: str) -> str | None:
-    """The key that marks a held upload as being applied, for its first confirmation only; else None.
-
-    An atomic add in the shared cache (where the upload itself is held), so of several confirmations
-    sent at once, across servers, exactly one goes on to apply the file.
-    """
-    key = f"import-confirmed:{token}"
-    return key if cache.add(key, True, timeout=24 * 60 * 60) else None
-
-
-def give_back(claim: str | None) -> None:
-    """A confirmation that applied nothing (the file failed its checks): it may be tried again."""
-    if claim:
-        cache.delete(claim)
-
-
-class SizeLimitedImportForm(ImportForm):
-    """The library's import form, refusing files over the size limit before reading them."""
-
-    def clean_import_file(self):
-        return _size_checked(self.cleaned_data["import_file"])
-
-
-class CheckedConfirmImportForm(ConfirmImportForm):
-    """The library's confirm form, refusing a format or resource the page never offered."""
-
-    def __init__(self, *args, formats: int = 0, resources: int = 1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.choices = {"format": formats, "resource": resources}
-
-    def _index(self, name: str, *, required: bool) -> str:
-        value = self.cleaned_data[name]
-        if (value or required) and not (value.isdigit() and int(value) < self.choices[name]):
-            raise forms.ValidationError("The confirmation was incomplete. Upload the file again.")
-        return value
-
-    def clean_format(self):
-        return self._index("format", required=True)
-
-    def clean_resource(self):
-        return self._index("resource", required=False)
-
-
-class NewsroomImportExportMixin(ImportExportMixin):
-    """ImportExportMixin with size limit, checked formats and plain-English read errors.
-
-    The confirmation is checked too: a repeated, expired or forged one is sent back to the upload
-    page with a message, and a file that no longer passes the checks is not imported at all.
-    """
-
-    import_form_class = SizeLimitedImportForm
-    confirm_form_class = CheckedConfirmImportForm
-    formats = FORMATS
-
-    def add_data_read_fail_error_to_form(self, form, e):
-        if isinstance(e, ImportRefused):
-            form.add_error("import_file", str(e))
-        else:
-            super().add_data_read_fail_error_to_form(form, e)
-
-    def import_action(self, request, **kwargs):
-        """The library's upload and preview, naming the file in messages and saying how its text was read.
-
-        A refused file is not kept for a confirmation that cannot come.
-        """
-        upload = request.FILES.get("import_file")
-        reading = Reading(name=PurePath(upload.name).name if upload else "")
-        token = _reading.set(reading)
-        try:
-            response = super().import_action(request, **kwargs)
-        finally:
-            _reading.reset(token)
-        context = getattr(response, "context_data", None) or {}
-        if context.get("confirm_form") is not None:
-            if reading.encoding:
-                self.message_user(
-                    request, read_as(reading.name, reading.encoding), text_level(reading.encoding)
-                )
-        else:
-            self.forget_held_file(upload)
-        return response
-
-    def forget_held_file(self, upload) -> None:
-        """Remove the copy the library keeps of an upload for its confirmation (it names it on the upload)."""
-        held = getattr(upload, "tmp_storage_name", None)
-        if held:
-            storage = self.get_tmp_storage_class()(name=held, **self.get_tmp_storage_class_kwargs())
-            try:
-                storage.remove()
-            except OSError:  # a temporary folder's file already gone
-                pass
-
-    def get_confirm_form_kwargs(self, request, import_form=None):
-        return {
-            **super().get_confirm_form_kwargs(request, import_form),
-            "formats": len(self.get_import_formats()),
-            "resources": len(self.get_import_resource_classes(request)),
-        }
-
-    def get_import_data_kwargs(self, **kwargs):
-        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
-
-    def import_page(self, request, message: str) -> HttpResponseRedirect:
-        """Back to the upload page, saying why nothing was imported."""
-        self.message_user(request, message, messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*self.get_model_info())))
-
-    def process_import(self, request, **kwargs):
-        if not self.has_import_permission(request):
-            raise PermissionDenied
-        confirm_form = self.create_confirm_form(request)
-        if not confirm_form.is_valid():
-            return self.import_page(request, "The confirmation was incomplete. Upload the file again.")
-        claim = claim_confirmation(confirm_form.cleaned_data["import_file_name"])
-        if claim is None:
-            return self.import_page(request, ALREADY_CONFIRMED)
-        request.import_claim = claim
-        token = _reading.set(Reading(name=confirm_form.cleaned_data["original_file_name"]))
-        try:
-            return super().process_import(request, **kwargs)
-        except ImportRefused as error:
-            give_back(claim)
-            return self.import_page(request, str(error))
-        except Exception:
-            give_back(claim)
-            raise
-        finally:
-            _reading.reset(token)
-
-    def process_result(self, result, request):
-        if result.has_errors() or result.has_validation_errors():
-            give_back(getattr(request, "import_claim", None))
-            return self.import_page(
-                request,
-                "Nothing was imported: the file no longer passes the checks (the data changed since the "
-                "preview). Upload it again to see the problems.",
-            )
-        return super().process_result(result, request)
+from stats.spreadsheets.template import supplier_template
 
 
 class ProgrammeImportExportMixin(NewsroomImportExportMixin):
@@ -353,6 +103,14 @@ class ConfirmFigureImportForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput)
     file_name = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(widget=forms.HiddenInput, required=False)
+    plan = forms.CharField(widget=forms.HiddenInput, required=False)  # the previewed plan's digest
+
+
+PLAN_CHANGED = (
+    "Nothing was imported: the figures changed since the preview (someone saved this release, or "
+    "another import ran), so this file would now do something else. Check the new preview below and "
+    "confirm again."
+)
 
 
 def can_import_figures(request) -> bool:
@@ -420,7 +178,12 @@ class FigureImportViewMixin:
                     storage = self.figure_tmp_storage()
                     storage.save(data)
                     context["confirm_form"] = ConfirmFigureImportForm(
-                        initial={"token": storage.name, "file_name": read.name, "reason": reason}
+                        initial={
+                            "token": storage.name,
+                            "file_name": read.name,
+                            "reason": reason,
+                            "plan": outcome.digest,
+                        }
                     )
                 else:
                     context["problems"] = outcome.problems
@@ -450,9 +213,9 @@ class FigureImportViewMixin:
         reason = confirm.cleaned_data["reason"]
         try:
             read = read_upload(data, confirm.cleaned_data["file_name"])
-            outcome = import_figures(
-                read.dataset, release=release, reason=reason, user=request.user, dry_run=False
-            )
+            outcome = plan_figures(read.dataset, release=release, reason=reason, user=request.user)
+            if outcome.ok and outcome.digest == confirm.cleaned_data["plan"]:
+                apply_figures(outcome, reason=reason, user=request.user)
         except ImportRefused as error:
             give_back(claim)
             context["problems"] = str(error).splitlines()
@@ -460,9 +223,16 @@ class FigureImportViewMixin:
         except Exception:
             give_back(claim)
             raise
-        if not outcome.ok:
+        if not outcome.applied:
             give_back(claim)
-            context.update(outcome=outcome, problems=outcome.problems, upload=read)
+            context.update(outcome=outcome, upload=read)
+            if outcome.ok:  # the same file, other data: show what it would do now, to confirm again
+                context["problems_heading"] = PLAN_CHANGED
+                context["confirm_form"] = ConfirmFigureImportForm(
+                    initial={**confirm.cleaned_data, "plan": outcome.digest}
+                )
+            else:
+                context["problems"] = outcome.problems
             return TemplateResponse(request, self.figure_import_template, context)
         storage.remove()
         touched = {c.release.pk: c.release for c in outcome.changes if c.changes_anything}

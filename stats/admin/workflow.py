@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from common.admin import RecordAdmin, readable_changes
+from stats import selectors
 from stats.admin.fields import FigureValueField, UKSplitDateTimeField
 from stats.models import Figure, Metric, Release, Statement
 from stats.publishing import checks, permissions, services
@@ -715,7 +716,7 @@ class ChangeRow:
 
 def release_changes(release: Release) -> dict[str, Any]:
     """Every figure old → new against the previous release, and bullets added or removed."""
-    previous = release.previous(checks.comparison_releases())
+    previous = release.previous(selectors.comparison_releases())
     figures = {f.metric_id: f for f in release.figures.select_related("metric__programme")}
     old = {
         f.metric_id: f for f in Figure.objects.filter(release=previous).select_related("metric__programme")

@@ -17,7 +17,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from common.cells import safe_cell
+from common.cells import plain_number, safe_cell
 
 COLUMNS = (
     "period",
@@ -38,12 +38,6 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
-
-
-def plain_number(value: Decimal) -> int | float:
-    """A stored decimal as a spreadsheet/JSON number: 306774292.0000 -> 306774292."""
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value.normalize())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from stats.selectors import comparison_releases, previous_figure_values
 from stats.wording import formatting, ukclock
 
 ERROR = "error"
@@ -153,27 +154,6 @@ def check_figures(
                 )
             )
     return findings
-
-
-def comparison_releases():
-    """Releases a new one is compared with: approved or on their way to approval."""
-    from stats.models import Release
-
-    Status = Release.Status
-    return Release.objects.filter(status__in=(Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED))
-
-
-def previous_figure_values(release, *, among):
-    """The release before `release` among the releases `among`, and its values by metric id.
-
-    Public pages pass `Release.objects.public()`; the checks and the admin pass `comparison_releases()`.
-    """
-    from stats.models import Figure
-
-    previous = release.previous(among)
-    if previous is None:
-        return None, {}
-    return previous, dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
 
 
 def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from stats import selectors
 from stats.models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
 from stats.outputs.files import build_files_after_commit
 from stats.publishing import checks, permissions
@@ -118,7 +119,7 @@ def refresh_explanations(release: Release) -> int:
     notes = list(release.corrections.filter(figure__isnull=False).select_related("figure__metric"))
     if not notes:
         return 0
-    previous, old_values = checks.previous_figure_values(release, among=checks.comparison_releases())
+    previous, old_values = selectors.previous_figure_values(release, among=selectors.comparison_releases())
     changed = []
     for note in notes:
         was, now = explanation_values(note.figure, previous, old_values)
@@ -324,7 +325,7 @@ def add_correction_note(*, release: Release, by, metric_slug: str, reason: str) 
     figure = release.figures.select_related("metric").filter(metric__slug=metric_slug).first()
     if figure is None:
         raise ValidationError(f"“{release}” has no figure for “{metric_slug}”.")
-    previous, old_values = checks.previous_figure_values(release, among=checks.comparison_releases())
+    previous, old_values = selectors.previous_figure_values(release, among=selectors.comparison_releases())
     was, now = explanation_values(figure, previous, old_values)
     note = Correction.objects.create(
         release=release,

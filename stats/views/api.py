@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from common.cells import plain_number
 from stats.models import Figure, Metric, Release
 from stats.outputs import downloads
 from stats.selectors import build_release_document
@@ -43,11 +44,9 @@ def release_payload(document, *, request) -> dict:
                         "metric_name": row.metric_name,
                         "kind": row.kind,
                         "unit": row.unit,
-                        "value": downloads.plain_number(row.value),
+                        "value": plain_number(row.value),
                         "display": row.display,
-                        "previous_value": downloads.plain_number(row.previous)
-                        if row.previous is not None
-                        else None,
+                        "previous_value": plain_number(row.previous) if row.previous is not None else None,
                         "change": row.change,
                         "as_of": row.as_of.isoformat() if row.as_of else None,
                         "qualifier": row.qualifier,
@@ -84,7 +83,7 @@ def series_payload(metric: Metric, rows: list[downloads.Row], *, request) -> dic
         "figures": [
             {
                 "period": row.period.isoformat(),
-                "value": downloads.plain_number(row.value),
+                "value": plain_number(row.value),
                 "as_of": row.as_of.isoformat() if row.as_of else None,
                 "qualifier": row.qualifier,
                 "note": row.note,

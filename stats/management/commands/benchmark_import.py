@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import override_settings
 
 from stats.models import Figure, Metric, Programme, Release
-from stats.spreadsheets.resources import FigureResource
+from stats.spreadsheets.figure_import import BATCH, import_figures, plan_figures
 
 METRICS = 100
 
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 )
                 for period, slug, value, note in dataset
             ),
-            batch_size=FigureResource._meta.batch_size,
+            batch_size=BATCH,
         )
         raw = time.perf_counter() - started
         assert Figure.objects.filter(release__in=releases).count() == rows
@@ -88,19 +88,17 @@ class Command(BaseCommand):
 
         if preview:
             started = time.perf_counter()
-            result = FigureResource().import_data(dataset, dry_run=True, rollback_on_validation_errors=True)
+            result = plan_figures(dataset)
             dry = time.perf_counter() - started
-            if result.has_errors() or result.has_validation_errors():
-                raise CommandError("The preview found problems: " + "; ".join(map(str, result.problems[:5])))
+            if not result.ok:
+                raise CommandError("The preview found problems: " + "; ".join(result.problems[:5]))
             self.stdout.write(f"resource, preview (dry run): {rows / dry:12,.0f} rows/s  ({dry:.2f} s)")
 
         started = time.perf_counter()
-        result = FigureResource().import_data(
-            dataset, dry_run=False, use_transactions=True, rollback_on_validation_errors=True
-        )
+        result = import_figures(dataset, dry_run=False)
         imported = time.perf_counter() - started
-        if result.has_errors() or result.has_validation_errors():
-            raise CommandError("The import found problems: " + "; ".join(map(str, result.problems[:5])))
+        if not result.ok:
+            raise CommandError("The import found problems: " + "; ".join(result.problems[:5]))
         assert Figure.objects.filter(release__in=releases).count() == rows
 
         ratio = raw / imported

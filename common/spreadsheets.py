@@ -1,14 +1,10 @@
-"""Figure imports: reading an uploaded file safely, checking it, applying it, recording corrections.
-
-`read_upload` turns bytes into a `tablib.Dataset` or refuses them with a
-message; `import_figures` runs the same `FigureResource` the admin uses, as a
-dry run for the preview or for real in one transaction; `supplier_template`
-writes the XLSX a supplier fills in.
+"""Reading an uploaded spreadsheet safely: CSV, XLSX or JSON bytes in, a `tablib.Dataset` out.
 
 Every file is untrusted: its size, rows, columns and (for a workbook) unpacked size are checked
 against the NEWSROOM_IMPORT_* settings while it is read, before anything is held whole, and a
 workbook's XML is parsed by defusedxml (openpyxl uses it when it is installed), which refuses
-entity expansion and external entities.
+entity expansion and external entities. Any problem raises `ImportRefused` with a message that
+names what and where. Used by every import in the admin; knows nothing of any app.
 """
 
 from __future__ import annotations
@@ -19,38 +15,24 @@ import json
 import logging
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePath
 
 import tablib
 from defusedxml import DefusedXmlException
 from django.conf import settings
-from django.db import transaction
-
-from common import cache as caching
-from common.cells import safe_cell
-from stats.models import Correction, Figure, Metric, Release
-from stats.publishing import services
-from stats.publishing.checks import previous_figure_values
-from stats.spreadsheets.resources import (
-    FIGURE_COLUMNS,
-    Change,
-    FigureResource,
-    ImportRefused,
-    needs_correction,
-    plain_decimal,
-)
-from stats.wording import formatting
 
 logger = logging.getLogger(__name__)
+
+
+class ImportRefused(Exception):
+    """The file cannot be imported; the message says why and where."""
+
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 NOT_HELD = "The uploaded file is no longer held (it was imported already, or it expired). Upload it again."
 FORMAT_NAMES = {"csv": "a CSV file", "xlsx": "an Excel workbook (.xlsx)", "json": "a JSON file"}
-# The figure columns with last release's value just before the value to fill in.
-_VALUE = FIGURE_COLUMNS.index("value")
-TEMPLATE_COLUMNS = (*FIGURE_COLUMNS[:_VALUE], "previous_value", *FIGURE_COLUMNS[_VALUE:])
 # Excel's own limit: no spreadsheet program saves a longer cell.
 MAX_CELL_CHARACTERS = 32_767
 
@@ -208,12 +190,18 @@ def _tidy(headers: list, rows: list[list]) -> tablib.Dataset:
     return dataset
 
 
+def plain(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros: 12.50 -> '12.5'."""
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def as_read(cell):
     """A cell's value as the supplier sees it: a cell formatted as a percentage holds 0.125 for 12.5%."""
     value = getattr(cell, "value", None)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if "%" in (getattr(cell, "number_format", "") or ""):
-            return f"{formatting._plain(Decimal(repr(value)) * 100)}%"
+            return f"{plain(Decimal(repr(value)) * 100)}%"
     return value
 
 
@@ -577,172 +565,3 @@ def read_upload(data: bytes, name: str) -> Upload:
         check_size(name, len(data))
         raise ImportRefused(f"{name} is not a file we can read: upload a .csv, .xlsx or .json file.")
     return dataset_from_bytes(data, name, expected)
-
-
-# -- Running the import ------------------------------------------------------------------------
-
-
-@dataclass
-class FigureImport:
-    """What an import would do (dry run) or did."""
-
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    applied: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.changes if c.action == action)
-
-    @property
-    def summary(self) -> str:
-        confirmed = self.count("confirmed")
-        return (
-            f"{len(self.changes)} rows: {self.count('new')} new, {self.count('changed')} changed, "
-            + (f"{confirmed} confirmed as still right, " if confirmed else "")
-            + f"{self.count('unchanged')} unchanged"
-        )
-
-
-def _result_problems(result) -> list[str]:
-    problems = [str(p) for p in getattr(result, "problems", [])]
-    if problems:
-        return problems
-    problems = [str(error.error) for error in result.base_errors]
-    for row in result.invalid_rows:
-        for messages in row.error_dict.values():
-            problems.extend(f"Row {row.number + 1}: {m}" for m in messages)
-    for number, errors in result.row_errors():
-        problems.extend(f"Row {number + 1}: {error.error}" for error in errors)
-    return problems
-
-
-def import_figures(
-    dataset: tablib.Dataset,
-    *,
-    release: Release | None = None,
-    reason: str = "",
-    user=None,
-    dry_run: bool = True,
-) -> FigureImport:
-    """Check (dry run) or apply a file of figures: all rows in one transaction, or none."""
-    resource = FigureResource(release=release, reason=reason, user=user)
-    with transaction.atomic():
-        result = resource.import_data(
-            dataset,
-            dry_run=dry_run,
-            raise_errors=False,
-            use_transactions=True,
-            rollback_on_validation_errors=True,
-            user=user,
-        )
-        outcome = FigureImport(
-            problems=_result_problems(result)
-            if result.has_errors() or result.has_validation_errors()
-            else [],
-            warnings=list(resource.warnings),
-            changes=list(resource.changes),
-        )
-        if outcome.ok and not dry_run:
-            record_import_corrections(changes=outcome.changes, reason=reason, user=user)
-            record_import_explanations(changes=outcome.changes, reason=reason, user=user)
-            touched = {c.release.pk for c in outcome.changes if c.writes}
-            services.record_edits(touched, by=user, reason="Imported figures")
-            for release in {c.release for c in outcome.changes if c.writes and needs_correction(c.release)}:
-                services.build_files_after_commit(release)  # corrected: its files change
-            explained = Correction.objects.filter(
-                release__in=touched, release__status=Release.Status.DRAFT, figure__isnull=False
-            ).values_list("release_id", flat=True)
-            for release in Release.objects.filter(pk__in=set(explained)):
-                services.refresh_explanations(release)
-            outcome.applied = True
-            caching.invalidate()  # bulk writes send no signals
-    return outcome
-
-
-def record_import_explanations(*, changes: list[Change], reason: str, user=None) -> list[Correction]:
-    """One note per fall the import's explanation explains in a draft, published with the release."""
-    falls = [c for c in changes if c.needs_explanation]
-    if not falls:
-        return []
-    figures = {
-        (f.release_id, f.metric_id): f
-        for f in Figure.objects.filter(
-            release__in={c.release.pk for c in falls}, metric__in={c.metric.pk for c in falls}
-        ).select_related("metric")
-    }
-    by = user if getattr(user, "pk", None) else None
-    return Correction.objects.bulk_create(
-        Correction(
-            release=c.release,
-            figure=figures[(c.release.pk, c.metric.pk)],
-            subject=c.metric.name,
-            reason=reason.strip(),
-            created_by=by,
-        )
-        for c in falls
-    )
-
-
-def record_import_corrections(*, changes: list[Change], reason: str, user=None) -> list[Correction]:
-    """One public correction per figure an import changes in a published release."""
-    changed = [c for c in changes if needs_correction(c.release) and c.changes_anything]
-    if not changed:
-        return []
-    figures = {
-        (f.release_id, f.metric_id): f
-        for f in Figure.objects.filter(
-            release__in={c.release.pk for c in changed}, metric__in={c.metric.pk for c in changed}
-        )
-    }
-    by = user if getattr(user, "pk", None) else None
-    return Correction.objects.bulk_create(
-        Correction(
-            release=c.release,
-            figure=figures.get((c.release.pk, c.metric.pk)),
-            subject=c.metric.name,
-            old_value=c.was if c.old else "",
-            new_value=c.now,
-            reason=reason.strip(),
-            created_by=by,
-        )
-        for c in changed
-    )
-
-
-# -- The supplier template -------------------------------------------------------------------------
-
-
-def supplier_template(release: Release) -> bytes:
-    """An XLSX for `release`: one row per metric with last release's value and an empty value column."""
-    _, previous_values = previous_figure_values(
-        release, among=Release.objects.exclude(status=Release.Status.WITHDRAWN)
-    )
-    current = dict(Figure.objects.filter(release=release).values_list("metric_id", "as_of"))
-    metrics = Metric.objects.filter(programme__is_active=True).select_related("programme")
-    dataset = tablib.Dataset(headers=list(TEMPLATE_COLUMNS), title="Figures")
-    for metric in metrics:
-        before = previous_values.get(metric.pk)
-        dataset.append(
-            [
-                safe_cell(value)
-                for value in (
-                    release.period_date,
-                    metric.programme.name,
-                    metric.slug,
-                    metric.name,
-                    metric.kind,
-                    metric.unit,
-                    plain_decimal(before),
-                    None,
-                    current.get(metric.pk),
-                    None,
-                    None,
-                )
-            ]
-        )
-    return dataset.export("xlsx")
