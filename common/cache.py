@@ -34,6 +34,7 @@ from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -179,9 +180,8 @@ def remember(key: str, build, timeout: int | None = None):
 
 
 def _next_publish_timestamp() -> float:
-    from stats.models import Release
-
-    upcoming = Release.objects.upcoming().values_list("publish_at", flat=True).first()
+    """The next publish time, from the function settings.NEWSROOM_NEXT_PUBLISH_TIME names."""
+    upcoming = import_string(settings.NEWSROOM_NEXT_PUBLISH_TIME)()
     return upcoming.timestamp() if upcoming else NO_NEXT
 
 

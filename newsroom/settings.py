@@ -159,6 +159,8 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 # The organisation that publishes: shown on pages, in PDFs and feeds.
 NEWSROOM_ORGANISATION = os.environ.get("NEWSROOM_ORGANISATION", "NHS Connecting for Health")
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "NHS Connecting for Health newsroom")
+# What the public cache asks for the next moment an embargo lifts: no page it keeps outlives it.
+NEWSROOM_NEXT_PUBLISH_TIME = "stats.selectors.next_publish_time"
 # The public site's address, for what is built outside a reader's request (files, emails).
 NEWSROOM_SITE_URL = os.environ.get("NEWSROOM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

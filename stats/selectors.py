@@ -161,3 +161,11 @@ def previous_figure_values(release, *, among):
     if previous is None:
         return None, {}
     return previous, dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
+
+
+def next_publish_time() -> datetime | None:
+    """When the next approved release comes out (the moment an embargo lifts), or None.
+
+    The public cache asks this (settings.NEWSROOM_NEXT_PUBLISH_TIME) so nothing it keeps outlives it.
+    """
+    return Release.objects.upcoming().values_list("publish_at", flat=True).first()

@@ -97,9 +97,9 @@ def test_all_figures_csv_is_built_in_one_query_and_kept_by_what_it_shows(
 def test_all_figures_csv_streams_in_one_query_when_too_big_to_keep(
     client, history, django_assert_num_queries, monkeypatch
 ):
-    from stats.views import pages as views
+    from stats.outputs import files
 
-    monkeypatch.setattr(views, "ALL_DATA_CACHE_ROWS", 10)  # as if a century of figures
+    monkeypatch.setattr(files, "ALL_DATA_CACHE_ROWS", 10)  # as if a century of figures
     with django_assert_num_queries(4):
         response = client.get("/statistics/data.csv")
         body = b"".join(response.streaming_content).decode()

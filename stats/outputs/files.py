@@ -1,20 +1,26 @@
 """A release's files (PDF, spreadsheet, CSV, JSON): built when the release changes, sizes kept.
 
 A page shows the sizes it knows (`ReleaseFile` rows) and never builds a file to learn one. The
-files' bytes are cached under a digest of what they show (see `pdf_files` and `views.release_files`),
-so files built when a release is approved are the ones served the second it comes out.
+files' bytes are cached under a digest of what they show (`pdfs.release_pdf_file`, the spreadsheet
+by its CSV, data.csv by its releases' versions), so files built when a release is approved are the
+ones served the second it comes out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
-from stats.models import Release, ReleaseFile
+from common.cache import remember
+from stats.models import Figure, Metric, Programme, Release, ReleaseFile
+from stats.outputs import downloads, payloads
+from stats.selectors import build_release_document
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +71,74 @@ def site_request(base_url: str | None = None) -> HttpRequest:
     return request
 
 
+def release_files(document, *, request) -> dict[str, bytes]:
+    """A release's CSV, XLSX and JSON, built from the document the page shows."""
+    rows = downloads.document_rows(
+        document, release_url=request.build_absolute_uri(document.release.get_absolute_url())
+    )
+    csv_bytes = downloads.to_csv(rows)
+    json_bytes = downloads.to_json(payloads.release_payload(document, request=request))
+    # XLSX is the slow one: cache it by the CSV it mirrors.
+    key = "release-xlsx:" + hashlib.sha256(csv_bytes).hexdigest()
+    xlsx_bytes = remember(
+        key,
+        lambda: downloads.to_xlsx(rows, sheet_title=f"w-c {document.period_date:%Y-%m-%d}"),
+        60 * 60 * 24,
+    )
+    return {"csv": csv_bytes, "xlsx": xlsx_bytes, "json": json_bytes}
+
+
+def all_data_key(visible, *, base: str) -> tuple[str, int]:
+    """A key that changes with anything data.csv shows, and its number of rows; three queries.
+
+    The visible releases and their versions (every figure written moves its release's version on),
+    and the last change to a metric or a programme (their names are in every row).
+    """
+    figures = Figure.objects.filter(release__in=visible).aggregate(
+        rows=Count("pk"), versions=Sum("release__version"), last=Max("release__updated_at")
+    )
+    names = [model.history.aggregate(last=Max("history_date"))["last"] for model in (Metric, Programme)]
+    parts = [base, figures["rows"], figures["versions"], figures["last"], *names]
+    return "all-data-csv:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
+
+
+def all_data_rows(visible, *, base: str):
+    figures = (
+        Figure.objects.filter(release__in=visible)
+        .select_related("release", "metric__programme")
+        .order_by(
+            "release__period_date",
+            "metric__programme__display_order",
+            "metric__display_order",
+            "metric__name",
+        )
+    )
+    for figure in figures.iterator(chunk_size=2000):
+        yield downloads.Row.of_figure(
+            figure, metric=figure.metric, release_url=base + figure.release.get_absolute_url()
+        )
+
+
+# A row of data.csv is about 200 bytes: up to this many rows (about 40 years of weekly figures,
+# 12 MB) the file is kept whole in the cache; beyond, it is streamed so memory stays flat.
+ALL_DATA_CACHE_ROWS = 60_000
+
+
+def all_data_csv_bytes(visible, *, base: str) -> bytes | None:
+    """The whole-dataset CSV as `visible` releases show it, kept by what it shows; None if too big.
+
+    Built when a release is approved for the releases public once it is out, so the second it
+    comes out this is a cache hit.
+    """
+    key, rows = all_data_key(visible, base=base)
+    if rows > ALL_DATA_CACHE_ROWS:
+        return None
+    return remember(key, lambda: downloads.to_csv(all_data_rows(visible, base=base)), 60 * 60 * 24)
+
+
 def build_files(release: Release, *, request: HttpRequest) -> dict[str, int]:
     """Build every file of `release` as the public will read it (now, or once it is out); keep sizes."""
     from stats.outputs.pdfs import release_pdf_file, release_web_url
-    from stats.selectors import build_release_document
-    from stats.views.pages import all_data_csv_bytes, release_files
 
     visible = Release.objects.as_published(release)
     document = build_release_document(release, visible=visible)

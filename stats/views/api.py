@@ -6,109 +6,10 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from common.cells import plain_number
-from stats.models import Figure, Metric, Release
-from stats.outputs import downloads
+from stats.models import Metric, Release
+from stats.outputs import payloads
+from stats.outputs.payloads import API_VERSION
 from stats.selectors import build_release_document
-
-API_VERSION = 1
-
-
-def _release_summary(release: Release, *, request) -> dict:
-    return {
-        "period": release.period_date.isoformat(),
-        "heading": release.heading,
-        "summary": release.summary,
-        "published": release.publish_at.isoformat() if release.publish_at else None,
-        "synthetic": release.is_synthetic,
-        "url": request.build_absolute_uri(release.get_absolute_url()),
-        "api_url": request.build_absolute_uri(reverse("api:release", args=[release.period_date])),
-    }
-
-
-def release_payload(document, *, request) -> dict:
-    """A release as JSON: its figures (with change since the previous release), bullets and corrections."""
-    release = document.release
-    return {
-        **_release_summary(release, request=request),
-        "previous": document.previous.period_date.isoformat() if document.previous else None,
-        "next": document.next.period_date.isoformat() if document.next else None,
-        "programmes": [
-            {
-                "slug": section.programme_slug,
-                "name": section.programme_name,
-                "statements": section.bullets,
-                "figures": [
-                    {
-                        "metric_slug": row.metric_slug,
-                        "metric_name": row.metric_name,
-                        "kind": row.kind,
-                        "unit": row.unit,
-                        "value": plain_number(row.value),
-                        "display": row.display,
-                        "previous_value": plain_number(row.previous) if row.previous is not None else None,
-                        "change": row.change,
-                        "as_of": row.as_of.isoformat() if row.as_of else None,
-                        "qualifier": row.qualifier,
-                        "note": row.note,
-                    }
-                    for row in section.figures
-                ],
-            }
-            for section in document.sections
-        ],
-        "corrections": [
-            {
-                "subject": c.subject,
-                "was": c.old_value,
-                "now": c.new_value,
-                "reason": c.reason,
-                "corrected_at": c.created_at.isoformat(),
-            }
-            for c in document.corrections
-        ],
-    }
-
-
-def series_payload(metric: Metric, rows: list[downloads.Row], *, request) -> dict:
-    """A metric and its public figures, oldest first."""
-    return {
-        "slug": metric.slug,
-        "name": metric.name,
-        "programme": metric.programme.name,
-        "kind": metric.kind,
-        "unit": metric.unit,
-        "definition": metric.definition,
-        "url": request.build_absolute_uri(metric.get_absolute_url()),
-        "figures": [
-            {
-                "period": row.period.isoformat(),
-                "value": plain_number(row.value),
-                "as_of": row.as_of.isoformat() if row.as_of else None,
-                "qualifier": row.qualifier,
-                "note": row.note,
-                "release_url": row.release_url,
-            }
-            for row in rows
-        ],
-    }
-
-
-def metric_rows(metric: Metric, *, request) -> list[downloads.Row]:
-    """A metric's public figures as download rows, oldest first, in one query."""
-    figures = (
-        Figure.objects.filter(metric=metric, release__in=Release.objects.public())
-        .select_related("release")
-        .order_by("release__period_date")
-    )
-    return [
-        downloads.Row.of_figure(
-            figure,
-            metric=metric,
-            release_url=request.build_absolute_uri(figure.release.get_absolute_url()),
-        )
-        for figure in figures
-    ]
 
 
 def _json(data, status=200) -> JsonResponse:
@@ -119,14 +20,17 @@ def release_list(request):
     """GET /api/v1/releases/: every public release, newest first (summaries)."""
     releases = Release.objects.public().order_by("-period_date")
     return _json(
-        {"api_version": API_VERSION, "releases": [_release_summary(r, request=request) for r in releases]}
+        {
+            "api_version": API_VERSION,
+            "releases": [payloads.release_summary(r, request=request) for r in releases],
+        }
     )
 
 
 def release_detail(request, period):
     """GET /api/v1/releases/<yyyy-mm-dd>/: one public release in full."""
     release = get_object_or_404(Release.objects.public(), period_date=period)
-    return _json(release_payload(build_release_document(release), request=request))
+    return _json(payloads.release_payload(build_release_document(release), request=request))
 
 
 def metric_list(request):
@@ -155,4 +59,6 @@ def metric_detail(request, slug):
     metric = get_object_or_404(
         Metric.objects.filter(programme__is_active=True).select_related("programme"), slug=slug
     )
-    return _json(series_payload(metric, metric_rows(metric, request=request), request=request))
+    return _json(
+        payloads.series_payload(metric, payloads.metric_rows(metric, request=request), request=request)
+    )

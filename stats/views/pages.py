@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -13,11 +11,11 @@ from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
-from common.cache import public_fragment, remember
+from common.cache import public_fragment
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
-from stats.outputs import charts, downloads
-from stats.outputs.files import record_sizes, sizes_of
+from stats.outputs import charts, downloads, payloads
+from stats.outputs.files import all_data_csv_bytes, all_data_rows, record_sizes, release_files, sizes_of
 from stats.outputs.pdfs import (
     programme_pdf_file,
     programme_web_url,
@@ -26,7 +24,6 @@ from stats.outputs.pdfs import (
 )
 from stats.outputs.tables import SeriesTable
 from stats.selectors import build_release_document, series_for
-from stats.views import api
 from stats.wording import formatting, ukclock
 
 # How many recent releases the small trend charts on a programme page cover.
@@ -121,23 +118,6 @@ class Download:
     @property
     def size_label(self) -> str:
         return downloads.human_size(self.size) if self.size is not None else ""
-
-
-def release_files(document, *, request) -> dict[str, bytes]:
-    """A release's CSV, XLSX and JSON, built from the document the page shows."""
-    rows = downloads.document_rows(
-        document, release_url=request.build_absolute_uri(document.release.get_absolute_url())
-    )
-    csv_bytes = downloads.to_csv(rows)
-    json_bytes = downloads.to_json(api.release_payload(document, request=request))
-    # XLSX is the slow one: cache it by the CSV it mirrors.
-    key = "release-xlsx:" + hashlib.sha256(csv_bytes).hexdigest()
-    xlsx_bytes = remember(
-        key,
-        lambda: downloads.to_xlsx(rows, sheet_title=f"w-c {document.period_date:%Y-%m-%d}"),
-        60 * 60 * 24,
-    )
-    return {"csv": csv_bytes, "xlsx": xlsx_bytes, "json": json_bytes}
 
 
 def release_downloads(document, *, request) -> list[Download]:
@@ -309,62 +289,14 @@ def metric_download(request, slug, fmt):
     metric = get_object_or_404(
         Metric.objects.filter(programme__is_active=True).select_related("programme"), slug=slug
     )
-    rows = api.metric_rows(metric, request=request)
+    rows = payloads.metric_rows(metric, request=request)
     if fmt == "csv":
         content = downloads.to_csv(rows)
     elif fmt == "xlsx":
         content = downloads.to_xlsx(rows, sheet_title=metric.slug)
     else:
-        content = downloads.to_json(api.series_payload(metric, rows, request=request))
+        content = downloads.to_json(payloads.series_payload(metric, rows, request=request))
     return downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
-
-
-def all_data_key(visible, *, base: str) -> tuple[str, int]:
-    """A key that changes with anything data.csv shows, and its number of rows; three queries.
-
-    The visible releases and their versions (every figure written moves its release's version on),
-    and the last change to a metric or a programme (their names are in every row).
-    """
-    figures = Figure.objects.filter(release__in=visible).aggregate(
-        rows=Count("pk"), versions=Sum("release__version"), last=Max("release__updated_at")
-    )
-    names = [model.history.aggregate(last=Max("history_date"))["last"] for model in (Metric, Programme)]
-    parts = [base, figures["rows"], figures["versions"], figures["last"], *names]
-    return "all-data-csv:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
-
-
-def all_data_rows(visible, *, base: str):
-    figures = (
-        Figure.objects.filter(release__in=visible)
-        .select_related("release", "metric__programme")
-        .order_by(
-            "release__period_date",
-            "metric__programme__display_order",
-            "metric__display_order",
-            "metric__name",
-        )
-    )
-    for figure in figures.iterator(chunk_size=2000):
-        yield downloads.Row.of_figure(
-            figure, metric=figure.metric, release_url=base + figure.release.get_absolute_url()
-        )
-
-
-# A row of data.csv is about 200 bytes: up to this many rows (about 40 years of weekly figures,
-# 12 MB) the file is kept whole in the cache; beyond, it is streamed so memory stays flat.
-ALL_DATA_CACHE_ROWS = 60_000
-
-
-def all_data_csv_bytes(visible, *, base: str) -> bytes | None:
-    """The whole-dataset CSV as `visible` releases show it, kept by what it shows; None if too big.
-
-    Built when a release is approved for the releases public once it is out, so the second it
-    comes out this is a cache hit.
-    """
-    key, rows = all_data_key(visible, base=base)
-    if rows > ALL_DATA_CACHE_ROWS:
-        return None
-    return remember(key, lambda: downloads.to_csv(all_data_rows(visible, base=base)), 60 * 60 * 24)
 
 
 def all_data_csv(request):

@@ -13,7 +13,7 @@ from django.db import connection, reset_queries
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from newsroom.timing import median_ms
+from common.timing import median_ms
 
 PAGES = {
     "home": "/",
@@ -142,7 +142,7 @@ class Command(BaseCommand):
 
         from stats.models import Release
         from stats.outputs import downloads
-        from stats.views.pages import all_data_rows
+        from stats.outputs.files import all_data_rows
 
         def consume() -> int:
             # The streamed form (data.csv over the size kept whole in the cache), built every time.

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 
-from newsroom.timing import median_ms
+from common.timing import median_ms
 from stats.demo.history import generate_history
 from stats.demo.seed import load_seed
 from stats.models import Programme, Release

@@ -1,0 +1,108 @@
+"""A release and a metric series as JSON data: the API and the JSON downloads read the same."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from common.cells import plain_number
+from stats.models import Figure, Metric, Release
+from stats.outputs import downloads
+
+API_VERSION = 1
+
+
+def release_summary(release: Release, *, request) -> dict:
+    return {
+        "period": release.period_date.isoformat(),
+        "heading": release.heading,
+        "summary": release.summary,
+        "published": release.publish_at.isoformat() if release.publish_at else None,
+        "synthetic": release.is_synthetic,
+        "url": request.build_absolute_uri(release.get_absolute_url()),
+        "api_url": request.build_absolute_uri(reverse("api:release", args=[release.period_date])),
+    }
+
+
+def release_payload(document, *, request) -> dict:
+    """A release as JSON: its figures (with change since the previous release), bullets and corrections."""
+    release = document.release
+    return {
+        **release_summary(release, request=request),
+        "previous": document.previous.period_date.isoformat() if document.previous else None,
+        "next": document.next.period_date.isoformat() if document.next else None,
+        "programmes": [
+            {
+                "slug": section.programme_slug,
+                "name": section.programme_name,
+                "statements": section.bullets,
+                "figures": [
+                    {
+                        "metric_slug": row.metric_slug,
+                        "metric_name": row.metric_name,
+                        "kind": row.kind,
+                        "unit": row.unit,
+                        "value": plain_number(row.value),
+                        "display": row.display,
+                        "previous_value": plain_number(row.previous) if row.previous is not None else None,
+                        "change": row.change,
+                        "as_of": row.as_of.isoformat() if row.as_of else None,
+                        "qualifier": row.qualifier,
+                        "note": row.note,
+                    }
+                    for row in section.figures
+                ],
+            }
+            for section in document.sections
+        ],
+        "corrections": [
+            {
+                "subject": c.subject,
+                "was": c.old_value,
+                "now": c.new_value,
+                "reason": c.reason,
+                "corrected_at": c.created_at.isoformat(),
+            }
+            for c in document.corrections
+        ],
+    }
+
+
+def series_payload(metric: Metric, rows: list[downloads.Row], *, request) -> dict:
+    """A metric and its public figures, oldest first."""
+    return {
+        "slug": metric.slug,
+        "name": metric.name,
+        "programme": metric.programme.name,
+        "kind": metric.kind,
+        "unit": metric.unit,
+        "definition": metric.definition,
+        "url": request.build_absolute_uri(metric.get_absolute_url()),
+        "figures": [
+            {
+                "period": row.period.isoformat(),
+                "value": plain_number(row.value),
+                "as_of": row.as_of.isoformat() if row.as_of else None,
+                "qualifier": row.qualifier,
+                "note": row.note,
+                "release_url": row.release_url,
+            }
+            for row in rows
+        ],
+    }
+
+
+def metric_rows(metric: Metric, *, request) -> list[downloads.Row]:
+    """A metric's public figures as download rows, oldest first, in one query."""
+    figures = (
+        Figure.objects.filter(metric=metric, release__in=Release.objects.public())
+        .select_related("release")
+        .order_by("release__period_date")
+    )
+    return [
+        downloads.Row.of_figure(
+            figure,
+            metric=metric,
+            release_url=request.build_absolute_uri(figure.release.get_absolute_url()),
+        )
+        for figure in figures
+    ]
