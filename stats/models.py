@@ -58,8 +58,13 @@ class ReleaseQuerySet(models.QuerySet):
 
     def announced(self, at: datetime | None = None):
         """Coming releases with a publish time, approved or not: the calendar shows their dates only."""
-        coming = (Release.Status.DRAFT, Release.Status.IN_REVIEW, Release.Status.SCHEDULED)
-        return self.filter(status__in=coming, publish_at__gt=at or timezone.now()).order_by("publish_at")
+        return self.filter(status__in=Release.COMING_STATUSES, publish_at__gt=at or timezone.now()).order_by(
+            "publish_at"
+        )
+
+    def due(self, at: datetime | None = None):
+        """Approved releases whose publish time has passed but which are not yet marked published."""
+        return self.filter(status=Release.Status.SCHEDULED, publish_at__lte=at or timezone.now())
 
 
 class Kind(models.TextChoices):
@@ -203,8 +208,13 @@ class Release(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn"
         CANCELLED = "cancelled", "Cancelled"
 
-    # Approved states: public once the publish time has passed.
+    # The statuses' groups, defined once: the querysets, checks, services and admin read these.
+    # Approved: public once the publish time has passed (whatever any job has done by then).
     PUBLIC_STATUSES = (Status.SCHEDULED, Status.PUBLISHED)
+    # Still to come: its date may move, or it may be cancelled; the calendar announces it.
+    COMING_STATUSES = (Status.DRAFT, Status.IN_REVIEW, Status.SCHEDULED)
+    # What a new release's figures are compared with: approved, or on the way to approval.
+    COMPARABLE_STATUSES = (Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED)
 
     period_date = models.DateField(
         unique=True,
@@ -282,6 +292,13 @@ class Release(models.Model):
         related_name="+",
     )
     approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(
+        "marked published at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the release was marked published: at once, or when its publish time came.",
+    )
 
     objects = ReleaseQuerySet.as_manager()
     history = HistoricalRecords()

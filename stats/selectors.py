@@ -148,8 +148,7 @@ def series_for(metrics, *, visible=None, last: int | None = None) -> dict[int, l
 
 def comparison_releases():
     """Releases a new one is compared with: approved or on their way to approval."""
-    Status = Release.Status
-    return Release.objects.filter(status__in=(Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED))
+    return Release.objects.filter(status__in=Release.COMPARABLE_STATUSES)
 
 
 def previous_figure_values(release, *, among):

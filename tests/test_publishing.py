@@ -452,3 +452,28 @@ def test_an_explanation_states_the_figure_as_it_is_when_submitted(press_officer,
     submit(release, press_officer)
     note.refresh_from_db()
     assert (note.old_value, note.new_value) == ("1,000 (w/c 3 March 2010)", "880")
+
+
+def test_a_release_reaching_its_time_becomes_published_once_and_records_when(
+    publisher, metric, editor, django_capture_on_commit_callbacks
+):
+    release = make_release(Status.SCHEDULED, metric, editor, publish_in=dt.timedelta(hours=1))
+    assert services.publish_due_releases() == []  # not yet its time
+    Release.objects.filter(pk=release.pk).update(publish_at=timezone.now() - dt.timedelta(seconds=5))
+    assert Release.objects.public().filter(pk=release.pk).exists()  # public by the clock already
+    (marked,) = services.publish_due_releases()
+    release.refresh_from_db()
+    assert release.status == Status.PUBLISHED and release.published_at >= release.publish_at
+    assert release.history.first().history_change_reason.startswith("Published at its time (")
+    assert services.publish_due_releases() == []  # once
+
+
+def test_publish_due_command_catches_up(publisher, metric, editor):
+    from io import StringIO
+
+    release = make_release(Status.SCHEDULED, metric, editor, publish_in=-dt.timedelta(minutes=5))
+    out = StringIO()
+    call_command("publish_due", stdout=out)
+    assert "w/c 10 March 2010" in out.getvalue() and "published" in out.getvalue()
+    release.refresh_from_db()
+    assert release.status == Status.PUBLISHED

@@ -5,6 +5,7 @@ from django.forms.models import BaseInlineFormSet
 from common.admin import HistoryAdmin
 from stats import selectors
 from stats.admin.fields import FigureValueField, UKSplitDateTimeField
+from stats.admin.forms import FigureForm, FigureInlineForm
 from stats.admin.imports import (
     FigureImportExportMixin,
     MetricImportExportMixin,
@@ -15,8 +16,6 @@ from stats.admin.imports import (
 from stats.admin.workflow import (
     DraftOnlyInlineMixin,
     DraftRowAdminMixin,
-    FigureForm,
-    FigureInlineForm,
     ReadOnlyRecordAdmin,
     ReleaseWorkflowMixin,
 )

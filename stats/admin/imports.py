@@ -29,7 +29,7 @@ from common.spreadsheets import (
     size_label,
 )
 from stats.models import Figure, Release
-from stats.publishing import permissions
+from stats.publishing import workflow
 from stats.spreadsheets.figure_import import apply_figures, import_figures, plan_figures
 from stats.spreadsheets.resources import (
     FigureResource,
@@ -290,8 +290,8 @@ class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin)
 
     def can_import_into(self, request, release) -> bool:
         """Drafts by their editors; public releases only as a correction, by those who may correct."""
-        action = permissions.content_action(release)
-        return action is not None and permissions.allowed(request.user, action, release)
+        action = workflow.content_action(release)
+        return action is not None and workflow.allowed(request.user, action, release)
 
     def release_or_404(self, request, object_id) -> Release:
         """The release the address names; 404 for an unknown or malformed id ("abc")."""

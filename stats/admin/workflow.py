@@ -11,62 +11,38 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import widgets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from common.admin import RecordAdmin, readable_changes
-from stats import selectors
-from stats.admin.fields import FigureValueField, UKSplitDateTimeField
-from stats.models import Figure, Metric, Release, Statement
-from stats.publishing import checks, permissions, services
-from stats.wording import formatting, ukclock
+from common.admin import RecordAdmin
+from stats.admin.forms import (
+    ALL_BUTTON,
+    ALL_BUTTON_LABEL,
+    AcknowledgeForm,
+    ApproveForm,
+    ChangeDateForm,
+    ConfirmFiguresForm,
+    CorrectFigureForm,
+    CorrectStatementForm,
+    ExplainForm,
+    OptionalReasonForm,
+    PublishNowForm,
+    ReasonForm,
+    ReleaseVersionForm,
+    StartNextForm,
+)
+from stats.admin.review import release_changes, release_history
+from stats.models import Release
+from stats.publishing import checks, services, workflow
+from stats.wording import ukclock
 
 Status = Release.Status
 
 
 StaleRelease = services.StaleRelease
 stale_message = services.stale_message
-
-
-# --- optimistic locking: the release form, and the figure and statement pages --------------------
-
-
-class ReleaseVersionForm(forms.ModelForm):
-    """Carries the version of the release the editor opened; a save from a stale page is refused.
-
-    The release's own form and the figure and statement pages lock on the same number, which
-    every write to a release or its rows moves on (`services.record_edit`, `services.claim_version`).
-    """
-
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        instance = self.instance
-        if isinstance(instance, Release):
-            self.locked_release_id = instance.pk
-        else:
-            self.locked_release_id = instance.release_id if instance.pk else None
-        if self.locked_release_id is not None:
-            self.fields["expected_version"].initial = (
-                instance.version if isinstance(instance, Release) else instance.release.version
-            )
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.locked_release_id is not None:
-            current = Release.objects.get(pk=self.locked_release_id)
-            seen = cleaned.get("expected_version")
-            if current.version != seen:
-                raise ValidationError(
-                    stale_message(current, seen)
-                    + " What you typed is still in the form below, so you can copy it first.",
-                    code="stale",
-                )
-        return cleaned
 
 
 class LockedAdminMixin:
@@ -85,34 +61,11 @@ def _names(line) -> tuple[str, ...]:
     return tuple(line) if isinstance(line, list | tuple) else (line,)
 
 
-VALUE_FIELDS = {"value", "qualifier", "as_of"}
-
-
-class FigureInlineForm(forms.ModelForm):
-    """Editing a copied figure's value counts as confirming it."""
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk and VALUE_FIELDS & set(self.changed_data):
-            cleaned["is_confirmed"] = True
-        return cleaned
-
-
-class FigureForm(ReleaseVersionForm):
-    """A figure on its own page: locked on its release's version; a new value confirms it."""
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk and VALUE_FIELDS & set(self.changed_data):
-            cleaned["is_confirmed"] = True
-        return cleaned
-
-
 class DraftOnlyInlineMixin:
     """Figures and statements change only while the release is a draft (then through corrections)."""
 
     def _draft(self, obj) -> bool:
-        return obj is None or permissions.permission_for("edit", obj) is not None
+        return obj is None or workflow.permission_for("edit", obj) is not None
 
     def has_add_permission(self, request, obj=None):
         return self._draft(obj) and super().has_add_permission(request, obj)
@@ -140,12 +93,12 @@ class DraftRowAdminMixin(LockedAdminMixin):
             return HttpResponseRedirect(request.path)
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and not permissions.allowed(request.user, "edit", obj.release):
+        if obj is not None and not workflow.allowed(request.user, "edit", obj.release):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and not permissions.allowed(request.user, "edit", obj.release):
+        if obj is not None and not workflow.allowed(request.user, "edit", obj.release):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -155,7 +108,7 @@ class DraftRowAdminMixin(LockedAdminMixin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        permissions.require(request.user, "edit", obj.release)
+        workflow.require(request.user, "edit", obj.release)
         what = obj._meta.verbose_name
         locked = getattr(form, "locked_release_id", None)
         if change and locked is not None:
@@ -189,163 +142,12 @@ class ReadOnlyRecordAdmin(RecordAdmin):
         return False
 
 
-# --- confirmation forms for each transition -----------------------------------------------
-
-
-class VersionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class AcknowledgeForm(VersionForm):
-    acknowledge = forms.BooleanField(
-        label="I have checked these changes and they are right",
-        required=False,
-        help_text="Needed when the checks list warnings.",
-    )
-
-
-def publish_time_field(**kwargs) -> forms.SplitDateTimeField:
-    return UKSplitDateTimeField(
-        label="Publish time (UK time)",
-        help_text="UK time: GMT in winter, BST in summer. The release stays hidden until then.",
-        **kwargs,
-    )
-
-
-class ApproveForm(AcknowledgeForm):
-    publish_at = publish_time_field()
-    date_change_reason = forms.CharField(
-        label="Reason for moving the announced date",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Only if you change the publish time; shown publicly on the release calendar.",
-    )
-
-
-class PublishNowForm(AcknowledgeForm):
-    reason = forms.CharField(
-        label="Reason for publishing before the announced time",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed when the release was announced for later; shown on the release calendar.",
-    )
-
-
-class ReasonForm(VersionForm):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Shown to the public.")
-
-
-class OptionalReasonForm(VersionForm):
-    reason = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="For the record (optional)."
-    )
-
-
-class ChangeDateForm(VersionForm):
-    publish_at = publish_time_field()
-    reason = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why the date moves; shown publicly on the release calendar. Needed for any move.",
-    )
-    confirm = forms.BooleanField(
-        label="Confirm this date",
-        required=False,
-        help_text="Publishers only: the calendar then says “confirmed”.",
-    )
-
-
-class StartNextForm(forms.Form):
-    period_date = forms.DateField(
-        label="Period of the new release",
-        required=False,
-        widget=widgets.AdminDateWidget,
-        help_text="Leave empty for the period after this one (usually a week later).",
-    )
-
-
-class ConfirmFiguresForm(VersionForm):
-    """Tick the copied figures that are still right, grouped by programme, or confirm them all at once."""
-
-    figures = forms.TypedMultipleChoiceField(
-        coerce=int,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label="Figures still right this week",
-        help_text="Tick the figures you have checked, or press “Confirm all” below.",
-    )
-
-    def __init__(self, data=None, **kwargs):
-        super().__init__(data, **kwargs)
-        self.confirm_all = data is not None and ALL_BUTTON in data
-        self.unconfirmed: dict[int, Figure] = {}
-
-    def set_figures(self, figures) -> None:
-        """The release's figures not yet updated, as choices grouped under their programme."""
-        self.unconfirmed = {f.pk: f for f in figures}
-        groups: dict[str, list] = {}
-        for figure in figures:
-            label = f"{figure.metric.name}: {figure.display}"
-            groups.setdefault(figure.metric.programme.name, []).append((figure.pk, label))
-        self.fields["figures"].choices = list(groups.items())
-
-    def clean_figures(self):
-        if self.confirm_all:
-            return list(self.unconfirmed.values())
-        chosen = [self.unconfirmed[pk] for pk in self.cleaned_data["figures"]]
-        if not chosen:
-            raise ValidationError(f"Tick the figures that are still right, or press “{ALL_BUTTON_LABEL}”.")
-        return chosen
-
-
-ALL_BUTTON = "_confirm_all"
-ALL_BUTTON_LABEL = "Confirm all figures not yet updated"
-
-
-class FigureChoiceField(forms.ModelChoiceField):
-    """A figure of the release, named with its programme and value."""
-
-    def label_from_instance(self, figure):
-        return f"{figure.metric.programme.label}: {figure.metric.name} ({figure.display})"
-
-
-class ExplainForm(forms.Form):
-    figure = FigureChoiceField(queryset=Figure.objects.none(), help_text="The figure that fell or jumped.")
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why, in plain English; published with the release as a correction note.",
-    )
-
-
-class CorrectFigureForm(forms.Form):
-    figure = FigureChoiceField(queryset=Figure.objects.none())
-    value = FigureValueField(
-        max_digits=20, decimal_places=4, help_text="The right figure, exactly, e.g. 22,810,000."
-    )
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why it changed, in plain English. Shown on the release page and the revisions page.",
-    )
-
-
-class CorrectStatementForm(forms.Form):
-    statement = forms.ModelChoiceField(queryset=Statement.objects.none())
-    text = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The corrected bullet, with {metric-slug} placeholders as before.",
-    )
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why it changed, in plain English. Shown on the release page and the revisions page.",
-    )
-
-
 # --- which buttons a release offers ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Action:
-    """A button on a release's page; `rule` names its row in the permission table (`permissions.RULES`)."""
+    """A button on a release's page; `rule` names its row in the permission table (`workflow.RULES`)."""
 
     slug: str
     label: str
@@ -355,7 +157,7 @@ class Action:
     danger: bool = False
 
     def permission_for(self, release: Release) -> str | None:
-        return permissions.permission_for(self.rule, release)
+        return workflow.permission_for(self.rule, release)
 
     def applies(self, release: Release) -> bool:
         return self.permission_for(release) is not None
@@ -381,7 +183,7 @@ ACTIONS = {
 
 
 def available_actions(release: Release, user) -> list[Action]:
-    return [a for a in ACTIONS.values() if permissions.allowed(user, a.rule, release)]
+    return [a for a in ACTIONS.values() if workflow.allowed(user, a.rule, release)]
 
 
 # --- the admin mixin -----------------------------------------------------------------------------
@@ -403,7 +205,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
         return fields
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and not permissions.allowed(request.user, "edit", obj):
+        if obj is not None and not workflow.allowed(request.user, "edit", obj):
             return False
         return super().has_change_permission(request, obj)
 
@@ -531,7 +333,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:statistics_release_change", args=[release.pk]))
-        if not permissions.allowed(request.user, action.rule, release):
+        if not workflow.allowed(request.user, action.rule, release):
             raise PermissionDenied(f"You do not have permission to {action.label.lower()}.")
         form = self._form(action, release, request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -701,133 +503,3 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
 
 def _messages(error) -> list[str]:
     return list(getattr(error, "messages", None) or [str(error)])
-
-
-@dataclass
-class ChangeRow:
-    programme: str
-    metric: str
-    previous: str
-    current: str
-    change: str
-    unconfirmed: bool
-    findings: list[str]
-
-
-def release_changes(release: Release) -> dict[str, Any]:
-    """Every figure old → new against the previous release, and bullets added or removed."""
-    previous = release.previous(selectors.comparison_releases())
-    figures = {f.metric_id: f for f in release.figures.select_related("metric__programme")}
-    old = {
-        f.metric_id: f for f in Figure.objects.filter(release=previous).select_related("metric__programme")
-    }
-    findings = services.release_findings(release)
-    by_slug: dict[str, list[str]] = {}
-    for finding in findings:
-        by_slug.setdefault(finding.metric_slug, []).append(finding.message)
-    rows = []
-    for metric_id in sorted(
-        figures.keys() | old.keys(),
-        key=lambda m: (figures.get(m) or old.get(m)).metric.programme.display_order,
-    ):
-        figure, before = figures.get(metric_id), old.get(metric_id)
-        metric = (figure or before).metric
-        rows.append(
-            ChangeRow(
-                programme=metric.programme.name,
-                metric=metric.name,
-                previous=before.display if before else "—",
-                current=figure.display if figure else "(removed)",
-                change=(
-                    formatting.change(figure.value, before.value, kind=metric.kind)
-                    if figure and before
-                    else ""
-                )
-                or "—",
-                unconfirmed=bool(figure and not figure.is_confirmed),
-                findings=by_slug.get(metric.slug, []),
-            )
-        )
-    bullets = {(s.programme.name, s.text) for s in release.statements.select_related("programme")}
-    old_bullets = {
-        (s.programme.name, s.text)
-        for s in Statement.objects.filter(release=previous).select_related("programme")
-    }
-    return {
-        "previous": previous,
-        "rows": rows,
-        "added_bullets": sorted(bullets - old_bullets),
-        "removed_bullets": sorted(old_bullets - bullets),
-        "general_findings": [f for f in findings if not f.metric_slug],
-        "corrections": list(release.corrections.all()),
-    }
-
-
-@dataclass
-class HistoryEntry:
-    when: Any
-    who: Any
-    what: str
-    kind: str
-    reason: str
-    changes: list[tuple[str, str, str]]
-
-
-HISTORY_SKIP = ("version", "updated_at")
-
-
-def release_history(release: Release) -> list[HistoryEntry]:
-    """Every recorded change to the release, its figures and its statements, newest first."""
-    names = dict(Metric.objects.filter(figures__release=release).values_list("pk", "name"))
-    names.update(
-        Metric.objects.filter(
-            pk__in=Figure.history.filter(release_id=release.pk).values("metric_id")
-        ).values_list("pk", "name")
-    )
-    entries = []
-    groups = [
-        (
-            "Release",
-            list(release.history.order_by("history_date", "history_id").select_related("history_user")),
-        ),
-        (
-            "Figure",
-            list(
-                Figure.history.filter(release_id=release.pk)
-                .order_by("history_date", "history_id")
-                .select_related("history_user")
-            ),
-        ),
-        (
-            "Statement",
-            list(
-                Statement.history.filter(release_id=release.pk)
-                .order_by("history_date", "history_id")
-                .select_related("history_user")
-            ),
-        ),
-    ]
-    models = {"Release": Release, "Figure": Figure, "Statement": Statement}
-    for label, records in groups:
-        last: dict[int, Any] = {}
-        for record in records:
-            before = last.get(record.id)
-            if label == "Figure":
-                what = f"Figure: {names.get(record.metric_id, record.metric_id)}"
-            elif label == "Statement":
-                what = f"Statement: {record.text[:60]}"
-            else:
-                what = "Release"
-            entries.append(
-                HistoryEntry(
-                    when=record.history_date,
-                    who=record.history_user,
-                    what=what,
-                    kind=record.get_history_type_display(),
-                    reason=record.history_change_reason or "",
-                    changes=readable_changes(models[label], record, before, skip=HISTORY_SKIP),
-                )
-            )
-            last[record.id] = record
-    entries.sort(key=lambda e: e.when, reverse=True)
-    return entries

@@ -10,124 +10,34 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from stats import selectors
-from stats.models import Correction, Figure, Release, ReleaseDateChange, Statement, check_placeholders
+from stats.models import Correction, Figure, Release, ReleaseDateChange, Statement
 from stats.outputs.files import build_files_after_commit
-from stats.publishing import checks, permissions
-from stats.wording import formatting, ukclock
+from stats.publishing import checks, workflow
+from stats.publishing.corrections import correct_figure, correct_statement  # noqa: F401  (steps, one import)
+from stats.publishing.edits import (  # noqa: F401  (used by callers through services)
+    StaleRelease,
+    claim_version,
+    explanation_values,
+    lock,
+    record_edit,
+    record_edits,
+    refresh_explanations,
+    required_reason,
+    save_step,
+    stale_message,
+)
+from stats.wording import ukclock
 
 Status = Release.Status
-# Releases still to come: their date may move or be cancelled.
-UNPUBLISHED = (Status.DRAFT, Status.IN_REVIEW, Status.SCHEDULED)
-
-
-# --- helpers -----------------------------------------------------------------
-
-
-class StaleRelease(Exception):
-    """Someone else saved the release, or one of its rows, after this page was opened."""
-
-
-def stale_message(release: Release, seen: int | None) -> str:
-    if seen is None:
-        return (
-            f"The page you saved did not say which version of “{release}” you had opened, so nothing "
-            "was saved. Reload the page, then make your changes again."
-        )
-    return (
-        f"Someone else saved “{release}” after you opened it (you had version {seen}, "
-        f"it is now version {release.version}). Nothing was saved: reload the page to see their "
-        "changes, then make yours again."
-    )
-
-
-def claim_version(release_id: int, seen: int | None) -> int:
-    """Move the release's version on from `seen` in one atomic step; StaleRelease if it has moved.
-
-    Of two people saving pages opened at the same version, exactly one succeeds.
-    """
-    if seen is None or not Release.objects.filter(pk=release_id, version=seen).update(
-        version=F("version") + 1
-    ):
-        raise StaleRelease(stale_message(Release.objects.get(pk=release_id), seen))
-    return seen + 1
-
-
-def record_edit(release_id: int, *, by, reason: str, seen: int | None = None, check: bool = False) -> Release:
-    """A change to a release's figures or statements: new version, last editor, a history entry.
-
-    Every write path (the figure and statement pages, imports, confirming figures) records its
-    change here, so a page opened before it is refused and the editor cannot also approve.
-    With `check`, the change is refused unless the release is still at version `seen`.
-    """
-    if check:
-        claim_version(release_id, seen)
-        record_edits([release_id], by=by, reason=reason, bump=False)
-    else:
-        record_edits([release_id], by=by, reason=reason)
-    return Release.objects.get(pk=release_id)
-
-
-def record_edits(release_ids: Iterable[int], *, by, reason: str, bump: bool = True) -> None:
-    """`record_edit` for many releases at once (an import of history): a fixed number of queries."""
-    ids = sorted(set(release_ids))
-    if not ids:
-        return
-    editor = by if getattr(by, "pk", None) else None
-    changes = {"last_edited_by": editor, "updated_at": timezone.now()}
-    if bump:
-        changes["version"] = F("version") + 1
-    Release.objects.filter(pk__in=ids).update(**changes)  # atomic: a concurrent save cannot lose it
-    bulk_update_with_history(
-        list(Release.objects.filter(pk__in=ids)),
-        Release,
-        ["last_edited_by"],
-        default_user=editor,
-        default_change_reason=reason[:100],
-    )
-
-
-def explanation_values(figure: Figure, previous: Release | None, old_values: dict[int, Decimal]):
-    """The "was" and "now" of a note explaining a figure's fall or jump since `previous`."""
-    old = old_values.get(figure.metric_id)
-    was = (
-        f"{formatting.exact(old, kind=figure.kind)} (w/c {previous.period_label})"
-        if old is not None and previous is not None
-        else ""
-    )
-    return was, figure.display
-
-
-def refresh_explanations(release: Release) -> int:
-    """A draft's notes explaining a fall or jump state its figures as they are now.
-
-    A note is written when the press officer explains a figure; the figure may change again before
-    the release goes out (by hand or by import), and the public notice must state what is published.
-    Returns how many notes changed.
-    """
-    if release.status != Status.DRAFT or not release.pk:
-        return 0
-    notes = list(release.corrections.filter(figure__isnull=False).select_related("figure__metric"))
-    if not notes:
-        return 0
-    previous, old_values = selectors.previous_figure_values(release, among=selectors.comparison_releases())
-    changed = []
-    for note in notes:
-        was, now = explanation_values(note.figure, previous, old_values)
-        if (note.old_value, note.new_value) != (was, now):
-            note.old_value, note.new_value = was, now
-            changed.append(note)
-    Correction.objects.bulk_update(changed, ["old_value", "new_value"])
-    return len(changed)
+UNPUBLISHED = Release.COMING_STATUSES  # still to come: their date may move or be cancelled
 
 
 def release_time() -> dt.time:
@@ -145,26 +55,6 @@ def _require(user, permission: str, action: str) -> None:
         raise PermissionDenied(f"Sign in to {action}.")
     if not user.has_perm(f"statistics.{permission}"):
         raise PermissionDenied(f"You do not have permission to {action}. Ask a publisher.")
-
-
-def _lock(release: Release, expected_version: int | None) -> Release:
-    """The release re-read under a row lock; refused if it changed since the caller looked."""
-    fresh = Release.objects.select_for_update().get(pk=release.pk)
-    if expected_version is not None and fresh.version != expected_version:
-        raise ValidationError(
-            f"“{fresh}” was changed by someone else since you opened it "
-            f"(version {expected_version}, now {fresh.version}). Reload the page and check it again."
-        )
-    return fresh
-
-
-def _save(release: Release, *, by, reason: str, fields: Iterable[str]) -> Release:
-    """Save a transition: one version up, recorded in the history with who and why."""
-    release.version += 1
-    release._history_user = by
-    release._change_reason = reason[:100]
-    release.save(update_fields=[*fields, "version", "updated_at"])
-    return release
 
 
 def _two_pairs_of_eyes(release: Release, by, action: str) -> None:
@@ -185,13 +75,6 @@ def _future(publish_at: dt.datetime | None, what: str) -> dt.datetime:
             "Choose a later time, or use “Publish now”."
         )
     return publish_at
-
-
-def _reason(reason: str, what: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(f"Give a reason {what}; the public will read it.")
-    return reason
 
 
 def explained_slugs(release: Release) -> set[str]:
@@ -241,7 +124,7 @@ def _log_date_change(release, *, old, new, reason, by) -> ReleaseDateChange | No
 @transaction.atomic
 def start_next_release(*, source: Release, by, period_date: dt.date | None = None) -> Release:
     """A draft for the next period with `source`'s statements and figures, figures marked not yet updated."""
-    permissions.require(by, "start-next", source)
+    workflow.require(by, "start-next", source)
     earlier = Release.objects.filter(period_date__lt=source.period_date).order_by("-period_date").first()
     step = (source.period_date - earlier.period_date) if earlier else dt.timedelta(weeks=1)
     step = step if dt.timedelta(days=1) <= step <= dt.timedelta(days=31) else dt.timedelta(weeks=1)
@@ -299,8 +182,8 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
 @transaction.atomic
 def confirm_figures(*, release: Release, by, slugs: Iterable[str] | None = None) -> int:
     """Mark copied figures as checked and still right; returns how many were confirmed."""
-    release = _lock(release, None)
-    permissions.require(by, "edit", release)
+    release = lock(release, None)
+    workflow.require(by, "edit", release)
     figures = release.figures.filter(is_confirmed=False)
     if slugs is not None:
         figures = figures.filter(metric__slug__in=list(slugs))
@@ -312,16 +195,16 @@ def confirm_figures(*, release: Release, by, slugs: Iterable[str] | None = None)
         figure.save(update_fields=["is_confirmed"])
         count += 1
     release.last_edited_by = by
-    _save(release, by=by, reason=f"Confirmed {count} figures", fields=["last_edited_by"])
+    save_step(release, by=by, reason=f"Confirmed {count} figures", fields=["last_edited_by"])
     return count
 
 
 @transaction.atomic
 def add_correction_note(*, release: Release, by, metric_slug: str, reason: str) -> Correction:
     """A public note on a draft explaining why a figure fell or jumped since the previous release."""
-    release = _lock(release, None)
-    permissions.require(by, "edit", release)
-    reason = _reason(reason, "for the change")
+    release = lock(release, None)
+    workflow.require(by, "edit", release)
+    reason = required_reason(reason, "for the change")
     figure = release.figures.select_related("metric").filter(metric__slug=metric_slug).first()
     if figure is None:
         raise ValidationError(f"“{release}” has no figure for “{metric_slug}”.")
@@ -345,13 +228,13 @@ def submit_release(
     *, release: Release, by, acknowledge_warnings: bool = False, expected_version: int | None = None
 ) -> list[checks.Finding]:
     """Draft → in review, once every figure is confirmed and the checks pass."""
-    release = _lock(release, expected_version)
-    permissions.require(by, "submit", release)
+    release = lock(release, expected_version)
+    workflow.require(by, "submit", release)
     refresh_explanations(release)
     findings = _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="submit")
-    release.status = Status.IN_REVIEW
+    release.status = workflow.TARGETS["submit"]
     reason = "Submitted for review" + (" (warnings checked)" if findings else "")
-    _save(release, by=by, reason=reason, fields=["status"])
+    save_step(release, by=by, reason=reason, fields=["status"])
     return findings
 
 
@@ -360,13 +243,13 @@ def return_to_draft(
     *, release: Release, by, reason: str = "", expected_version: int | None = None
 ) -> Release:
     """In review, or scheduled and not yet public → draft, for more changes."""
-    release = _lock(release, expected_version)
-    permissions.require(by, "return-to-draft", release)
-    release.status = Status.DRAFT
+    release = lock(release, expected_version)
+    workflow.require(by, "return-to-draft", release)
+    release.status = workflow.TARGETS["return-to-draft"]
     release.approved_by = None
     release.approved_at = None
     text = "Returned to draft" + (f": {reason.strip()}" if reason and reason.strip() else "")
-    return _save(release, by=by, reason=text, fields=["status", "approved_by", "approved_at"])
+    return save_step(release, by=by, reason=text, fields=["status", "approved_by", "approved_at"])
 
 
 @transaction.atomic
@@ -380,8 +263,8 @@ def approve_release(
     expected_version: int | None = None,
 ) -> Release:
     """In review → scheduled for its publish time (UK), by someone other than the last editor."""
-    release = _lock(release, expected_version)
-    permissions.require(by, "approve", release)
+    release = lock(release, expected_version)
+    workflow.require(by, "approve", release)
     _two_pairs_of_eyes(release, by, "approve")
     publish_at = _future(publish_at or release.publish_at, "publish time")
     _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="approve", publish_at=publish_at)
@@ -390,16 +273,16 @@ def approve_release(
             release,
             old=release.publish_at,
             new=publish_at,
-            reason=_reason(date_change_reason, "for moving the announced date"),
+            reason=required_reason(date_change_reason, "for moving the announced date"),
             by=by,
         )
-    release.status = Status.SCHEDULED
+    release.status = workflow.TARGETS["approve"]
     release.publish_at = publish_at
     release.date_confirmed = True
     release.approved_by = by
     release.approved_at = timezone.now()
     build_files_after_commit(release)  # ready, with their sizes, before it comes out
-    return _save(
+    return save_step(
         release,
         by=by,
         reason=f"Approved for {ukclock.uk_label(publish_at, weekday=False)}",
@@ -417,8 +300,8 @@ def publish_now(
     expected_version: int | None = None,
 ) -> Release:
     """In review or scheduled → published at once; publishing before an announced time needs a reason."""
-    release = _lock(release, expected_version)
-    permissions.require(by, "publish-now", release)
+    release = lock(release, expected_version)
+    workflow.require(by, "publish-now", release)
     _two_pairs_of_eyes(release, by, "publish")
     now = timezone.now()
     _run_checks(release, acknowledge_warnings=acknowledge_warnings, action="publish", publish_at=now)
@@ -427,31 +310,54 @@ def publish_now(
             release,
             old=release.publish_at,
             new=now,
-            reason=_reason(reason, "for publishing before the announced time"),
+            reason=required_reason(reason, "for publishing before the announced time"),
             by=by,
         )
-    release.status = Status.PUBLISHED
-    release.publish_at = now
+    release.status = workflow.TARGETS["publish-now"]
+    release.publish_at = release.published_at = now
     release.date_confirmed = True
     build_files_after_commit(release)
     if release.approved_by_id is None:
         release.approved_by, release.approved_at = by, now
-    return _save(
+    return save_step(
         release,
         by=by,
         reason="Published now",
-        fields=["status", "publish_at", "date_confirmed", "approved_by", "approved_at"],
+        fields=["status", "publish_at", "published_at", "date_confirmed", "approved_by", "approved_at"],
     )
+
+
+def publish_due_releases(*, at: dt.datetime | None = None) -> list[Release]:
+    """Mark published every approved release whose publish time has passed: the release moment.
+
+    Nobody's click: the worker runs it at each publish time, and `manage.py publish_due` catches up.
+    Each release is marked once, whoever runs it at the same moment. Visibility never waits for
+    this (`Release.objects.public()` is time-based); it records that the moment came, and when.
+    """
+    marked = []
+    for pk in Release.objects.due(at).values_list("pk", flat=True):
+        with transaction.atomic():
+            release = Release.objects.select_for_update().filter(pk=pk).first()
+            if release is None or not Release.objects.due(at).filter(pk=pk).exists():
+                continue  # another worker marked it first
+            release.status = workflow.TARGETS["publish-due"]
+            release.published_at = timezone.now()
+            late = release.published_at - release.publish_at
+            reason = "Published at its time" + (
+                f" ({int(late.total_seconds())} s after it)" if late.total_seconds() >= 1 else ""
+            )
+            marked.append(save_step(release, by=None, reason=reason, fields=["status", "published_at"]))
+    return marked
 
 
 @transaction.atomic
 def withdraw_release(*, release: Release, by, reason: str, expected_version: int | None = None) -> Release:
     """A public release → withdrawn, with a public reason."""
-    release = _lock(release, expected_version)
-    permissions.require(by, "withdraw", release)
-    release.status_reason = _reason(reason, "for withdrawing it")
-    release.status = Status.WITHDRAWN
-    return _save(release, by=by, reason="Withdrawn", fields=["status", "status_reason"])
+    release = lock(release, expected_version)
+    workflow.require(by, "withdraw", release)
+    release.status_reason = required_reason(reason, "for withdrawing it")
+    release.status = workflow.TARGETS["withdraw"]
+    return save_step(release, by=by, reason="Withdrawn", fields=["status", "status_reason"])
 
 
 @transaction.atomic
@@ -465,14 +371,16 @@ def change_release_date(
     expected_version: int | None = None,
 ) -> Release:
     """Move (or first set, or confirm) a coming release's publish time; a move is logged publicly."""
-    release = _lock(release, expected_version)
-    permissions.require(by, "change-date", release)
+    release = lock(release, expected_version)
+    workflow.require(by, "change-date", release)
     if confirm:
         _require(by, "approve_release", "confirm an announced date")
     publish_at = _future(publish_at, "new publish time")
     old = release.publish_at
     if old is not None and old != publish_at:
-        _log_date_change(release, old=old, new=publish_at, reason=_reason(reason, "for the new date"), by=by)
+        _log_date_change(
+            release, old=old, new=publish_at, reason=required_reason(reason, "for the new date"), by=by
+        )
     elif old == publish_at and not confirm:
         raise ValidationError(f"“{release}” is already due at {ukclock.uk_label(old)}.")
     release.publish_at = publish_at
@@ -480,15 +388,15 @@ def change_release_date(
     if release.status == Status.SCHEDULED:  # its files print the publish time
         build_files_after_commit(release)
     text = f"Date set to {ukclock.uk_label(publish_at, weekday=False)}" + (" (confirmed)" if confirm else "")
-    return _save(release, by=by, reason=text, fields=["publish_at", "date_confirmed"])
+    return save_step(release, by=by, reason=text, fields=["publish_at", "date_confirmed"])
 
 
 @transaction.atomic
 def cancel_release(*, release: Release, by, reason: str, expected_version: int | None = None) -> Release:
     """A coming release → cancelled; its calendar entry stays, with the reason."""
-    release = _lock(release, expected_version)
-    permissions.require(by, "cancel", release)
-    reason = _reason(reason, "for cancelling")
+    release = lock(release, expected_version)
+    workflow.require(by, "cancel", release)
+    reason = required_reason(reason, "for cancelling")
     if release.publish_at:
         ReleaseDateChange.objects.create(
             release=release,
@@ -497,93 +405,9 @@ def cancel_release(*, release: Release, by, reason: str, expected_version: int |
             reason=reason,
             changed_by=by,
         )
-    release.status = Status.CANCELLED
+    release.status = workflow.TARGETS["cancel"]
     release.status_reason = reason
-    return _save(release, by=by, reason="Cancelled", fields=["status", "status_reason"])
-
-
-# --- corrections to public releases --------------------------------------------------------
-
-
-def _correctable(release: Release, by) -> Release:
-    release = _lock(release, None)
-    permissions.require(by, "correct", release)
-    return release
-
-
-@transaction.atomic
-def correct_figure(
-    *,
-    figure: Figure,
-    by,
-    value: Decimal,
-    reason: str,
-    qualifier: str | None = None,
-    as_of: dt.date | None = None,
-) -> Correction:
-    """Change a figure of a public release and record a public correction (old → new, why)."""
-    release = _correctable(figure.release, by)
-    reason = _reason(reason, "for the correction")
-    figure = Figure.objects.select_related("metric", "release").get(pk=figure.pk)
-    old = figure.display
-    figure.value = Decimal(value)
-    if qualifier is not None:
-        figure.qualifier = qualifier
-    if as_of is not None:
-        figure.as_of = as_of
-    figure.is_confirmed = True
-    figure.full_clean()
-    if figure.display == old and qualifier is None and as_of is None:
-        raise ValidationError(f"{figure.metric.name} is already {old}: nothing to correct.")
-    figure._history_user = by
-    figure._change_reason = f"Corrected: {reason}"[:100]
-    figure.save()
-    correction = Correction.objects.create(
-        release=release,
-        figure=figure,
-        subject=figure.metric.name,
-        old_value=old,
-        new_value=figure.display,
-        reason=reason,
-        created_by=by,
-    )
-    release.last_edited_by = by
-    _save(release, by=by, reason=f"Corrected {figure.metric.name}", fields=["last_edited_by"])
-    build_files_after_commit(release)
-    return correction
-
-
-@transaction.atomic
-def correct_statement(*, statement: Statement, by, text: str, reason: str) -> Correction:
-    """Change a bullet of a public release and record a public correction (old → new, why)."""
-    release = _correctable(statement.release, by)
-    reason = _reason(reason, "for the correction")
-    statement = Statement.objects.select_related("programme").get(pk=statement.pk)
-    text = (text or "").strip()
-    if not text:
-        raise ValidationError("The corrected bullet cannot be empty.")
-    if text == statement.text:
-        raise ValidationError("The bullet is unchanged: nothing to correct.")
-    values = release.figure_values()
-    check_placeholders(text, values)
-    old = statement.render(values)
-    statement.text = text
-    statement._history_user = by
-    statement._change_reason = f"Corrected: {reason}"[:100]
-    statement.save()
-    correction = Correction.objects.create(
-        release=release,
-        statement=statement,
-        subject=f"{statement.programme.name} bullet",
-        old_value=old,
-        new_value=statement.render(values),
-        reason=reason,
-        created_by=by,
-    )
-    release.last_edited_by = by
-    _save(release, by=by, reason=f"Corrected a {statement.programme.name} bullet", fields=["last_edited_by"])
-    build_files_after_commit(release)
-    return correction
+    return save_step(release, by=by, reason="Cancelled", fields=["status", "status_reason"])
 
 
 # --- one place that names the release-wide workflow steps -------------------------------------

@@ -25,7 +25,7 @@ from common import cache as caching
 from common.resources import Problem, normalise_header, sheet_row
 from common.spreadsheets import ImportRefused  # noqa: F401  (callers catch it from here)
 from stats.models import Correction, Figure, Metric, Release
-from stats.publishing import permissions, services
+from stats.publishing import services, workflow
 from stats.publishing.checks import ERROR, ProposedFigure, check_figures
 from stats.spreadsheets.resources import FigureResource, needs_correction
 from stats.wording import formatting
@@ -217,14 +217,14 @@ class FigureChecker(FigureResource):
         """Why this import may not change `release`'s figures (its state, the importer's role), or ""."""
         if release.pk in self._refusals:
             return self._refusals[release.pk]
-        action = permissions.content_action(release)
-        state = permissions.STATE_LABELS[permissions.state_of(release)]
+        action = workflow.content_action(release)
+        state = workflow.STATE_LABELS[workflow.state_of(release)]
         if action is None:
             hint = "" if release.status == Release.Status.WITHDRAWN else " Return it to draft to change it."
             refused = (
                 f"the release for {release.period_label} is {state}; its figures cannot be changed.{hint}"
             )
-        elif self.user is not None and not permissions.allowed(self.user, action, release):
+        elif self.user is not None and not workflow.allowed(self.user, action, release):
             refused = (
                 f"the release for {release.period_label} is {state}; only "
                 + ("those who may correct a published release" if action == "correct" else "its editors")

@@ -1,4 +1,5 @@
-"""Who may do what to a release, in which state: one table read by every write path.
+"""The publishing workflow's one table: what may happen to a release in which state, who may do it,
+and what it becomes. Read by every write path.
 
 The services (and so the admin's buttons and the `release` command), the admin's forms and
 inlines, and every import ask here. A role is a set of Django permissions (the groups made by
@@ -47,6 +48,18 @@ RULES: dict[str, dict[str, str]] = {
     "change-date": {DRAFT: "change_release", IN_REVIEW: "change_release", COMING: "approve_release"},
     "cancel": {state: "approve_release" for state in NOT_YET_PUBLIC},
     "withdraw": {PUBLIC: "withdraw_release"},
+}
+# What each step makes of the release. "publish-due" is nobody's click: an approved release whose
+# time has come is marked published (by the worker, or `manage.py publish_due`); it was public from
+# its publish time whatever was marked, since visibility is `Release.objects.public()`'s alone.
+TARGETS: dict[str, str] = {
+    "submit": Status.IN_REVIEW,
+    "approve": Status.SCHEDULED,
+    "publish-now": Status.PUBLISHED,
+    "publish-due": Status.PUBLISHED,
+    "return-to-draft": Status.DRAFT,
+    "cancel": Status.CANCELLED,
+    "withdraw": Status.WITHDRAWN,
 }
 # Moving a date the public has been told is final is a publisher's call, whatever the state.
 CONFIRMED_DATE_ACTIONS = {"change-date": "approve_release"}
