@@ -33,7 +33,7 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
@@ -363,9 +363,3 @@ class PublicPageCacheMiddleware:
             and not response.has_header("Cache-Control")
             and not response.cookies
         )
-
-
-def private(response):
-    """Mark a response never to be stored by any cache (staff pages, previews)."""
-    patch_cache_control(response, private=True, no_store=True, max_age=0)
-    return response

@@ -33,3 +33,12 @@ def plain_number(value: Decimal) -> int | float:
     """A stored decimal as a spreadsheet/JSON number: 306774292.0000 -> 306774292."""
     value = Decimal(value)
     return int(value) if value == value.to_integral_value() else float(value.normalize())
+
+
+def human_size(size: int) -> str:
+    """File size as the public reads it: '76 KB', '1.2 MB', '900 bytes'."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

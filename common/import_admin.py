@@ -5,6 +5,7 @@ Exports write formula-safe cells and JSON numbers as numbers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -225,10 +226,8 @@ class NewsroomImportExportMixin(ImportExportMixin):
         held = getattr(upload, "tmp_storage_name", None)
         if held:
             storage = self.get_tmp_storage_class()(name=held, **self.get_tmp_storage_class_kwargs())
-            try:
+            with contextlib.suppress(OSError):  # a temporary folder's file already gone
                 storage.remove()
-            except OSError:  # a temporary folder's file already gone
-                pass
 
     def get_confirm_form_kwargs(self, request, import_form=None):
         return {

@@ -23,6 +23,8 @@ import tablib
 from defusedxml import DefusedXmlException
 from django.conf import settings
 
+from common.cells import human_size
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,8 +55,7 @@ def max_unzipped_bytes() -> int:
     return int(settings.NEWSROOM_IMPORT_MAX_UNZIPPED_BYTES)
 
 
-def size_label(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(size // 1024, 1)} KB"
+size_label = human_size  # one way to write a file's size, here and on the public pages
 
 
 def check_size(name: str, size: int) -> None:
@@ -199,9 +200,12 @@ def plain(value: Decimal) -> str:
 def as_read(cell):
     """A cell's value as the supplier sees it: a cell formatted as a percentage holds 0.125 for 12.5%."""
     value = getattr(cell, "value", None)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "%" in (getattr(cell, "number_format", "") or ""):
-            return f"{plain(Decimal(repr(value)) * 100)}%"
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and "%" in (getattr(cell, "number_format", "") or "")
+    ):
+        return f"{plain(Decimal(repr(value)) * 100)}%"
     return value
 
 
@@ -445,6 +449,19 @@ def _read_csv(text: str, name: str) -> tablib.Dataset:
 
     Rows past the row limit are only counted, to say how many there are.
     """
+    rows, more = _csv_rows(text, name)
+    if not rows:
+        raise ImportRefused(f"{name} is empty.")
+    refuse_too_many_rows(name, len(rows) - 1 + more)
+    width = _heading_width(rows, name)
+    return _tidy(rows[0], [row[:width] for row in rows[1:]])
+
+
+def _csv_rows(text: str, name: str) -> tuple[list[list[str]], int]:
+    """The CSV's rows that are not blank, up to the row limit, and how many more there are past it.
+
+    Refuses the file at the first row past the column limit, or where the csv module cannot read on.
+    """
     most_rows, most_columns = max_rows(), max_columns()
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[list[str]] = []
@@ -468,9 +485,12 @@ def _read_csv(text: str, name: str) -> tablib.Dataset:
                 'mark (") that opens a cell and is never closed.'
             ) from None
         raise ImportRefused(f"{name} is not a readable CSV file (row {number + 1:,}: {error}).") from None
-    if not rows:
-        raise ImportRefused(f"{name} is empty.")
-    refuse_too_many_rows(name, len(rows) - 1 + more)
+    return rows, more
+
+
+def _heading_width(rows: list[list[str]], name: str) -> int:
+    """How many columns the heading row has, refusing a file separated by something other than commas,
+    or with a row that has cells past the heading row's."""
     width = len(rows[0])
     if width == 1 and (";" in rows[0][0] or "\t" in rows[0][0]):
         separator = "semicolons" if ";" in rows[0][0] else "tabs"
@@ -484,7 +504,7 @@ def _read_csv(text: str, name: str) -> tablib.Dataset:
                 f"Row {number} has {len(row)} cells but the heading row has {width}. "
                 "Check for a stray comma, or a number written with a comma that is not in quotes."
             )
-    return _tidy(rows[0], [row[:width] for row in rows[1:]])
+    return width
 
 
 @dataclass

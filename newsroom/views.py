@@ -37,8 +37,7 @@ def home(request):
     document = build_release_document(latest, visible=public) if latest else None
     headlines = []
     if document:
-        # The first figure of each programme is its headline.
-        headlines = [(section, section.figures[0]) for section in document.sections if section.figures]
+        headlines = [(section, section.headline) for section in document.sections if section.headline]
     context = {
         "latest": latest,
         "document": document,

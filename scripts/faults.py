@@ -33,7 +33,7 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import load  # noqa: E402  (scripts/load.py: scratch database, gunicorn and wrk helpers)
+import load  # scripts/load.py: scratch database, gunicorn and wrk helpers
 
 load.DB_NAME = "newsroom_faults"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379

@@ -1,5 +1,7 @@
 import datetime as dt
 
+from stats.outputs.downloads import DATA_FORMATS
+
 
 class IsoDateConverter:
     """A reporting period in URLs: 2010-03-03. Impossible dates do not match (404)."""
@@ -14,9 +16,9 @@ class IsoDateConverter:
 
 
 class DownloadFormatConverter:
-    """The data formats a release or series downloads in: csv, xlsx, json."""
+    """The data formats a release or series downloads in (`downloads.DATA_FORMATS`: csv, xlsx, json)."""
 
-    regex = r"csv|xlsx|json"
+    regex = "|".join(DATA_FORMATS)
 
     def to_python(self, value: str) -> str:
         return value

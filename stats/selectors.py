@@ -31,6 +31,17 @@ class FigureRow:
     as_of_label: str = ""
 
 
+# A programme's headline figure: its first figure of the first of these kinds it has (totals first).
+HEADLINE_KINDS = (
+    formatting.TOTAL,
+    formatting.PERIOD,
+    formatting.LEVEL,
+    formatting.RECORD,
+    formatting.PERCENT,
+    formatting.AMOUNT,
+)
+
+
 @dataclass
 class Section:
     programme_slug: str
@@ -41,6 +52,15 @@ class Section:
     figures: list[FigureRow] = field(default_factory=list)
     # Active media contacts covering the programme, in listing order.
     contacts: list[MediaContact] = field(default_factory=list)
+
+    @property
+    def headline(self) -> FigureRow | None:
+        """The programme's headline figure: on the home page, and charted in the release PDF."""
+        for kind in HEADLINE_KINDS:
+            for row in self.figures:
+                if row.kind == kind:
+                    return row
+        return None
 
 
 @dataclass

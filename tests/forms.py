@@ -41,20 +41,24 @@ class _FormParser(HTMLParser):
             return
         name = a.get("name")
         if tag == "input" and name:
-            kind = (a.get("type") or "text").lower()
-            if kind in ("submit", "button", "image", "reset", "file"):
-                return
-            if kind in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.add(name, a.get("value", "on"))
-                return
-            self.add(name, a.get("value", ""))
+            self.add_input(name, a)
         elif tag == "select" and name:
             self.select, self.options = (name, "multiple" in a), []
         elif tag == "option" and self.select:
             self.option_value, self.option_selected, self.option_text = a.get("value"), "selected" in a, ""
         elif tag == "textarea" and name:
             self.textarea, self.text = name, ""
+
+    def add_input(self, name: str, a: dict) -> None:
+        """An <input> as a browser submits it: buttons and files never; boxes only when checked."""
+        kind = (a.get("type") or "text").lower()
+        if kind in ("submit", "button", "image", "reset", "file"):
+            return
+        if kind in ("checkbox", "radio"):
+            if "checked" in a:
+                self.add(name, a.get("value", "on"))
+            return
+        self.add(name, a.get("value", ""))
 
     def handle_data(self, data):
         if self.textarea is not None:

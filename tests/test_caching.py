@@ -49,7 +49,7 @@ def redis_cache():
         cache = caches["default"]
         try:
             cache.clear()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             pytest.fail(f"Redis is not reachable on 127.0.0.1:6379: {error}")
         yield cache
         cache.clear()
@@ -117,7 +117,7 @@ def test_an_embargo_lifts_on_the_second_with_a_warm_cache(client, redis_cache, c
     assert max_age <= 2  # no cache, CDN included, may keep it past the publish time
     assert get(client, "/statistics/")[0]["X-Cache"] == "hit"
     time.sleep(max(0, (publish_at - timezone.now()).total_seconds()) + 0.05)
-    after, html = get(client, "/statistics/")
+    _after, html = get(client, "/statistics/")
     assert "310,000,000" in html
     assert "10 March 2010" in html
 

@@ -61,7 +61,8 @@ def test_check_release_finds_statement_problems(db):
 
 
 def test_generate_history_adds_labelled_releases_where_totals_never_fall(seed_release):
-    call_command("generate_history", weeks=30, stdout=open("/dev/null", "w"))
+    with open("/dev/null", "w") as devnull:
+        call_command("generate_history", weeks=30, stdout=devnull)
     assert Release.objects.filter(is_synthetic=True).count() == 30
     assert Release.objects.public().count() == 31
     values = list(

@@ -74,7 +74,7 @@ def redis_cache(settings):
         cache = caches["default"]
         try:
             cache.clear()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             pytest.fail(f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}: {error}")
         yield cache
         cache.clear()
@@ -225,7 +225,7 @@ def test_a_database_that_refuses_connections_gets_503_with_retry_after_never_500
     staff = django_user_model.objects.create_superuser("editor", "e@example.org", "pw-123456789")
     signed_in = Client()
     signed_in.force_login(staff)
-    pages = PUBLIC_PAGES + ("/statistics/2010-03-03/", "/search/?q=prescription", "/contacts/")
+    pages = (*PUBLIC_PAGES, "/statistics/2010-03-03/", "/search/?q=prescription", "/contacts/")
     requests = [(anonymous, "get", path) for path in pages] + [
         (signed_in, "get", "/statistics/"),
         (signed_in, "get", "/admin/"),

@@ -140,7 +140,7 @@ def test_chart_svg_is_styled_by_presentation_attributes_not_style_attributes():
 
 
 @pytest.mark.parametrize(
-    "day,at,message",
+    ("day", "at", "message"),
     [
         (
             dt.date(2027, 3, 28),
@@ -164,7 +164,7 @@ def test_a_uk_time_the_clocks_skip_or_repeat_is_named_with_the_choices(day, at, 
 
 
 @pytest.mark.parametrize(
-    "typed,value",
+    ("typed", "value"),
     [
         ("22,810,000", "22810000"),
         ("22 810 000", "22810000"),

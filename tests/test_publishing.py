@@ -131,7 +131,7 @@ TRANSITIONS = [
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(
-    "transition,status,public,allowed,ends",
+    ("transition", "status", "public", "allowed", "ends"),
     TRANSITIONS,
     ids=[f"{t[0].__name__}-{t[1]}" for t in TRANSITIONS],
 )
@@ -174,7 +174,7 @@ WRONG_STATE = [
 
 
 @pytest.mark.parametrize(
-    "transition,status,message", WRONG_STATE, ids=[f"{t[0].__name__}-{t[1]}" for t in WRONG_STATE]
+    ("transition", "status", "message"), WRONG_STATE, ids=[f"{t[0].__name__}-{t[1]}" for t in WRONG_STATE]
 )
 def test_transitions_from_the_wrong_state_are_refused_with_a_message(
     superuser, metric, editor, transition, status, message
@@ -250,7 +250,7 @@ def test_a_stale_version_is_refused(publisher, metric, editor):
     release = make_release(Status.IN_REVIEW, metric, editor)
     seen = release.version
     Release.objects.filter(pk=release.pk).update(version=seen + 1)
-    with pytest.raises(ValidationError, match="changed by someone else.*Reload the page"):
+    with pytest.raises(ValidationError, match=r"changed by someone else.*Reload the page"):
         services.approve_release(release=release, by=publisher, expected_version=seen)
 
 
@@ -461,7 +461,7 @@ def test_a_release_reaching_its_time_becomes_published_once_and_records_when(
     assert services.publish_due_releases() == []  # not yet its time
     Release.objects.filter(pk=release.pk).update(publish_at=timezone.now() - dt.timedelta(seconds=5))
     assert Release.objects.public().filter(pk=release.pk).exists()  # public by the clock already
-    (marked,) = services.publish_due_releases()
+    (_marked,) = services.publish_due_releases()
     release.refresh_from_db()
     assert release.status == Status.PUBLISHED and release.published_at >= release.publish_at
     assert release.history.first().history_change_reason.startswith("Published at its time (")

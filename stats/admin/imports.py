@@ -125,6 +125,16 @@ def can_import_figures(request) -> bool:
     return allowed
 
 
+def _apply_if_as_previewed(data: bytes, confirmed: dict, *, release: Release | None, user):
+    """Read the held file again and plan it; apply the plan only if it is the one previewed."""
+    reason = confirmed["reason"]
+    read = read_upload(data, confirmed["file_name"])
+    outcome = plan_figures(read.dataset, release=release, reason=reason, user=user)
+    if outcome.ok and outcome.digest == confirmed["plan"]:
+        apply_figures(outcome, reason=reason, user=user)
+    return read, outcome
+
+
 class FigureImportViewMixin:
     """The figure import page, for one release or (release=None) for the figure list."""
 
@@ -199,42 +209,52 @@ class FigureImportViewMixin:
         )
         context["form"] = form
         if not confirm.is_valid():
-            context["problems"] = ["The confirmation was incomplete. Upload the file again."]
-            return TemplateResponse(request, self.figure_import_template, context)
+            return self._figure_import_refused(
+                request, context, ["The confirmation was incomplete. Upload the file again."]
+            )
         storage = self.figure_tmp_storage(name=confirm.cleaned_data["token"])
         data = storage.read()
         if not data:
-            context["problems"] = [NOT_HELD]
-            return TemplateResponse(request, self.figure_import_template, context)
+            return self._figure_import_refused(request, context, [NOT_HELD])
         claim = claim_confirmation(confirm.cleaned_data["token"])
         if claim is None:
-            context["problems"] = [ALREADY_CONFIRMED]
-            return TemplateResponse(request, self.figure_import_template, context)
-        reason = confirm.cleaned_data["reason"]
+            return self._figure_import_refused(request, context, [ALREADY_CONFIRMED])
         try:
-            read = read_upload(data, confirm.cleaned_data["file_name"])
-            outcome = plan_figures(read.dataset, release=release, reason=reason, user=request.user)
-            if outcome.ok and outcome.digest == confirm.cleaned_data["plan"]:
-                apply_figures(outcome, reason=reason, user=request.user)
+            read, outcome = _apply_if_as_previewed(
+                data, confirm.cleaned_data, release=release, user=request.user
+            )
         except ImportRefused as error:
             give_back(claim)
-            context["problems"] = str(error).splitlines()
-            return TemplateResponse(request, self.figure_import_template, context)
+            return self._figure_import_refused(request, context, str(error).splitlines())
         except Exception:
             give_back(claim)
             raise
         if not outcome.applied:
             give_back(claim)
-            context.update(outcome=outcome, upload=read)
-            if outcome.ok:  # the same file, other data: show what it would do now, to confirm again
-                context["problems_heading"] = PLAN_CHANGED
-                context["confirm_form"] = ConfirmFigureImportForm(
-                    initial={**confirm.cleaned_data, "plan": outcome.digest}
-                )
-            else:
-                context["problems"] = outcome.problems
-            return TemplateResponse(request, self.figure_import_template, context)
+            return self._figure_import_not_applied(request, context, confirm, read, outcome)
         storage.remove()
+        self._report_figure_import(request, release, read, outcome)
+        return HttpResponseRedirect(context["done_url"])
+
+    def _figure_import_refused(self, request, context, problems: list[str]):
+        """The import page again, saying why nothing was imported."""
+        context["problems"] = problems
+        return TemplateResponse(request, self.figure_import_template, context)
+
+    def _figure_import_not_applied(self, request, context, confirm, read, outcome):
+        """The import page again for a plan that was not applied, to say why."""
+        context.update(outcome=outcome, upload=read)
+        if outcome.ok:  # the same file, other data: show what it would do now, to confirm again
+            context["problems_heading"] = PLAN_CHANGED
+            context["confirm_form"] = ConfirmFigureImportForm(
+                initial={**confirm.cleaned_data, "plan": outcome.digest}
+            )
+        else:
+            context["problems"] = outcome.problems
+        return TemplateResponse(request, self.figure_import_template, context)
+
+    def _report_figure_import(self, request, release, read, outcome) -> None:
+        """Log the change on each release the import changed, and tell the importer what it did."""
         touched = {c.release.pk: c.release for c in outcome.changes if c.changes_anything}
         for changed in touched.values():
             count = sum(1 for c in outcome.changes if c.release.pk == changed.pk and c.changes_anything)
@@ -245,7 +265,6 @@ class FigureImportViewMixin:
         messages.success(request, f"Imported {read.name}{where}: {outcome.summary}.")
         for warning in outcome.warnings[:20]:
             messages.warning(request, warning)
-        return HttpResponseRedirect(context["done_url"])
 
 
 class FigureImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin):
@@ -286,7 +305,8 @@ class ReleaseImportExportMixin(FigureImportViewMixin, NewsroomImportExportMixin)
                 view(self.supplier_template_view),
                 name="statistics_release_supplier_template",
             ),
-        ] + super().get_urls()
+            *super().get_urls(),
+        ]
 
     def can_import_into(self, request, release) -> bool:
         """Drafts by their editors; public releases only as a correction, by those who may correct."""

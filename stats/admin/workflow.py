@@ -412,45 +412,11 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
         """What the step did, in words that match what happened."""
         release.refresh_from_db()
         when = f"{ukclock.uk_label(release.publish_at)} ({ukclock.utc_label(release.publish_at)})"
-        match action.slug:
-            case "start-next":
-                return (
-                    f"Started “{release}” as a draft. Its figures are copied from last time and marked "
-                    "not yet updated: change or confirm each one, then submit."
-                )
-            case "confirm-figures":
-                left = release.figures.filter(is_confirmed=False).count()
-                return f"Confirmed {result} figure{'s' if result != 1 else ''} as still right." + (
-                    f" {left} still not yet updated."
-                    if left
-                    else " Every figure is now updated or confirmed."
-                )
-            case "explain":
-                return (
-                    f"Explained {result.subject} ({result.old_value or 'no earlier figure'} → "
-                    f"{result.new_value}). The explanation is published with the release."
-                )
-            case "correct-figure" | "correct-statement":
-                return (
-                    f"Corrected {result.subject}: was {result.old_value}, now {result.new_value}. The "
-                    "correction notice is on the public release page, its downloads and the revisions page."
-                )
-            case "submit":
-                return f"Submitted “{release}” for review. A publisher can now approve it."
-            case "approve":
-                return f"Approved “{release}”. It will be published at {when}."
-            case "publish-now":
-                return f"Published “{release}” at {when}."
-            case "return-to-draft":
-                return f"“{release}” is a draft again."
-            case "change-date":
-                state = "confirmed" if release.date_confirmed else "provisional"
-                return f"“{release}” is now due at {when} ({state})."
-            case "cancel":
-                return f"Cancelled “{release}”. The release calendar shows the reason."
-            case "withdraw":
-                return f"Withdrew “{release}”. Its page now shows the reason instead of its figures."
-        return f"{action.label}: done."
+        return (
+            _edit_done(action.slug, release, result)
+            or _status_change_done(action.slug, release, when)
+            or f"{action.label}: done."
+        )
 
     # --- admin actions on the list ---
 
@@ -499,6 +465,54 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
             "entries": release_history(release),
         }
         return TemplateResponse(request, "admin/statistics/release/full_history.html", context)
+
+
+def _edit_done(slug: str, release: Release, result) -> str | None:
+    """What a step that starts or edits a release's content did (a new draft, confirmed figures, an
+    explanation, a correction), from its result; None for another step."""
+    match slug:
+        case "start-next":
+            return (
+                f"Started “{release}” as a draft. Its figures are copied from last time and marked "
+                "not yet updated: change or confirm each one, then submit."
+            )
+        case "confirm-figures":
+            left = release.figures.filter(is_confirmed=False).count()
+            return f"Confirmed {result} figure{'s' if result != 1 else ''} as still right." + (
+                f" {left} still not yet updated." if left else " Every figure is now updated or confirmed."
+            )
+        case "explain":
+            return (
+                f"Explained {result.subject} ({result.old_value or 'no earlier figure'} → "
+                f"{result.new_value}). The explanation is published with the release."
+            )
+        case "correct-figure" | "correct-statement":
+            return (
+                f"Corrected {result.subject}: was {result.old_value}, now {result.new_value}. The "
+                "correction notice is on the public release page, its downloads and the revisions page."
+            )
+    return None
+
+
+def _status_change_done(slug: str, release: Release, when: str) -> str | None:
+    """What a step that moves a release through its states did; None for another step."""
+    match slug:
+        case "submit":
+            return f"Submitted “{release}” for review. A publisher can now approve it."
+        case "approve":
+            return f"Approved “{release}”. It will be published at {when}."
+        case "publish-now":
+            return f"Published “{release}” at {when}."
+        case "return-to-draft":
+            return f"“{release}” is a draft again."
+        case "change-date":
+            state = "confirmed" if release.date_confirmed else "provisional"
+            return f"“{release}” is now due at {when} ({state})."
+        case "cancel":
+            return f"Cancelled “{release}”. The release calendar shows the reason."
+        case "withdraw":
+            return f"Withdrew “{release}”. Its page now shows the reason instead of its figures."
+    return None
 
 
 def _messages(error) -> list[str]:

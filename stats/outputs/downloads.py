@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,7 +17,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from common.cells import plain_number, safe_cell
+from common.cells import human_size, plain_number, safe_cell  # noqa: F401  (human_size: downloads.human_size)
 
 COLUMNS = (
     "period",
@@ -32,12 +32,6 @@ COLUMNS = (
     "note",
     "release_url",
 )
-
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-}
 
 
 @dataclass(frozen=True)
@@ -162,9 +156,10 @@ def to_json(data) -> bytes:
 
 
 def file_response(content: bytes, *, filename: str, fmt: str) -> HttpResponse:
-    """A download: content with its type and a file name."""
-    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
-    disposition = "inline" if fmt == "json" else "attachment"
+    """A download: content with its type and a file name (JSON shown in the browser, others saved)."""
+    data_format = DATA_FORMATS[fmt]
+    response = HttpResponse(content, content_type=data_format.content_type)
+    disposition = "inline" if data_format.inline else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     return response
 
@@ -175,10 +170,42 @@ def streamed_csv(rows: Iterable[Row], *, filename: str) -> StreamingHttpResponse
     return response
 
 
-def human_size(size: int) -> str:
-    """File size as the public reads it: '76 KB', '1.2 MB', '900 bytes'."""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{max(1, round(size / 1024))} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+@dataclass(frozen=True)
+class DataFormat:
+    """One format the figures download in: a release's and a series' files, the page's link, the URL.
+
+    Adding a format is one more entry in DATA_FORMATS (and a test): the release page lists it, the
+    release's files and a series' downloads build it, and its address answers.
+    """
+
+    name: str  # the file extension, in addresses: /statistics/2010-03-03.csv
+    label: str  # the release page's link text
+    content_type: str
+    write: Callable[..., bytes]  # write(rows, *, title=sheet title, payload=callable giving the JSON data)
+    inline: bool = False  # shown in the browser rather than saved
+    kept_by_csv: bool = False  # slow to build: kept in the cache under the digest of the CSV it mirrors
+
+
+DATA_FORMATS = {
+    data_format.name: data_format
+    for data_format in (
+        DataFormat(
+            "xlsx",
+            "Figures as a spreadsheet",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            lambda rows, *, title, payload: to_xlsx(rows, sheet_title=title),
+            kept_by_csv=True,
+        ),
+        DataFormat(
+            "csv", "Figures as CSV", "text/csv; charset=utf-8", lambda rows, *, title, payload: to_csv(rows)
+        ),
+        DataFormat(
+            "json",
+            "Figures as JSON",
+            "application/json",
+            lambda rows, *, title, payload: to_json(payload()),
+            inline=True,
+        ),
+    )
+}
+CONTENT_TYPES = {name: data_format.content_type for name, data_format in DATA_FORMATS.items()}

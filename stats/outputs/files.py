@@ -72,20 +72,29 @@ def site_request(base_url: str | None = None) -> HttpRequest:
 
 
 def release_files(document, *, request) -> dict[str, bytes]:
-    """A release's CSV, XLSX and JSON, built from the document the page shows."""
+    """A release's data files, one per format in `downloads.DATA_FORMATS`, from the page's document."""
     rows = downloads.document_rows(
         document, release_url=request.build_absolute_uri(document.release.get_absolute_url())
     )
-    csv_bytes = downloads.to_csv(rows)
-    json_bytes = downloads.to_json(payloads.release_payload(document, request=request))
-    # XLSX is the slow one: cache it by the CSV it mirrors.
-    key = "release-xlsx:" + hashlib.sha256(csv_bytes).hexdigest()
-    xlsx_bytes = remember(
-        key,
-        lambda: downloads.to_xlsx(rows, sheet_title=f"w-c {document.period_date:%Y-%m-%d}"),
-        60 * 60 * 24,
-    )
-    return {"csv": csv_bytes, "xlsx": xlsx_bytes, "json": json_bytes}
+    csv_digest = hashlib.sha256(downloads.to_csv(rows)).hexdigest()
+    title = f"w-c {document.period_date:%Y-%m-%d}"
+
+    def payload():
+        return payloads.release_payload(document, request=request)
+
+    files = {}
+    for name, data_format in downloads.DATA_FORMATS.items():
+
+        def write(data_format=data_format):
+            return data_format.write(rows, title=title, payload=payload)
+
+        # The slow ones are kept by the CSV they mirror.
+        files[name] = (
+            remember(f"release-{name}:{csv_digest}", write, 60 * 60 * 24)
+            if data_format.kept_by_csv
+            else write()
+        )
+    return files
 
 
 def all_data_key(visible, *, base: str) -> tuple[str, int]:

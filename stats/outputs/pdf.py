@@ -9,49 +9,37 @@ version, and these files make no PDF/UA claim.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from io import BytesIO
-from xml.sax.saxutils import escape
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.shapes import Drawing
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import registerFontFamily, stringWidth
 from reportlab.platypus import (
     CondPageBreak,
-    Flowable,
     KeepTogether,
     ListFlowable,
     ListItem,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
-    Table,
-    TableStyle,
 )
 
 from stats.outputs import charts
 from stats.outputs.charts import Point
+from stats.outputs.pdf_layout import (
+    FRAME_WIDTH,
+    NHS_BLUE,
+    ChartFlowable,
+    Heading,
+    build,
+    chart_drawing,
+    contacts,
+    escaped,
+    history_table,
+    make_styles,
+    notice,
+    section_contacts,
+    table,
+)
 from stats.wording import formatting
 
 FONT, FONT_BOLD = charts.FONT, charts.FONT_BOLD
-NHS_BLUE = charts.NHS_BLUE
-NHS_DARK_BLUE = colors.HexColor("#003087")
-TEXT = charts.TEXT
-SECONDARY = colors.HexColor("#4c6272")
-PALE_GREY = colors.HexColor("#f0f4f5")
-BORDER = colors.HexColor("#d8dde0")
-WARM_YELLOW = colors.HexColor("#fff9c4")
-
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 18 * mm
-FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN - 12  # the frame pads its content by 6 pt a side
-BAND_HEIGHT = 16 * mm
-
-
 # ---------------------------------------------------------------------------
 # Plain data the views pass in.
 
@@ -157,430 +145,22 @@ class ProgrammeReport:
 
 
 # ---------------------------------------------------------------------------
-# Styles: one TrueType family (Bitstream Vera, shipped with reportlab), embedded.
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    charts.register_fonts()
-    registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
-    body = ParagraphStyle("body", fontName=FONT, fontSize=9.5, leading=13.5, textColor=TEXT, spaceAfter=4)
-    return {
-        "body": body,
-        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10.5, textColor=SECONDARY),
-        "title": ParagraphStyle(
-            "title",
-            parent=body,
-            fontName=FONT_BOLD,
-            fontSize=20,
-            leading=25,
-            textColor=NHS_BLUE,
-            spaceAfter=8,
-        ),
-        "lede": ParagraphStyle("lede", parent=body, fontSize=11, leading=15, spaceAfter=2),
-        "h2": ParagraphStyle(
-            "h2",
-            parent=body,
-            fontName=FONT_BOLD,
-            fontSize=14,
-            leading=18,
-            textColor=NHS_BLUE,
-            spaceBefore=12,
-            spaceAfter=6,
-        ),
-        "h3": ParagraphStyle(
-            "h3", parent=body, fontName=FONT_BOLD, fontSize=11, leading=14, spaceBefore=8, spaceAfter=3
-        ),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5, spaceAfter=0),
-        "cell-right": ParagraphStyle(
-            "cell-right", parent=body, fontSize=8.5, leading=10.5, spaceAfter=0, alignment=TA_RIGHT
-        ),
-        "head": ParagraphStyle(
-            "head", parent=body, fontName=FONT_BOLD, fontSize=8.5, leading=10.5, textColor=colors.white
-        ),
-        "head-right": ParagraphStyle(
-            "head-right",
-            parent=body,
-            fontName=FONT_BOLD,
-            fontSize=8.5,
-            leading=10.5,
-            textColor=colors.white,
-            alignment=TA_RIGHT,
-        ),
-    }
-
-
-def _text(value: str) -> str:
-    """User text made safe for Paragraph's mini-markup."""
-    return escape(value or "")
-
-
-# ---------------------------------------------------------------------------
-# Flowables.
-
-
-class _Heading(Paragraph):
-    """A heading that becomes a bookmark in the PDF outline."""
-
-    def __init__(self, text: str, style: ParagraphStyle, *, key: str, level: int = 0):
-        super().__init__(_text(text), style)
-        self.outline_key = key
-        self.outline_title = text
-        self.outline_level = level
-
-
-class _ChartFlowable(Flowable):
-    """A chart Drawing placed at a fixed width, scaled as a whole (labels included)."""
-
-    def __init__(self, drawing: Drawing, width: float):
-        super().__init__()
-        self.drawing = drawing
-        self.scale = min(1.0, width / drawing.width)
-        self.width = drawing.width * self.scale
-        self.height = drawing.height * self.scale
-
-    def wrap(self, available_width, available_height):
-        return self.width, self.height
-
-    def draw(self):
-        self.canv.saveState()
-        self.canv.scale(self.scale, self.scale)
-        renderPDF.draw(self.drawing, self.canv, 0, 0)
-        self.canv.restoreState()
-
-
-def chart_drawing(chart: Chart) -> Drawing:
-    """The same Drawing the web page renders as SVG."""
-    return charts.trend_chart(list(chart.points), title=chart.title, kind=chart.kind, unit=chart.unit)
-
-
-class _Document(SimpleDocTemplate):
-    """Adds outline entries for headings and the running header and footer."""
-
-    def __init__(self, buffer, *, running_title: str, band_note: str, footer: str, **kwargs):
-        self.running_title = running_title
-        self.band_note = band_note
-        self.footer = footer
-        super().__init__(buffer, **kwargs)
-
-    def afterFlowable(self, flowable):
-        key = getattr(flowable, "outline_key", None)
-        if key:
-            self.canv.bookmarkPage(key)
-            self.canv.addOutlineEntry(flowable.outline_title, key, level=flowable.outline_level, closed=False)
-
-    def _endBuild(self):
-        # "of y": one form drawn on every page, filled in once the page count is known.
-        canvas = self.canv
-        canvas.beginForm("page-total")
-        canvas.setFont(FONT, 8)
-        canvas.setFillColor(SECONDARY)
-        canvas.drawString(0, 0, str(self.page))
-        canvas.endForm()
-        super()._endBuild()
-
-
-def _decorate(canvas, doc: _Document, *, first: bool) -> None:
-    canvas.saveState()
-    if first:
-        canvas.setFillColor(NHS_BLUE)
-        canvas.rect(0, PAGE_HEIGHT - BAND_HEIGHT, PAGE_WIDTH, BAND_HEIGHT, stroke=0, fill=1)
-        canvas.setFillColor(colors.white)
-        canvas.setFont(FONT_BOLD, 12)
-        canvas.drawString(MARGIN, PAGE_HEIGHT - BAND_HEIGHT + 6 * mm, doc.author or "")
-        canvas.setFont(FONT, 9)
-        canvas.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - BAND_HEIGHT + 6 * mm, doc.band_note)
-    else:
-        canvas.setFont(FONT, 8)
-        canvas.setFillColor(SECONDARY)
-        canvas.drawString(MARGIN, PAGE_HEIGHT - 11 * mm, doc.running_title)
-        canvas.setStrokeColor(NHS_BLUE)
-        canvas.setLineWidth(1.5)
-        canvas.line(MARGIN, PAGE_HEIGHT - 13 * mm, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - 13 * mm)
-    canvas.setStrokeColor(BORDER)
-    canvas.setLineWidth(0.5)
-    canvas.line(MARGIN, 14 * mm, PAGE_WIDTH - MARGIN, 14 * mm)
-    canvas.setFont(FONT, 8)
-    canvas.setFillColor(SECONDARY)
-    canvas.drawString(MARGIN, 9 * mm, doc.footer)
-    label = f"Page {canvas.getPageNumber()} of "
-    x = PAGE_WIDTH - MARGIN - stringWidth("Page 999 of 999", FONT, 8)
-    canvas.drawString(x, 9 * mm, label)
-    canvas.translate(x + stringWidth(label, FONT, 8), 9 * mm)
-    canvas.doForm("page-total")
-    canvas.restoreState()
-
-
-def _build(
-    story: list, *, title: str, subject: str, author: str, band_note: str, footer: str, invariant: bool
-) -> bytes:
-    buffer = BytesIO()
-    doc = _Document(
-        buffer,
-        running_title=title,
-        band_note=band_note,
-        footer=footer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=20 * mm,
-        bottomMargin=20 * mm,
-        title=title,
-        author=author,
-        subject=subject,
-        creator=author,
-        lang="en-GB",
-        displayDocTitle=True,
-        initialFontName=FONT,
-        invariant=1 if invariant else 0,
-    )
-    doc.build(
-        story,
-        onFirstPage=lambda c, d: _decorate(c, d, first=True),
-        onLaterPages=lambda c, d: _decorate(c, d, first=False),
-    )
-    return buffer.getvalue()
-
-
-def _table(rows: list[list], widths: list[float], *, numeric: set[int], styles) -> Table:
-    """A clean table: blue header row, light bands, numbers right-aligned."""
-    header = [
-        Paragraph(_text(label), styles["head-right" if index in numeric else "head"])
-        for index, label in enumerate(rows[0])
-    ]
-    body = [
-        [
-            Paragraph(_text(cell), styles["cell-right" if index in numeric else "cell"])
-            for index, cell in enumerate(row)
-        ]
-        for row in rows[1:]
-    ]
-    table = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
-    commands = [
-        ("FONTNAME", (0, 0), (-1, -1), FONT),
-        ("BACKGROUND", (0, 0), (-1, 0), NHS_BLUE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.5, BORDER),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-    ]
-    commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, PALE_GREY]))
-    table.setStyle(TableStyle(commands))
-    return table
-
-
-def _history_table(history: tuple[HistoryRow, ...], styles) -> Table:
-    """Newest first; the "As of" and "Note" columns only when some row has one."""
-    columns = [("Reporting period", 0.25), ("Figure", 0.2), ("Change", 0.25)]
-    with_as_of = any(r.as_of for r in history)
-    with_note = any(r.note for r in history)
-    if with_as_of:
-        columns.append(("As of", 0.15))
-    if with_note:
-        columns.append(("Note", 0.3))
-    rows = [[label for label, _share in columns]]
-    for r in history:
-        row = [r.period, r.value, r.change or "–"]
-        if with_as_of:
-            row.append(r.as_of)
-        if with_note:
-            row.append(r.note)
-        rows.append(row)
-    total = sum(share for _label, share in columns)
-    widths = [share / total * FRAME_WIDTH for _label, share in columns]
-    if not with_note:
-        # Short cells never wrap: plain strings draw several times faster than Paragraphs.
-        return _plain_table(rows, widths, numeric={1, 2})
-    return _table(rows, widths, numeric={1, 2}, styles=styles)
-
-
-def _plain_table(rows: list[list[str]], widths: list[float], *, numeric: set[int]) -> Table:
-    """The same look as _table, for cells of one short line each (no markup is parsed)."""
-    table = Table(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    commands = [
-        ("FONTNAME", (0, 0), (-1, -1), FONT),
-        ("FONTSIZE", (0, 0), (-1, -1), 8.5),
-        ("LEADING", (0, 0), (-1, -1), 10.5),
-        ("TEXTCOLOR", (0, 1), (-1, -1), TEXT),
-        ("FONTNAME", (0, 0), (-1, 0), FONT_BOLD),
-        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-        ("BACKGROUND", (0, 0), (-1, 0), NHS_BLUE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.5, BORDER),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, PALE_GREY]),
-    ]
-    commands.extend(("ALIGN", (column, 0), (column, -1), "RIGHT") for column in sorted(numeric))
-    table.setStyle(TableStyle(commands))
-    return table
-
-
-def _notice(text: str, styles) -> Table:
-    """A highlighted one-line warning, as NHS.UK's warning callout."""
-    table = Table([[Paragraph(f"<b>{_text(text)}</b>", styles["body"])]], colWidths=[FRAME_WIDTH])
-    table.setStyle(
-        TableStyle(
-            [
-                ("BACKGROUND", (0, 0), (-1, -1), WARM_YELLOW),
-                ("LINEBEFORE", (0, 0), (0, -1), 4, colors.HexColor("#ffeb3b")),
-                ("TOPPADDING", (0, 0), (-1, -1), 6),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-                ("LEFTPADDING", (0, 0), (-1, -1), 10),
-            ]
-        )
-    )
-    return table
-
-
-def _contacts(contacts: tuple[ContactCard, ...], styles) -> list:
-    if not contacts:
-        return []
-    story: list = [_Heading("Media contacts", styles["h2"], key="media-contacts")]
-    cards = []
-    for contact in contacts:
-        lines = [f"<b>{_text(contact.name)}</b>"]
-        if contact.remit:
-            lines.append(_text(contact.remit))
-        if contact.organisation and contact.organisation not in contact.name:
-            lines.append(_text(contact.organisation))
-        if contact.phone:
-            lines.append(f"Telephone: {_text(contact.phone)}")
-        if contact.out_of_hours:
-            lines.append(f"Out of hours: {_text(contact.out_of_hours)}")
-        if contact.email:
-            lines.append(f"Email: {_text(contact.email)}")
-        if contact.website:
-            lines.append(_text(contact.website))
-        if contact.note:
-            lines.append(_text(contact.note))
-        cards.append(Paragraph("<br/>".join(lines), styles["cell"]))
-    half = FRAME_WIDTH / 2
-    grid = [cards[i : i + 2] + [""] * (2 - len(cards[i : i + 2])) for i in range(0, len(cards), 2)]
-    table = Table(grid, colWidths=[half, half], hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 8),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
-            ]
-        )
-    )
-    story.append(table)
-    return story
-
-
-def _section_contacts(contacts: tuple[ContactCard, ...], styles) -> Paragraph:
-    """One line under a programme's figures: who answers media questions about it."""
-    offices = []
-    for contact in contacts:
-        parts = [f"<b>{_text(contact.name)}</b>" + (f" ({_text(contact.remit)})" if contact.remit else "")]
-        if contact.phone:
-            parts.append(f"telephone {_text(contact.phone)}")
-        if contact.out_of_hours:
-            parts.append(f"out of hours {_text(contact.out_of_hours)}")
-        if contact.email:
-            parts.append(_text(contact.email))
-        offices.append(", ".join(parts))
-    return Paragraph("Media enquiries: " + "; ".join(offices) + ".", styles["body"])
-
-
-# ---------------------------------------------------------------------------
 # Documents.
 
 
 def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
     """The release summary: bullets, figures table and trend chart per programme."""
-    styles = _styles()
-    story: list = [
-        Spacer(1, 4 * mm),
-        _Heading(summary.heading, styles["title"], key="release", level=0),
-        Paragraph(f"<b>Reporting period:</b> {_text(summary.period)}", styles["lede"]),
-        Paragraph(f"<b>Published:</b> {_text(summary.published or 'not yet published')}", styles["lede"]),
-    ]
-    if summary.responsible:
-        story.append(Paragraph(f"<b>Responsible:</b> {_text(summary.responsible)}", styles["lede"]))
-    if summary.preview:
-        story[1:1] = [
-            _notice("Preview: this release is not public yet. Do not share it.", styles),
-            Spacer(1, 3 * mm),
-        ]
-    if summary.previous_period:
-        story.append(
-            Paragraph(
-                f"<b>Compared with:</b> the release for {_text(summary.previous_period)}", styles["lede"]
-            )
-        )
-    if summary.url:
-        story.append(Paragraph(f"Web version with accessible tables: {_text(summary.url)}", styles["small"]))
-    if summary.synthetic:
-        story.append(Paragraph("These figures are synthetic demonstration data.", styles["small"]))
-    if summary.corrections:
-        count = len(summary.corrections)
-        story.append(Spacer(1, 2 * mm))
-        story.append(
-            _notice(
-                f"This release has been corrected ({count} correction{'s' if count > 1 else ''}): "
-                "see “Corrections” after the figures.",
-                styles,
-            )
-        )
-    story.append(Spacer(1, 2 * mm))
-
+    styles = make_styles()
+    story = _release_opening(summary, styles)
     widths = [FRAME_WIDTH * share for share in (0.36, 0.14, 0.14, 0.21, 0.15)]
     for section in summary.sections:
-        story.append(CondPageBreak(60 * mm))
-        story.append(_Heading(section.name, styles["h2"], key=f"programme-{section.key}", level=1))
-        if section.bullets:
-            story.append(
-                ListFlowable(
-                    [ListItem(Paragraph(_text(b), styles["body"]), leftIndent=12) for b in section.bullets],
-                    bulletType="bullet",
-                    start="•",
-                    bulletFontName=FONT,
-                    bulletColor=NHS_BLUE,
-                    leftIndent=12,
-                )
-            )
-        if section.figures:
-            rows = [["Metric", "This release", "Previous release", "Change", "As of"]]
-            for line in section.figures:
-                metric = line.metric + (f" ({line.note})" if line.note else "")
-                rows.append([metric, line.value, line.previous or "–", line.change or "–", line.as_of])
-            story.append(Spacer(1, 2 * mm))
-            story.append(_table(rows, widths, numeric={1, 2, 3, 4}, styles=styles))
-        if section.chart is not None and len(section.chart.points) > 1:
-            story.append(Spacer(1, 3 * mm))
-            story.append(_ChartFlowable(chart_drawing(section.chart), FRAME_WIDTH * 0.8))
-        if section.contacts:
-            story.append(Spacer(1, 2 * mm))
-            story.append(_section_contacts(section.contacts, styles))
-
+        story.extend(_release_section(section, widths, styles))
     if summary.corrections:
-        story.append(_Heading("Corrections", styles["h2"], key="corrections"))
-        for note in summary.corrections:
-            story.append(
-                KeepTogether(
-                    [
-                        Paragraph(
-                            f"<b>{_text(note.subject)}</b> (corrected {_text(note.corrected)})",
-                            styles["body"],
-                        ),
-                        Paragraph(f"Was {_text(note.old)}; now {_text(note.new)}.", styles["body"]),
-                        Paragraph(_text(note.reason), styles["body"]),
-                    ]
-                )
-            )
+        story.extend(_corrections(summary.corrections, styles))
     if summary.notes:
-        story.append(_Heading("About these statistics", styles["h2"], key="about"))
-        story.extend(Paragraph(_text(paragraph), styles["body"]) for paragraph in summary.notes)
-    story.extend(_contacts(summary.contacts, styles))
+        story.append(Heading("About these statistics", styles["h2"], key="about"))
+        story.extend(Paragraph(escaped(paragraph), styles["body"]) for paragraph in summary.notes)
+    story.extend(contacts(summary.contacts, styles))
     story.append(Spacer(1, 6 * mm))
     story.append(
         Paragraph(
@@ -589,7 +169,7 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
             styles["small"],
         )
     )
-    return _build(
+    return build(
         story,
         title=summary.heading,
         subject=f"Deployment statistics for {summary.period}",
@@ -600,32 +180,122 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
     )
 
 
+def _release_opening(summary: ReleaseSummary, styles) -> list:
+    """The title, the period and dates, and the notices above a release summary's programmes."""
+    story: list = [
+        Spacer(1, 4 * mm),
+        Heading(summary.heading, styles["title"], key="release", level=0),
+        Paragraph(f"<b>Reporting period:</b> {escaped(summary.period)}", styles["lede"]),
+        Paragraph(f"<b>Published:</b> {escaped(summary.published or 'not yet published')}", styles["lede"]),
+    ]
+    if summary.responsible:
+        story.append(Paragraph(f"<b>Responsible:</b> {escaped(summary.responsible)}", styles["lede"]))
+    if summary.preview:
+        story[1:1] = [
+            notice("Preview: this release is not public yet. Do not share it.", styles),
+            Spacer(1, 3 * mm),
+        ]
+    if summary.previous_period:
+        story.append(
+            Paragraph(
+                f"<b>Compared with:</b> the release for {escaped(summary.previous_period)}", styles["lede"]
+            )
+        )
+    if summary.url:
+        story.append(
+            Paragraph(f"Web version with accessible tables: {escaped(summary.url)}", styles["small"])
+        )
+    if summary.synthetic:
+        story.append(Paragraph("These figures are synthetic demonstration data.", styles["small"]))
+    if summary.corrections:
+        count = len(summary.corrections)
+        story.append(Spacer(1, 2 * mm))
+        story.append(
+            notice(
+                f"This release has been corrected ({count} correction{'s' if count > 1 else ''}): "
+                "see “Corrections” after the figures.",
+                styles,
+            )
+        )
+    story.append(Spacer(1, 2 * mm))
+    return story
+
+
+def _release_section(section: ProgrammeSection, widths: list[float], styles) -> list:
+    """One programme in a release summary: its bullets, figures table, trend chart and media contacts."""
+    story: list = [
+        CondPageBreak(60 * mm),
+        Heading(section.name, styles["h2"], key=f"programme-{section.key}", level=1),
+    ]
+    if section.bullets:
+        story.append(
+            ListFlowable(
+                [ListItem(Paragraph(escaped(b), styles["body"]), leftIndent=12) for b in section.bullets],
+                bulletType="bullet",
+                start="•",
+                bulletFontName=FONT,
+                bulletColor=NHS_BLUE,
+                leftIndent=12,
+            )
+        )
+    if section.figures:
+        rows = [["Metric", "This release", "Previous release", "Change", "As of"]]
+        for line in section.figures:
+            metric = line.metric + (f" ({line.note})" if line.note else "")
+            rows.append([metric, line.value, line.previous or "–", line.change or "–", line.as_of])
+        story += [Spacer(1, 2 * mm), table(rows, widths, numeric={1, 2, 3, 4}, styles=styles)]
+    if section.chart is not None and len(section.chart.points) > 1:
+        story += [Spacer(1, 3 * mm), ChartFlowable(chart_drawing(section.chart), FRAME_WIDTH * 0.8)]
+    if section.contacts:
+        story += [Spacer(1, 2 * mm), section_contacts(section.contacts, styles)]
+    return story
+
+
+def _corrections(corrections: tuple[CorrectionNote, ...], styles) -> list:
+    """The "Corrections" part of a release summary: what each correction changed, and why."""
+    story: list = [Heading("Corrections", styles["h2"], key="corrections")]
+    for note in corrections:
+        story.append(
+            KeepTogether(
+                [
+                    Paragraph(
+                        f"<b>{escaped(note.subject)}</b> (corrected {escaped(note.corrected)})",
+                        styles["body"],
+                    ),
+                    Paragraph(f"Was {escaped(note.old)}; now {escaped(note.new)}.", styles["body"]),
+                    Paragraph(escaped(note.reason), styles["body"]),
+                ]
+            )
+        )
+    return story
+
+
 def programme_pdf(report: ProgrammeReport, *, invariant: bool = False) -> bytes:
     """Every metric of one programme over the whole archive: a chart and a table each."""
-    styles = _styles()
+    styles = make_styles()
     title = f"{report.name}: deployment statistics over time"
     story: list = [
         Spacer(1, 4 * mm),
-        _Heading(title, styles["title"], key="programme", level=0),
-        Paragraph(f"<b>Releases covered:</b> {report.releases} ({_text(report.span)})", styles["lede"]),
+        Heading(title, styles["title"], key="programme", level=0),
+        Paragraph(f"<b>Releases covered:</b> {report.releases} ({escaped(report.span)})", styles["lede"]),
     ]
     if report.description:
-        story.append(Paragraph(_text(report.description), styles["body"]))
+        story.append(Paragraph(escaped(report.description), styles["body"]))
     if report.url:
-        story.append(Paragraph(f"Web version with accessible tables: {_text(report.url)}", styles["small"]))
+        story.append(Paragraph(f"Web version with accessible tables: {escaped(report.url)}", styles["small"]))
     if report.synthetic:
         story.append(Paragraph("Some of these figures are synthetic demonstration data.", styles["small"]))
     for metric in report.metrics:
         story.append(CondPageBreak(90 * mm))
-        story.append(_Heading(metric.name, styles["h2"], key=f"metric-{metric.key}", level=1))
+        story.append(Heading(metric.name, styles["h2"], key=f"metric-{metric.key}", level=1))
         if metric.definition:
-            story.append(Paragraph(_text(metric.definition), styles["body"]))
-        story.append(_ChartFlowable(chart_drawing(metric.chart), FRAME_WIDTH))
+            story.append(Paragraph(escaped(metric.definition), styles["body"]))
+        story.append(ChartFlowable(chart_drawing(metric.chart), FRAME_WIDTH))
         story.append(Spacer(1, 3 * mm))
         if metric.rows:
-            story.append(_history_table(metric.rows, styles))
-    story.extend(_contacts(report.contacts, styles))
-    return _build(
+            story.append(history_table(metric.rows, styles))
+    story.extend(contacts(report.contacts, styles))
+    return build(
         story,
         title=title,
         subject=f"{report.name} deployment statistics, {report.span}",

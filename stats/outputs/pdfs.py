@@ -21,15 +21,6 @@ from stats.wording import formatting, ukclock
 
 # Long enough to matter, short enough that a stale key ages out: keys change with every release version.
 CACHE_SECONDS = 60 * 60 * 24 * 30
-# The chart of a programme shows its headline metric: the first of these kinds it has.
-CHART_KINDS = (
-    formatting.TOTAL,
-    formatting.PERIOD,
-    formatting.LEVEL,
-    formatting.RECORD,
-    formatting.PERCENT,
-    formatting.AMOUNT,
-)
 TREND_RELEASES = 12
 
 
@@ -84,12 +75,8 @@ def _contact_cards(contacts) -> tuple[pdf.ContactCard, ...]:
 
 
 def headline_slug(section: Section) -> str | None:
-    """The metric a programme's small trend chart shows."""
-    for kind in CHART_KINDS:
-        for row in section.figures:
-            if row.kind == kind:
-                return row.metric_slug
-    return None
+    """The metric a programme's small trend chart shows: its headline figure's."""
+    return section.headline.metric_slug if section.headline else None
 
 
 def release_summary(

@@ -115,6 +115,21 @@ class Change:
         return formatting.change(self.value, self.old.value, kind=self.metric.kind)
 
 
+def _repeated_row(release: Release | None, metric: Metric | None, line: int, seen: dict) -> list[str]:
+    """The message for a release and metric an earlier row already gives; `seen` remembers each
+    pair's first row."""
+    if release is None or metric is None:
+        return []
+    key = (release.pk, metric.pk)
+    if key in seen:
+        return [
+            f"Row {line}: {metric.slug} for {release.period_label} is already given in row "
+            f"{seen[key]}. Keep one of the two rows."
+        ]
+    seen[key] = line
+    return []
+
+
 class FigureChecker(FigureResource):
     """Reads a file of figures with the resource's widgets and checks it whole; keeps the changes."""
 
@@ -141,48 +156,12 @@ class FigureChecker(FigureResource):
         changes: list[Change] = []
         seen: dict[tuple[int, int], int] = {}
         cols = dataset.headers
-        fields = self.fields
         for number, values in enumerate(dataset, 1):
             row = dict(zip(cols, values, strict=False))
             line = sheet_row(number)
-            found = []
-            release = metric = None
-            try:
-                release = self.release_of_row(row, row_number=number)
-            except ValueError as error:
-                found.append(str(error))
-            try:
-                metric = fields["metric_slug"].clean(row, row_number=number)
-            except ValueError as error:
-                found.append(str(error))
-            parsed = {}
-            for name in ("value", "as_of", "qualifier", "note"):
-                if name not in row:
-                    parsed[name] = None
-                    continue
-                if name == "value" and metric is None:
-                    continue  # cannot read the number without knowing what it counts
-                try:
-                    parsed[name] = fields[name].clean(row, row_number=number)
-                except ValueError as error:
-                    found.append(str(error))
-            if release is not None and self.release is not None and release.pk != self.release.pk:
-                found.append(
-                    f"Row {line}, column “period”: {release.period_date.isoformat()} is not this release’s "
-                    f"period ({self.release.period_date.isoformat()}). Import it from that release’s page."
-                )
-            refused = self.refusal_for(release) if release is not None else ""
-            if refused:
-                found.append(f"Row {line}, column “period”: {refused}")
-            if release is not None and metric is not None:
-                key = (release.pk, metric.pk)
-                if key in seen:
-                    found.append(
-                        f"Row {line}: {metric.slug} for {release.period_label} is already given in row "
-                        f"{seen[key]}. Keep one of the two rows."
-                    )
-                else:
-                    seen[key] = line
+            release, metric, parsed, found = self._read_row(row, number)
+            found.extend(self._release_problems(release, line))
+            found.extend(_repeated_row(release, metric, line, seen))
             if found:
                 problems.extend(Problem(message) for message in found)
                 continue
@@ -199,6 +178,55 @@ class FigureChecker(FigureResource):
             )
         if problems:
             return problems
+        self._compare_with_existing(changes, cols)
+        problems.extend(self.check_corrections(changes))
+        problems.extend(self.check_integrity(changes))
+        self.changes = changes
+        return problems
+
+    def _read_row(self, row: dict, number: int):
+        """The row's release, metric and other cells as the widgets read them, and the messages for the
+        cells they could not read."""
+        fields = self.fields
+        found = []
+        release = metric = None
+        try:
+            release = self.release_of_row(row, row_number=number)
+        except ValueError as error:
+            found.append(str(error))
+        try:
+            metric = fields["metric_slug"].clean(row, row_number=number)
+        except ValueError as error:
+            found.append(str(error))
+        parsed = {}
+        for name in ("value", "as_of", "qualifier", "note"):
+            if name not in row:
+                parsed[name] = None
+                continue
+            if name == "value" and metric is None:
+                continue  # cannot read the number without knowing what it counts
+            try:
+                parsed[name] = fields[name].clean(row, row_number=number)
+            except ValueError as error:
+                found.append(str(error))
+        return release, metric, parsed, found
+
+    def _release_problems(self, release: Release | None, line: int) -> list[str]:
+        """Why the row may not change its release: another release's period than this one's, or the
+        release's state and the importer's role."""
+        found = []
+        if release is not None and self.release is not None and release.pk != self.release.pk:
+            found.append(
+                f"Row {line}, column “period”: {release.period_date.isoformat()} is not this release’s "
+                f"period ({self.release.period_date.isoformat()}). Import it from that release’s page."
+            )
+        refused = self.refusal_for(release) if release is not None else ""
+        if refused:
+            found.append(f"Row {line}, column “period”: {refused}")
+        return found
+
+    def _compare_with_existing(self, changes: list[Change], cols) -> None:
+        """Give each change the figure it replaces (a file without as_of keeps each figure's as_of)."""
         self.releases_in_file = sorted({c.release for c in changes}, key=lambda r: r.period_date)
         self.existing = existing = {
             (f.release_id, f.metric_id): f
@@ -208,10 +236,6 @@ class FigureChecker(FigureResource):
             change.old = Snapshot.of(existing.get((change.release.pk, change.metric.pk)))
             if "as_of" not in cols:
                 change.as_of = change.old.as_of if change.old else None
-        problems.extend(self.check_corrections(changes))
-        problems.extend(self.check_integrity(changes))
-        self.changes = changes
-        return problems
 
     def refusal_for(self, release: Release) -> str:
         """Why this import may not change `release`'s figures (its state, the importer's role), or ""."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from django.http import Http404, HttpResponse
@@ -128,11 +129,8 @@ def release_downloads(document, *, request) -> list[Download]:
     """
     sizes = sizes_of(document.release)
     period = document.period_date
-    labels = {
-        "pdf": "Release summary",
-        "xlsx": "Figures as a spreadsheet",
-        "csv": "Figures as CSV",
-        "json": "Figures as JSON",
+    labels = {"pdf": "Release summary"} | {
+        name: data_format.label for name, data_format in downloads.DATA_FORMATS.items()
     }
     return [
         Download(
@@ -255,7 +253,7 @@ class MetricDetailView(DetailView):
         metric = self.object
         points = series_for([metric])[metric.pk]
         changes = {}
-        for before, point in zip(points, points[1:], strict=False):
+        for before, point in itertools.pairwise(points):
             changes[point.day] = formatting.change(point.value, before.value, kind=metric.kind)
         figures = (
             Figure.objects.filter(metric=metric, release__in=Release.objects.public())
@@ -290,12 +288,9 @@ def metric_download(request, slug, fmt):
         Metric.objects.filter(programme__is_active=True).select_related("programme"), slug=slug
     )
     rows = payloads.metric_rows(metric, request=request)
-    if fmt == "csv":
-        content = downloads.to_csv(rows)
-    elif fmt == "xlsx":
-        content = downloads.to_xlsx(rows, sheet_title=metric.slug)
-    else:
-        content = downloads.to_json(payloads.series_payload(metric, rows, request=request))
+    content = downloads.DATA_FORMATS[fmt].write(
+        rows, title=metric.slug, payload=lambda: payloads.series_payload(metric, rows, request=request)
+    )
     return downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
 
 

@@ -245,7 +245,7 @@ def render_statement(text: str, figures: dict[str, FigureValue]) -> str:
     def fill(match: re.Match) -> str:
         figure = figures.get(match.group(1).strip())
         style = (match.group(2) or "").strip()
-        if figure is None or style not in FORMATS + ("",):
+        if figure is None or style not in (*FORMATS, ""):
             return MISSING
         if style == "as_of" and figure.as_of is None:
             return MISSING

@@ -67,27 +67,43 @@ def parse_number(raw, *, kind: str | None) -> Decimal:
     elif isinstance(raw, float):
         value = Decimal(repr(raw))
     else:
-        shown = str(raw).strip()
-        text = _SPACES.sub(" ", shown)
-        if text.endswith("%"):
-            if kind not in (None, formatting.PERCENT):
-                raise ValueError(f"“{shown}” is a percentage, but this metric is not measured in per cent.")
-            value = _grouped_or_plain(text[:-1].strip(), shown)
-        elif text.startswith("£") or (kind == formatting.AMOUNT and _MONEY.match(text)):
-            if kind not in (None, formatting.AMOUNT):
-                raise ValueError(f"“{shown}” is an amount of money, but this metric does not count pounds.")
-            match = _MONEY.match(text)
-            if not match:
-                raise ValueError(f"“{shown}” is not an amount of money; write it like £900m or 900000000.")
-            value = _grouped_or_plain(match["number"], shown)
-            scale = (match["scale"] or "").lower()
-            scale = _SCALE_WORDS.get(scale, scale)
-            if scale:
-                value *= _MONEY_SCALES[scale]
-        else:
-            value = _grouped_or_plain(text, shown)
+        value = _number_from_text(str(raw).strip(), kind)
     if not value.is_finite():
         raise ValueError(f"“{raw}” is not a number.")
+    _refuse_out_of_range(value, kind)
+    return value.quantize(Decimal("0.0001"))
+
+
+def _number_from_text(shown: str, kind: str | None) -> Decimal:
+    """A number as typed: 1,234 / 1 234, 12.5% for a percentage or £900m for money."""
+    text = _SPACES.sub(" ", shown)
+    if text.endswith("%"):
+        if kind not in (None, formatting.PERCENT):
+            raise ValueError(f"“{shown}” is a percentage, but this metric is not measured in per cent.")
+        return _grouped_or_plain(text[:-1].strip(), shown)
+    if text.startswith("£") or (kind == formatting.AMOUNT and _MONEY.match(text)):
+        return _money(text, shown, kind)
+    return _grouped_or_plain(text, shown)
+
+
+def _money(text: str, shown: str, kind: str | None) -> Decimal:
+    """An amount of money as typed: £900m, £1.2bn, 900 million or £900,000,000."""
+    if kind not in (None, formatting.AMOUNT):
+        raise ValueError(f"“{shown}” is an amount of money, but this metric does not count pounds.")
+    match = _MONEY.match(text)
+    if not match:
+        raise ValueError(f"“{shown}” is not an amount of money; write it like £900m or 900000000.")
+    value = _grouped_or_plain(match["number"], shown)
+    scale = (match["scale"] or "").lower()
+    scale = _SCALE_WORDS.get(scale, scale)
+    if scale:
+        value *= _MONEY_SCALES[scale]
+    return value
+
+
+def _refuse_out_of_range(value: Decimal, kind: str | None) -> None:
+    """Refuse a value no figure of this kind can have: negative, over 100 per cent, too large for the
+    database, or a fraction of a count."""
     shown = formatting.grouped(value)
     if value < 0:
         raise ValueError(f"{shown} is negative; figures cannot be.")
@@ -97,7 +113,6 @@ def parse_number(raw, *, kind: str | None) -> Decimal:
         raise ValueError(too_large(value))
     if kind in COUNT_KINDS and value != value.to_integral_value():
         raise ValueError(f"{shown} is not a whole number; this metric counts things.")
-    return value.quantize(Decimal("0.0001"))
 
 
 def parse_date(raw) -> date | None:

@@ -58,11 +58,32 @@ def wait_until_public(page, path: str, seconds: float = 40) -> None:
 
 
 def test_a_week_in_the_press_office(sign_in, people, tmp_path):
-    from stats.models import Correction, Figure, Release
-
     officer = sign_in(people["press officer"])
+    draft = start_this_weeks_release(officer)
+    edit_a_figure_and_a_bullet(officer, draft)
+    sheet = download_and_fill_the_supplier_template(officer, tmp_path)
+    import_refused_until_the_fall_is_explained(officer, draft, sheet)
+    note = import_with_the_fall_explained(officer, draft, sheet)
+    confirm_the_unchanged_rest(officer, draft)
+    lower_the_fallen_figure_by_hand(officer, note)
+    preview_as_the_public_will_see_it(officer)
+    submit_for_review(officer, draft)
 
-    # Last week's release is published: the officer starts this week's from it.
+    publisher = sign_in(people["publisher"])
+    review_what_changed(publisher, draft)
+    approve_and_schedule(publisher)
+    goes_out_at_its_time(publisher)
+    correct_a_figure_in_the_open(publisher)
+    the_public_notice_states_what_is_published(publisher)
+
+
+# -- The steps of the week, in order ------------------------------------------------------------------
+
+
+def start_this_weeks_release(officer):
+    """Last week's release is published: the officer starts this week's from it."""
+    from stats.models import Release
+
     officer.get_by_role("link", name="Releases").first.click()
     officer.get_by_role("link", name="w/c 3 March 2010").click()
     assert "Publishing: Published" in officer.locator("#workflow-panel").inner_text()
@@ -75,8 +96,13 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     )
     assert sideways_scroll(officer) == 0, "the draft form must fit a 1,280 px window"
     screenshot(officer, "admin-draft-release")
+    return draft
 
-    # Numbers read as people write them, and are typed the same way.
+
+def edit_a_figure_and_a_bullet(officer, draft) -> None:
+    """Numbers read as people write them, and are typed the same way."""
+    from stats.models import Figure
+
     messages_box = figure_row(officer, "Prescription messages transmitted").locator("td.field-value input")
     assert messages_box.input_value() == "306,774,292"
     messages_box.fill("310,000,000")
@@ -92,7 +118,9 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
         "td.field-value input"
     ).input_value() == ("310,000,000")
 
-    # The supplier fills the template: bookings rise, Summary Care Records fall, two sent unchanged.
+
+def download_and_fill_the_supplier_template(officer, tmp_path):
+    """The supplier fills the template: bookings rise, Summary Care Records fall, two sent unchanged."""
     with officer.expect_download() as download:
         officer.get_by_role("link", name="Download supplier template (XLSX)").click()
     sheet = tmp_path / "supplier.xlsx"
@@ -107,6 +135,13 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
             "nhsmail-registered-users": Decimal(500_000),
         },
     )
+    return sheet
+
+
+def import_refused_until_the_fall_is_explained(officer, draft, sheet) -> None:
+    """Without an explanation the fall is refused, and the message names the box that explains it."""
+    from stats.models import Figure
+
     officer.get_by_role("link", name="Import figures").click()
     officer.get_by_label("Spreadsheet").set_input_files(sheet)
     officer.get_by_role("button", name="Check the file").click()
@@ -115,7 +150,11 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     assert "Summary Care Records created" in problems and "“Explanation” box" in problems
     assert Figure.objects.get(release=draft, metric__slug="crs-summary-care-records").value == 1_243_911
 
-    # The explanation box named in the message unblocks the fall.
+
+def import_with_the_fall_explained(officer, draft, sheet):
+    """The explanation box named in the message unblocks the fall."""
+    from stats.models import Correction, Figure
+
     officer.get_by_label("Spreadsheet").set_input_files(sheet)
     officer.get_by_label("Explanation of falls").fill("The supplier removed records created twice.")
     officer.get_by_role("button", name="Check the file").click()
@@ -129,8 +168,11 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     assert Figure.objects.get(release=draft, metric__slug="pacs-systems-live").is_confirmed
     note = Correction.objects.get(release=draft)
     assert (note.old_value, note.new_value) == ("1,243,911 (w/c 3 March 2010)", "1,200,000")
+    return note
 
-    # The rest are still right: confirmed in one step, listed by programme.
+
+def confirm_the_unchanged_rest(officer, draft) -> None:
+    """The rest are still right: confirmed in one step, listed by programme."""
     left = draft.figures.filter(is_confirmed=False).count()
     assert left > 15
     officer.get_by_role("link", name="Confirm unchanged figures").click()
@@ -141,7 +183,9 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     said(officer, f"Confirmed {left} figures as still right.")
     assert not draft.figures.filter(is_confirmed=False).exists()
 
-    # The figure falls again by hand: the explanation follows it (it states what will be published).
+
+def lower_the_fallen_figure_by_hand(officer, note) -> None:
+    """The figure falls again by hand: the explanation follows it (it states what will be published)."""
     row = figure_row(officer, "Summary Care Records created").locator("td.field-value input")
     row.fill("1,190,000")
     officer.get_by_role("button", name="Save and continue editing").click()
@@ -149,14 +193,20 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     note.refresh_from_db()
     assert note.new_value == "1,190,000"
 
-    # Preview exactly as the public will see it.
+
+def preview_as_the_public_will_see_it(officer) -> None:
+    """Preview exactly as the public will see it."""
     officer.get_by_role("link", name="Preview as the public will see it").click()
     body = officer.locator("main").inner_text()
     assert "310,000,000" in body and "The supplier removed records created twice." in body
     assert "now 1,190,000" in body
     officer.go_back()
 
-    # Submit: the page says what is checked, and each check passes.
+
+def submit_for_review(officer, draft) -> None:
+    """Submit: the page says what is checked, and each check passes."""
+    from stats.models import Release
+
     officer.get_by_role("link", name="Submit for review").click()
     checked = officer.locator("ul.newsroom-checks").inner_text()
     assert "Every figure copied from the previous release has been updated or confirmed." in checked
@@ -169,15 +219,18 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     draft.refresh_from_db()
     assert draft.status == Release.Status.IN_REVIEW
 
-    # A publisher reviews what changed since last week.
-    publisher = sign_in(people["publisher"])
+
+def review_what_changed(publisher, draft) -> None:
+    """A publisher reviews what changed since last week."""
     publisher.goto(publisher.base + f"/admin/statistics/release/{draft.pk}/change/")
     publisher.get_by_role("link", name="What changed since the previous release").click()
     changes = publisher.locator("#content-main").inner_text()
     assert "306,774,292" in changes and "310,000,000" in changes and "+3,225,708 (+1.1%)" in changes
     publisher.go_back()
 
-    # Approve: a time the clocks skip is refused with the choices; then a time a moment ahead.
+
+def approve_and_schedule(publisher) -> None:
+    """Approve: a time the clocks skip is refused with the choices; then a time a moment ahead."""
     publisher.get_by_role("link", name="Approve and schedule").click()
     publisher.locator("#id_publish_at_0").fill("2027-03-28")
     publisher.locator("#id_publish_at_1").fill("01:30")
@@ -197,12 +250,16 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     said(publisher, "will be published at")
     assert publisher.request.get(publisher.base + f"/statistics/{THIS_WEEK}/").status == 404
 
-    # It goes out at its time; staff see it as published.
+
+def goes_out_at_its_time(publisher) -> None:
+    """It goes out at its time; staff see it as published."""
     wait_until_public(publisher, f"/statistics/{THIS_WEEK}/")
     publisher.reload()
     assert "Publishing: Published" in publisher.locator("#workflow-panel").inner_text()
 
-    # The publisher corrects a figure in the open; the notice states the number now published.
+
+def correct_a_figure_in_the_open(publisher) -> None:
+    """The publisher corrects a figure in the open."""
     publisher.get_by_role("link", name="Correct a figure").click()
     publisher.get_by_label("Figure").select_option(label="Choose and Book: Bookings made (23,100,000)")
     publisher.get_by_label("Value").fill("23,150,000")
@@ -210,6 +267,10 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     publisher.get_by_role("button", name="Correct a figure").click()
     said(publisher, "Corrected Bookings made: was 23,100,000, now 23,150,000.")
     assert "scheduled" not in publisher.locator("ul.messagelist").inner_text().lower()
+
+
+def the_public_notice_states_what_is_published(publisher) -> None:
+    """The public notice states the number now published."""
     public = publisher.context.browser.new_context()
     reader = public.new_page()
     reader.goto(publisher.base + f"/statistics/{THIS_WEEK}/")

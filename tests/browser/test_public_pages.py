@@ -232,7 +232,7 @@ SIDEWAYS_SCROLL = "document.documentElement.scrollWidth - document.documentEleme
 def assert_links_read_cleanly(links: list[dict], width: int) -> None:
     for link in links:
         assert link["lines"] == 1, link  # never wrapped mid-label
-        assert 0 <= link["left"] and link["right"] <= width, link  # on screen, not cut off
+        assert link["left"] >= 0 and link["right"] <= width, link  # on screen, not cut off
         assert link["height"] >= 24, link  # WCAG 2.2 target size (2.5.8)
 
 

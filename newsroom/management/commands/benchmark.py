@@ -116,7 +116,7 @@ class Command(BaseCommand):
         if not skip_export_100:
             generate_history(weeks=5200 - 520)
             export["100 years"] = self.export(client)
-        base_rows, base_rate, base_peak = export["1 year"]
+        _base_rows, base_rate, base_peak = export["1 year"]
         self.say("Whole-dataset CSV export (/statistics/data.csv as streamed; baseline: 1 year)")
         self.say("  (rows are fetched 2,000 at a time, so memory should level off once the data passes that)")
         for name, (count, rate, peak) in export.items():
