@@ -44,9 +44,13 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
     "newsroom.apps.NewsroomConfig",
     "stats.apps.StatisticsConfig",
     "contacts.apps.ContactsConfig",
+    "alerts.apps.AlertsConfig",
 ]
 
 MIDDLEWARE = [
@@ -264,3 +268,43 @@ NEWSROOM_IMPORT_MAX_COLUMNS = int(os.environ.get("NEWSROOM_IMPORT_MAX_COLUMNS", 
 NEWSROOM_IMPORT_MAX_UNZIPPED_BYTES = int(
     os.environ.get("NEWSROOM_IMPORT_MAX_UNZIPPED_BYTES", str(20 * 1024 * 1024))
 )
+
+# --- Background tasks (django-tasks: Django 6.0's tasks framework, backported) ----------------------
+# "database" (the embedded default): tasks kept in the database, run by `manage.py db_worker`.
+# "rq": tasks on Redis (REDIS_URL) through RQ, run by `manage.py rqworker --job-class django_tasks_rq.Job`,
+# any number of workers on any number of machines. "immediate": run at once in the caller (tests).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database")
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}, not {TASKS_BACKEND!r}."
+    )
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}}
+# A periodic catch-up: publishes releases a stopped worker missed, resends alerts left pending.
+NEWSROOM_CATCH_UP_SECONDS = int(os.environ.get("NEWSROOM_CATCH_UP_SECONDS", "60"))
+# A release marked published this long after its time is reported to staff as late.
+NEWSROOM_LATE_SECONDS = int(os.environ.get("NEWSROOM_LATE_SECONDS", "60"))
+
+# --- Email (alerts to subscribers) ------------------------------------------------------------------
+# With no EMAIL_HOST the embedded default prints emails to the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587" if EMAIL_HOST else "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom alerts <alerts@newsroom.example.org>")
+# Alerts sent per second at most, across one worker's sending (be kind to the mail relay).
+NEWSROOM_ALERTS_PER_SECOND = float(os.environ.get("NEWSROOM_ALERTS_PER_SECOND", "20"))
+# How long a confirmation link stays good.
+NEWSROOM_CONFIRM_DAYS = int(os.environ.get("NEWSROOM_CONFIRM_DAYS", "7"))
