@@ -42,7 +42,9 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_seed
 	$(PY) manage.py dev_admin
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Serving http://127.0.0.1:8000 with the task worker beside it; Ctrl-C stops both."
+	$(PY) manage.py worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(PY) manage.py runserver 127.0.0.1:8000
 
 # Production mode: settings from the environment (DEBUG=0, SECRET_KEY, DATABASE_URL, REDIS_URL, ...).
 serve: install

@@ -10,8 +10,9 @@ from django.db import transaction
 
 from stats.models import Correction, Figure, Release, Statement, check_placeholders
 from stats.outputs.files import build_files_after_commit
-from stats.publishing import workflow
+from stats.publishing import signals, workflow
 from stats.publishing.edits import lock, required_reason, save_step
+from stats.publishing.tasks import announce
 
 
 def _correctable(release: Release, by) -> Release:
@@ -59,6 +60,7 @@ def correct_figure(
     release.last_edited_by = by
     save_step(release, by=by, reason=f"Corrected {figure.metric.name}", fields=["last_edited_by"])
     build_files_after_commit(release)
+    announce(signals.correction_published, correction_id=correction.pk)
     return correction
 
 
@@ -94,4 +96,5 @@ def correct_statement(*, statement: Statement, by, text: str, reason: str) -> Co
         release, by=by, reason=f"Corrected a {statement.programme.name} bullet", fields=["last_edited_by"]
     )
     build_files_after_commit(release)
+    announce(signals.correction_published, correction_id=correction.pk)
     return correction

@@ -20,7 +20,7 @@ from simple_history.utils import bulk_create_with_history
 from stats import selectors
 from stats.models import Correction, Figure, Release, ReleaseDateChange, Statement
 from stats.outputs.files import build_files_after_commit
-from stats.publishing import checks, workflow
+from stats.publishing import checks, signals, tasks, workflow
 from stats.publishing.corrections import correct_figure, correct_statement  # noqa: F401  (steps, one import)
 from stats.publishing.edits import (  # noqa: F401  (used by callers through services)
     StaleRelease,
@@ -111,11 +111,14 @@ def _run_checks(
 
 
 def _log_date_change(release, *, old, new, reason, by) -> ReleaseDateChange | None:
+    """A public record that an announced date moved (or was cancelled: `new` is None); announced."""
     if old is None or old == new:
         return None
-    return ReleaseDateChange.objects.create(
+    change = ReleaseDateChange.objects.create(
         release=release, old_publish_at=old, new_publish_at=new, reason=reason, changed_by=by
     )
+    tasks.announce(signals.release_date_changed, change_id=change.pk)
+    return change
 
 
 # --- transitions -----------------------------------------------------------------
@@ -282,6 +285,7 @@ def approve_release(
     release.approved_by = by
     release.approved_at = timezone.now()
     build_files_after_commit(release)  # ready, with their sizes, before it comes out
+    tasks.schedule_release_moment(release)
     return save_step(
         release,
         by=by,
@@ -317,6 +321,7 @@ def publish_now(
     release.publish_at = release.published_at = now
     release.date_confirmed = True
     build_files_after_commit(release)
+    tasks.schedule_release_moment(release)  # now: warm the cache and send the alerts
     if release.approved_by_id is None:
         release.approved_by, release.approved_at = by, now
     return save_step(
@@ -387,6 +392,7 @@ def change_release_date(
     release.date_confirmed = release.date_confirmed or confirm
     if release.status == Status.SCHEDULED:  # its files print the publish time
         build_files_after_commit(release)
+        tasks.schedule_release_moment(release)
     text = f"Date set to {ukclock.uk_label(publish_at, weekday=False)}" + (" (confirmed)" if confirm else "")
     return save_step(release, by=by, reason=text, fields=["publish_at", "date_confirmed"])
 
@@ -398,13 +404,7 @@ def cancel_release(*, release: Release, by, reason: str, expected_version: int |
     workflow.require(by, "cancel", release)
     reason = required_reason(reason, "for cancelling")
     if release.publish_at:
-        ReleaseDateChange.objects.create(
-            release=release,
-            old_publish_at=release.publish_at,
-            new_publish_at=None,
-            reason=reason,
-            changed_by=by,
-        )
+        _log_date_change(release, old=release.publish_at, new=None, reason=reason, by=by)
     release.status = workflow.TARGETS["cancel"]
     release.status_reason = reason
     return save_step(release, by=by, reason="Cancelled", fields=["status", "status_reason"])

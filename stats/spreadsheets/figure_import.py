@@ -25,8 +25,9 @@ from common import cache as caching
 from common.resources import Problem, normalise_header, sheet_row
 from common.spreadsheets import ImportRefused  # noqa: F401  (callers catch it from here)
 from stats.models import Correction, Figure, Metric, Release
-from stats.publishing import services, workflow
+from stats.publishing import services, signals, workflow
 from stats.publishing.checks import ERROR, ProposedFigure, check_figures
+from stats.publishing.tasks import announce
 from stats.spreadsheets.resources import FigureResource, needs_correction
 from stats.wording import formatting
 
@@ -512,7 +513,7 @@ def record_import_corrections(*, changes: list[Change], reason: str, user=None) 
         )
     }
     by = user if getattr(user, "pk", None) else None
-    return Correction.objects.bulk_create(
+    corrections = Correction.objects.bulk_create(
         Correction(
             release=c.release,
             figure=figures.get((c.release.pk, c.metric.pk)),
@@ -524,3 +525,6 @@ def record_import_corrections(*, changes: list[Change], reason: str, user=None) 
         )
         for c in changed
     )
+    for correction in corrections:
+        announce(signals.correction_published, correction_id=correction.pk)
+    return corrections

@@ -1,0 +1,129 @@
+"""The release moment, run by the task worker (django-tasks), and the periodic catch-up.
+
+Approving a release schedules `release_moment` for its publish time. Then, on the second: the
+release is marked published (the time recorded; staff told if it is late), the public cache is
+warmed, and `signals.release_published` goes out (email alerts listen). Visibility never waits for
+any of this: `Release.objects.public()` lets a release through by the clock alone.
+
+`catch_up` runs every NEWSROOM_CATCH_UP_SECONDS (it schedules its next run itself): a worker that
+was stopped at a release's time publishes, warms and announces it when it starts again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import default_task_backend, task
+
+from stats.models import Release
+from stats.publishing import signals
+from stats.wording import ukclock
+
+logger = logging.getLogger(__name__)
+
+CATCH_UP_KEY = "tasks:catch-up-scheduled"
+
+
+def _later(task_, when: dt.datetime | None, *args):
+    """Enqueue `task_` to run at `when` (now if it has passed, or the backend cannot defer)."""
+    if when is not None and when > timezone.now() and default_task_backend.supports_defer:
+        return task_.using(run_after=when).enqueue(*args)
+    return task_.enqueue(*args)
+
+
+def schedule_release_moment(release: Release) -> None:
+    """Once the approval (or a new date, or publishing now) commits: the moment, at the publish time.
+
+    A release whose date moves has a moment at each time it was given; each finds out, when it
+    runs, whether its time has really come.
+    """
+    release_id, when = release.pk, release.publish_at
+    transaction.on_commit(lambda: _later(release_moment, when, release_id))
+
+
+def announce(signal, **ids) -> None:
+    """Send a workflow event once the current change commits."""
+    transaction.on_commit(lambda: signal.send(sender=Release, **ids))
+
+
+@task()
+def release_moment(release_id: int) -> str:
+    """Publish, warm and announce a release whose publish time has come."""
+    from stats.publishing.services import publish_due_releases
+
+    release = Release.objects.filter(pk=release_id).first()
+    if release is None or release.status not in Release.PUBLIC_STATUSES or release.publish_at is None:
+        return "not approved"
+    if release.publish_at > timezone.now():
+        return "not yet: its time has moved"
+    marked = publish_due_releases()
+    for other in marked:
+        went_out(other)
+    if release.pk not in {other.pk for other in marked}:
+        release.refresh_from_db()
+        if release.status != Release.Status.PUBLISHED:
+            return "not published"
+        went_out(release)  # published at once, or marked by another worker: warm and announce it too
+    return f"published {release}"
+
+
+def went_out(release: Release) -> None:
+    """What follows a release coming out: staff told if late, the cache warmed, the event sent."""
+    from stats.publishing.warming import warm_public_cache
+
+    late = (release.published_at - release.publish_at).total_seconds()
+    if late > settings.NEWSROOM_LATE_SECONDS:
+        report_late(release, late)
+    warmed = warm_public_cache(release)
+    failed = [w.path for w in warmed if w.status != 200]
+    logger.info(
+        "Published %s; warmed %s pages%s.", release, len(warmed), f", failed: {failed}" if failed else ""
+    )
+    signals.release_published.send(sender=Release, release_id=release.pk)
+
+
+def report_late(release: Release, seconds: float) -> None:
+    """Tell the publishers a release was marked published late (the worker was stopped, say)."""
+    message = (
+        f"“{release}” was due at {ukclock.uk_label(release.publish_at)} and was marked published "
+        f"{int(seconds)} seconds later, at {ukclock.uk_label(release.published_at)}. It was public "
+        "from its time; its email alerts and cache warming ran late. Check the task worker is running."
+    )
+    logger.warning(message)
+    recipients = list(
+        get_user_model()
+        .objects.filter(groups__name="Publishers", is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if recipients:
+        send_mail(f"Late: {release}", message, None, recipients, fail_silently=True)
+
+
+@task()
+def catch_up() -> str:
+    """Publish what is overdue, let listeners finish what was left, and come back in a while."""
+    from stats.publishing.services import publish_due_releases
+
+    marked = publish_due_releases()
+    for release in marked:
+        went_out(release)
+    signals.catching_up.send(sender=Release)
+    schedule_catch_up()
+    return f"caught up ({len(marked)} published)"
+
+
+def schedule_catch_up() -> bool:
+    """Enqueue the next catch-up, unless one is already on its way (one chain across workers)."""
+    interval = settings.NEWSROOM_CATCH_UP_SECONDS
+    if not cache.add(CATCH_UP_KEY, True, timeout=max(1, interval - 1)):
+        return False
+    _later(catch_up, timezone.now() + dt.timedelta(seconds=interval))
+    return True
