@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from stats import converters
+from stats.views import calendar
 from stats.views import pages as views
 
 register_converter(converters.IsoDateConverter, "isodate")
@@ -27,5 +28,6 @@ urlpatterns += [
 urlpatterns += [
     path("preview/<int:pk>/", views.ReleasePreviewView.as_view(), name="release-preview"),
     path("calendar/", views.ReleaseCalendarView.as_view(), name="release-calendar"),
+    path("calendar.ics", calendar.release_calendar_ics, name="release-calendar-ics"),
     path("revisions/", views.RevisionListView.as_view(), name="revision-list"),
 ]

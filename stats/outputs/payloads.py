@@ -17,6 +17,8 @@ def release_summary(release: Release, *, request) -> dict:
         "heading": release.heading,
         "summary": release.summary,
         "published": release.publish_at.isoformat() if release.publish_at else None,
+        # When it was marked published: on the second by the worker, or at once (None until then).
+        "published_at": release.published_at.isoformat() if release.published_at else None,
         "synthetic": release.is_synthetic,
         "url": request.build_absolute_uri(release.get_absolute_url()),
         "api_url": request.build_absolute_uri(reverse("api:release", args=[release.period_date])),
