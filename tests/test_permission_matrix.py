@@ -404,7 +404,14 @@ def test_four_confirmations_of_one_import_at_once_apply_it_once(seed_release, pu
     assert figure_of(release).value == 23_000_000
     told = ("confirmed already", "no longer held (it was imported already")
     assert sum("Imported figures.csv" in page for page in pages) == 1, pages
-    assert sum(any(words in page for words in told) for page in pages) == 3, pages
+    told_so = sum(any(words in page for words in told) for page in pages)
+    if connection.vendor == "sqlite":
+        # SQLite's test database locks whole tables: a window that cannot even read while the
+        # winner writes is told to try again (503), never shown an error, never applied twice.
+        busy = sum("try again" in page.lower() for page in pages)
+        assert told_so + busy == 3, pages
+    else:
+        assert told_so == 3, pages
 
 
 def test_a_held_upload_is_claimed_by_its_first_confirmation_only():
