@@ -46,7 +46,6 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
-    "django_rq",
     "newsroom.apps.NewsroomConfig",
     "stats.apps.StatisticsConfig",
     "contacts.apps.ContactsConfig",
@@ -284,6 +283,8 @@ if TASKS_BACKEND not in TASK_BACKENDS:
         f"TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}, not {TASKS_BACKEND!r}."
     )
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")  # its rqworker command and queue settings
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}}
 # A periodic catch-up: publishes releases a stopped worker missed, resends alerts left pending.
 NEWSROOM_CATCH_UP_SECONDS = int(os.environ.get("NEWSROOM_CATCH_UP_SECONDS", "60"))
@@ -306,5 +307,7 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom alerts <alerts@newsroom.example.org>")
 # Alerts sent per second at most, across one worker's sending (be kind to the mail relay).
 NEWSROOM_ALERTS_PER_SECOND = float(os.environ.get("NEWSROOM_ALERTS_PER_SECOND", "20"))
+# A delivery left "sending" this long (its worker was killed mid-send) is sent again, same Message-ID.
+NEWSROOM_ALERTS_STALE_SECONDS = int(os.environ.get("NEWSROOM_ALERTS_STALE_SECONDS", "300"))
 # How long a confirmation link stays good.
 NEWSROOM_CONFIRM_DAYS = int(os.environ.get("NEWSROOM_CONFIRM_DAYS", "7"))

@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/v1/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("contacts/", include("contacts.urls")),
+    path("subscribe/", include("alerts.urls")),
 ]
 
 handler404 = "newsroom.views.page_not_found"

@@ -54,11 +54,12 @@ def make_groups() -> None:
     from django.apps import apps
 
     steps = {
-        "0002_release_workflow": ("create_groups",),
-        "0003_import_export_permissions": ("add_permissions", "grant_to_groups"),
-        "0005_weekly_roles": ("grant",),
+        "stats.migrations.0002_release_workflow": ("create_groups",),
+        "stats.migrations.0003_import_export_permissions": ("add_permissions", "grant_to_groups"),
+        "stats.migrations.0005_weekly_roles": ("grant",),
+        "alerts.migrations.0002_staff_view_permissions": ("grant",),
     }
     for module, functions in steps.items():
-        migration = importlib.import_module(f"stats.migrations.{module}")
+        migration = importlib.import_module(module)
         for function in functions:
             getattr(migration, function)(apps, None)

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -277,6 +278,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
             "full_history_url": reverse("admin:statistics_release_full_history", args=[release.pk]),
             "preview_url": reverse("statistics:release-preview", args=[release.pk]),
             "release_is_public": release.is_public,
+            **self.alerts_context(request, release),
         }
 
     def get_urls(self):
@@ -291,6 +293,11 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
             for slug in ACTIONS
         ]
         urls += [
+            path(
+                "<path:object_id>/test-alert/",
+                view(self.test_alert_view),
+                name="statistics_release_test_alert",
+            ),
             path("<path:object_id>/changes/", view(self.changes_view), name="statistics_release_changes"),
             path(
                 "<path:object_id>/full-history/",
@@ -443,6 +450,51 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
                 self.message_user(request, f"{release}: {' '.join(_messages(error))}", messages.ERROR)
             else:
                 self.message_user(request, f"Submitted “{release}” for review.", messages.SUCCESS)
+
+    # --- email alerts: the delivery log and a test alert ---
+
+    def alerts_context(self, request, release: Release) -> dict[str, Any]:
+        from alerts.models import Delivery
+
+        event = f"release:{release.pk}"
+        counts = dict(
+            Delivery.objects.filter(event=event)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
+        return {
+            "alert_counts": counts,
+            "alert_log_url": reverse("admin:alerts_delivery_changelist") + f"?event={event}",
+            "test_alert_url": reverse("admin:statistics_release_test_alert", args=[release.pk])
+            if request.user.has_perm("statistics.approve_release")
+            else "",
+        }
+
+    def test_alert_view(self, request, object_id):
+        """A publisher sends the release's alert to themself, as subscribers will read it (not recorded)."""
+        from alerts.sending import send_test_alert
+
+        release = self._release(request, object_id)
+        if not request.user.has_perm("statistics.approve_release"):
+            raise PermissionDenied("Only publishers send test alerts.")
+        back = HttpResponseRedirect(reverse("admin:statistics_release_change", args=[release.pk]))
+        if request.method != "POST":
+            return back
+        if not request.user.email:
+            self.message_user(
+                request, "Your account has no email address: add one to get a test alert.", messages.ERROR
+            )
+            return back
+        summary = send_test_alert(release.pk, request.user.email)
+        if summary.sent:
+            self.message_user(
+                request, f"A test alert for “{release}” was sent to {request.user.email}.", messages.SUCCESS
+            )
+        else:
+            reason = summary.not_sent_reason or "the mail server refused it"
+            self.message_user(request, f"The test alert was not sent: {reason}.", messages.ERROR)
+        return back
 
     # --- review: what changed since the previous release ---
 

@@ -133,6 +133,7 @@ def instances(draft, people):
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
     from django.contrib.auth.models import Group
 
+    from alerts.models import Delivery, Subscriber
     from contacts.models import MediaContact
     from stats.models import Correction, Metric, Programme, Release, ReleaseDateChange
     from stats.publishing import services
@@ -150,7 +151,22 @@ def instances(draft, people):
         publish_at=timezone.now() + dt.timedelta(days=30),
         reason="Moved for a test.",
     )
+    reader = Subscriber.objects.create(
+        email="reader@example.org", every_release=True, confirmed_at=timezone.now()
+    )
+    reader.programmes.set(Programme.objects.filter(slug="eps"))
+    delivery = Delivery.objects.create(
+        subscriber=reader, event=f"release:{seed.pk}", status=Delivery.Status.SENT, attempts=1
+    )
+    from django_tasks_db.models import DBTaskResult
+
+    from stats.publishing.tasks import catch_up
+
+    catch_up.enqueue()  # a task waiting for the worker: the task log has a row to open
     return {
+        DBTaskResult: DBTaskResult.objects.first(),
+        Subscriber: reader,
+        Delivery: delivery,
         Group: Group.objects.get(name="Press officers"),
         people["superuser"].__class__: people["press officer"],
         AccessAttempt: AccessAttempt.objects.first(),

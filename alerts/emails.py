@@ -1,0 +1,313 @@
+"""What each alert says: one content class per kind of event, read from the database at send time.
+
+Each class loads its event (or says why it cannot be sent), names who should get it, and builds
+one subscriber's message (plain text and HTML, from templates/alerts/email/). Release content is
+read only through `Release.objects.public()`, so an alert can never carry an embargoed figure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from alerts import tokens
+from alerts.models import Delivery, Subscriber
+from alerts.tokens import microseconds
+from stats.models import Correction, Release, ReleaseDateChange
+from stats.selectors import ReleaseDocument, build_release_document
+from stats.wording import formatting, ukclock
+
+CONFIRM_PREFIX = "confirm"
+BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
+
+
+class NotSendable(Exception):
+    """The event cannot be sent (now): the reason is said to the caller and kept on the deliveries."""
+
+
+def site_domain() -> str:
+    return urlsplit(settings.NEWSROOM_SITE_URL).hostname or "localhost"
+
+
+def absolute(path: str) -> str:
+    return settings.NEWSROOM_SITE_URL + path
+
+
+def message_id(delivery: Delivery) -> str:
+    """The same for every attempt at one delivery, so a resent message is a duplicate mail systems drop."""
+    return f"<delivery-{delivery.pk}@{site_domain()}>"
+
+
+def render(template: str, context: dict, *, subject: str, to: str, headers: dict) -> EmailMultiAlternatives:
+    context = {"subject": subject, "site_name": settings.NEWSROOM_SITE_NAME, **context}
+    text = BLANK_LINES.sub("\n\n", render_to_string(f"alerts/email/{template}.txt", context)).strip() + "\n"
+    html = render_to_string(f"alerts/email/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers)
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def subscription_context(subscriber: Subscriber) -> dict:
+    return {
+        "manage_url": tokens.url(subscriber, tokens.MANAGE),
+        "unsubscribe_url": tokens.url(subscriber, tokens.UNSUBSCRIBE),
+        "topics": subscriber.topic_labels(),
+    }
+
+
+def alert_headers(subscriber: Subscriber, delivery: Delivery) -> dict:
+    """Message-ID, and RFC 8058 one-click unsubscribe (the address takes a POST without a login or CSRF)."""
+    return {
+        "Message-ID": message_id(delivery),
+        "List-Unsubscribe": f"<{tokens.url(subscriber, tokens.UNSUBSCRIBE)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+    }
+
+
+def next_release_line(after: Release) -> str:
+    """The next announced release date, or that there is none yet."""
+    moment = max(after.publish_at or datetime.now(UTC), datetime.now(UTC))
+    upcoming = (
+        Release.objects.upcoming(at=moment).exclude(pk=after.pk).only("period_date", "publish_at").first()
+    )
+    if upcoming is None:
+        return "Next release: not announced yet."
+    return f"Next release: w/c {upcoming.period_label}, due {ukclock.uk_label(upcoming.publish_at)}."
+
+
+@dataclass
+class ReleaseAlert:
+    """A release is out: its headline figures, with the change since the previous release."""
+
+    needs_active: ClassVar[bool] = True
+
+    release: Release
+    document: ReleaseDocument
+    test: bool = False
+
+    @classmethod
+    def load(cls, release_id: int) -> ReleaseAlert:
+        release = Release.objects.public().filter(pk=release_id).first()
+        if release is None:
+            raise NotSendable(f"Release {release_id} is not public (yet): nothing is sent before its time.")
+        return cls(release, build_release_document(release))
+
+    @classmethod
+    def preview(cls, release_id: int) -> ReleaseAlert:
+        """The release as its alert will read once it is out, public or not (a publisher's test)."""
+        release = Release.objects.get(pk=release_id)
+        return cls(release, build_release_document(release, visible=Release.objects.as_published(release)))
+
+    @property
+    def event(self) -> str:
+        return f"release:{self.release.pk}"
+
+    @property
+    def programme_slugs(self) -> list[str]:
+        return [section.programme_slug for section in self.document.sections]
+
+    def recipients(self):
+        return Subscriber.objects.for_release(self.programme_slugs)
+
+    def chosen(self, subscriber: Subscriber | None) -> set[str] | None:
+        """The programmes (slugs) this subscriber gets; None means every programme."""
+        if subscriber is None or subscriber.every_release:
+            return None
+        return {programme.slug for programme in subscriber.programmes.all()}
+
+    def refusal(self, subscriber: Subscriber) -> str:
+        chosen = self.chosen(subscriber)
+        if chosen is not None and not chosen & set(self.programme_slugs):
+            return "Not sent: the subscriber no longer wants releases about these programmes."
+        return ""
+
+    def headlines(self, chosen: set[str] | None) -> list[dict]:
+        rows = []
+        for section in self.document.sections:
+            row = section.headline
+            if row is None or (chosen is not None and section.programme_slug not in chosen):
+                continue
+            rows.append(
+                {
+                    "programme": section.programme_name,
+                    "metric": row.metric_name,
+                    "display": row.display,
+                    "change": row.change,
+                    "as_of": formatting.as_of(row.as_of),  # only when it differs from the period
+                    "url": absolute(row.metric_url) if row.metric_url else "",
+                }
+            )
+        return rows
+
+    def message(self, subscriber: Subscriber | None, delivery: Delivery | None, *, to: str = ""):
+        release, chosen = self.release, self.chosen(subscriber)
+        context = {
+            "heading": release.heading,
+            "release": release,
+            "published": ukclock.uk_label(release.publish_at) or "at a time not set yet",
+            "headlines": self.headlines(chosen),
+            "every_programme": chosen is None,
+            "release_url": absolute(release.get_absolute_url()),
+            "next_release": next_release_line(release),
+            "test": self.test,
+        }
+        subject = f"Published: {release.heading}"
+        if subscriber is None:  # a publisher's test: no subscription to manage
+            subscribe = absolute(reverse("alerts:subscribe"))
+            context.update(manage_url=subscribe, unsubscribe_url=subscribe, topics=["every release"])
+            return render("release", context, subject=f"TEST: {subject}", to=to, headers={})
+        context.update(subscription_context(subscriber))
+        headers = alert_headers(subscriber, delivery)
+        return render("release", context, subject=subject, to=subscriber.email, headers=headers)
+
+
+@dataclass
+class CorrectionAlert:
+    """A figure or bullet of a public release was corrected after it came out."""
+
+    needs_active: ClassVar[bool] = True
+
+    correction: Correction
+
+    @classmethod
+    def load(cls, correction_id: int) -> CorrectionAlert:
+        correction = (
+            Correction.objects.select_related("release", "figure__metric__programme", "statement__programme")
+            .filter(pk=correction_id, release__in=Release.objects.public())
+            .first()
+        )
+        if correction is None:
+            raise NotSendable(f"Correction {correction_id} is not on a public release.")
+        if correction.created_at < correction.release.publish_at:
+            raise NotSendable(
+                f"Correction {correction_id} is a note made before the release came out, not a correction."
+            )
+        return cls(correction)
+
+    @property
+    def event(self) -> str:
+        return f"correction:{self.correction.pk}"
+
+    @property
+    def programme(self):
+        correction = self.correction
+        if correction.figure_id and correction.figure:
+            return correction.figure.metric.programme
+        if correction.statement_id and correction.statement:
+            return correction.statement.programme
+        return None
+
+    def recipients(self):
+        programme = self.programme
+        return Subscriber.objects.for_corrections([programme.slug] if programme else [])
+
+    def refusal(self, subscriber: Subscriber) -> str:
+        if subscriber.corrections:
+            return ""
+        programme = self.programme
+        if programme is not None and subscriber.programmes.filter(pk=programme.pk).exists():
+            return ""
+        return "Not sent: the subscriber no longer wants corrections."
+
+    def message(self, subscriber: Subscriber, delivery: Delivery):
+        correction, release = self.correction, self.correction.release
+        programme = self.programme
+        context = {
+            "heading": f"A correction to the deployment statistics for w/c {release.period_label}",
+            "release": release,
+            "correction": correction,
+            "programme": programme.label if programme else "",
+            "corrected": ukclock.uk_label(correction.created_at),
+            "release_url": absolute(release.get_absolute_url()) + "#corrections-heading",
+            "revisions_url": absolute(reverse("statistics:revision-list")),
+            **subscription_context(subscriber),
+        }
+        subject = f"Correction: {release.announced_name}"
+        headers = alert_headers(subscriber, delivery)
+        return render("correction", context, subject=subject, to=subscriber.email, headers=headers)
+
+
+@dataclass
+class DateChangeAlert:
+    """An announced publish time moved, or the release was cancelled: the calendar already shows it."""
+
+    needs_active: ClassVar[bool] = True
+
+    change: ReleaseDateChange
+
+    @classmethod
+    def load(cls, change_id: int) -> DateChangeAlert:
+        change = ReleaseDateChange.objects.select_related("release").filter(pk=change_id).first()
+        if change is None:
+            raise NotSendable(f"There is no release date change {change_id}.")
+        return cls(change)
+
+    @property
+    def event(self) -> str:
+        return f"date-change:{self.change.pk}"
+
+    def recipients(self):
+        return Subscriber.objects.active().filter(corrections=True)
+
+    def refusal(self, subscriber: Subscriber) -> str:
+        return "" if subscriber.corrections else "Not sent: the subscriber no longer wants date changes."
+
+    def message(self, subscriber: Subscriber, delivery: Delivery):
+        change, release = self.change, self.change.release
+        name = release.announced_name
+        context = {
+            "heading": f"{name}: {'cancelled' if change.is_cancellation else 'new date'}",
+            "name": name,
+            "change": change,
+            "was": ukclock.uk_label(change.old_publish_at),
+            "now": ukclock.uk_label(change.new_publish_at),
+            "calendar_url": absolute(reverse("statistics:release-calendar")),
+            **subscription_context(subscriber),
+        }
+        subject = f"{'Cancelled' if change.is_cancellation else 'Date changed'}: {name}"
+        headers = alert_headers(subscriber, delivery)
+        return render("date_change", context, subject=subject, to=subscriber.email, headers=headers)
+
+
+class ConfirmationEmail:
+    """The double opt-in link, or, to an address already subscribed, a note with its manage link.
+
+    One event per time it is asked for ("confirm:<epoch microseconds>"), so asking again sends again,
+    but sending the same request twice does not.
+    """
+
+    @staticmethod
+    def event_for(subscriber: Subscriber) -> str:
+        return f"{CONFIRM_PREFIX}:{microseconds(subscriber.confirm_requested_at)}"
+
+    needs_active = False  # it goes to addresses not confirmed yet: that is what it is for
+
+    def refusal(self, subscriber: Subscriber) -> str:
+        asked, left = subscriber.confirm_requested_at, subscriber.unsubscribed_at
+        if left is not None and (asked is None or asked < left):
+            return "Not sent: asked for before the subscriber unsubscribed."
+        return ""
+
+    def message(self, subscriber: Subscriber, delivery: Delivery):
+        headers = {"Message-ID": message_id(delivery), "Auto-Submitted": "auto-replied"}
+        if subscriber.is_active:
+            context = subscription_context(subscriber)
+            subject = f"You are already subscribed to {settings.NEWSROOM_SITE_NAME} alerts"
+            to = subscriber.email
+            return render("already_subscribed", context, subject=subject, to=to, headers=headers)
+        context = {
+            "confirm_url": tokens.url(subscriber, tokens.CONFIRM),
+            "days": settings.NEWSROOM_CONFIRM_DAYS,
+            "topics": subscriber.topic_labels(),
+        }
+        subject = f"Confirm your email alerts from the {settings.NEWSROOM_SITE_NAME}"
+        return render("confirm", context, subject=subject, to=subscriber.email, headers=headers)

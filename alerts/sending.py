@@ -1,0 +1,364 @@
+"""Sending alerts exactly once: the functions the task queue calls.
+
+Every function here may be called again at any time, and by several workers at once: none sends
+any email twice. For each event a Delivery row per subscriber is written first (bulk, ignoring
+those already there); a worker then claims a row with one conditional UPDATE (pending → sending:
+an update count of 1 means it is this worker's to send), sends it, and marks it sent as soon as the
+mail server accepts it. A worker killed between sending and marking leaves the row "sending":
+`resume_pending` sends it again after NEWSROOM_ALERTS_STALE_SECONDS, with the same Message-ID, so the receiving mail
+system sees the same message. A refused address is marked failed with the error, and the rest of
+the batch goes on; a mail server that cannot be reached leaves the rows pending for the catch-up.
+
+Nothing is ever sent to an address that is not confirmed or has unsubscribed: that is checked for
+each message just before it is sent, as is (for a release) that the release is public.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db.models import Count, F
+from django.utils import timezone
+
+from alerts import emails
+from alerts.emails import ConfirmationEmail, CorrectionAlert, DateChangeAlert, NotSendable, ReleaseAlert
+from alerts.models import Delivery, Subscriber
+from stats.models import Release
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+# A row left "sending" this long belongs to a worker that died: send it again.
+def stale_after() -> timedelta:
+    """How long a delivery may stay "sending" (its worker killed mid-send) before it is sent again."""
+    return timedelta(seconds=settings.NEWSROOM_ALERTS_STALE_SECONDS)
+# A message the mail server keeps deferring (4xx) or dropping the connection over is given up after this.
+MAX_ATTEMPTS = 5
+LOADERS: dict[str, Callable] = {
+    "release": ReleaseAlert.load,
+    "correction": CorrectionAlert.load,
+    "date-change": DateChangeAlert.load,
+}
+
+
+@dataclass(frozen=True)
+class SendSummary:
+    """What one call did: sent and failed by this call; pending: still to go for the event afterwards."""
+
+    event: str
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    already_sent: int = 0  # sent earlier, by an earlier call or another worker
+    not_sent_reason: str = ""  # why nothing could be sent, e.g. the release is not public yet
+
+    @property
+    def finished(self) -> bool:
+        """Nothing left to do for the event: the caller need not call again."""
+        return not self.not_sent_reason and self.pending == 0
+
+
+class Pacer:
+    """At most NEWSROOM_ALERTS_PER_SECOND messages a second, across this process's threads."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        rate = settings.NEWSROOM_ALERTS_PER_SECOND
+        if rate <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + 1 / rate
+        if start > now:
+            time.sleep(start - now)
+
+
+pacer = Pacer()
+
+
+class ConnectionLost(Exception):
+    """The mail server cannot be reached or dropped us: whatever was claimed goes back to pending."""
+
+
+class Refused(Exception):
+    """The mail server refused this message (an address it does not know, content it will not take)."""
+
+    def __init__(self, code: int, reason):
+        text = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+        super().__init__(f"{code} {text}")
+        self.code = code
+
+
+class Mailer:
+    """One SMTP connection for a whole batch, opened on entry and closed on exit."""
+
+    def __enter__(self):
+        self.connection = get_connection(fail_silently=False)
+        try:
+            self.connection.open()
+        except OSError as error:  # refused, timed out, TLS or login failed (SMTPException is an OSError)
+            raise ConnectionLost(f"Cannot reach the mail server: {error}") from error
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            self.connection.close()
+        except OSError:
+            logger.debug("Closing the SMTP connection failed.", exc_info=True)
+
+    def send(self, message) -> None:
+        pacer.wait()
+        message.connection = self.connection
+        try:
+            message.send()
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reason = next(iter(error.recipients.values()))
+            raise Refused(code, reason) from error
+        except smtplib.SMTPDataError as error:
+            raise Refused(error.smtp_code, error.smtp_error) from error
+        except OSError as error:  # disconnected, timed out, sender refused: nothing to do with this address
+            raise ConnectionLost(f"The mail server stopped answering: {error}") from error
+
+
+# --- the ledger ---------------------------------------------------------------------------------------
+
+
+def _record(event: str, recipients) -> None:
+    """A pending Delivery for each recipient who has none for this event yet."""
+    ids = list(recipients.values_list("pk", flat=True))
+    Delivery.objects.bulk_create(
+        [Delivery(subscriber_id=pk, event=event) for pk in ids], ignore_conflicts=True, batch_size=500
+    )
+
+
+def _claim(pk: int) -> bool:
+    """Take a pending delivery to send; True only for the one worker whose update changed the row."""
+    claimed = Delivery.objects.filter(pk=pk, status=Status.PENDING).update(
+        status=Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return claimed == 1
+
+
+def _finish(delivery: Delivery, status: str, error: str = "") -> str:
+    fields = {"status": status, "error": error[:2000]}
+    if status == Status.SENT:
+        fields["sent_at"] = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(**fields)
+    if status == Status.FAILED:
+        logger.warning(
+            "Alert %s to subscriber %s failed: %s", delivery.event, delivery.subscriber_id, error or "-"
+        )
+    return status
+
+
+def _again_later(delivery: Delivery, error: str) -> str:
+    """Back to pending for the catch-up, unless it has been tried MAX_ATTEMPTS times."""
+    if delivery.attempts >= MAX_ATTEMPTS:
+        return _finish(delivery, Status.FAILED, f"Gave up after {delivery.attempts} attempts: {error}")
+    Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(status=Status.PENDING, error=error)
+    return Status.PENDING
+
+
+# --- sending ------------------------------------------------------------------------------------------
+
+
+def _send_one(delivery: Delivery, content, mailer: Mailer) -> str:
+    """Send one claimed delivery if it is still wanted; its new status."""
+    subscriber = delivery.subscriber
+    if content.needs_active and not subscriber.is_active:
+        return _finish(delivery, Status.FAILED, "Not sent: the address is unsubscribed or not confirmed.")
+    refusal = content.refusal(subscriber)
+    if refusal:
+        return _finish(delivery, Status.FAILED, refusal)
+    try:
+        mailer.send(content.message(subscriber, delivery))
+    except Refused as error:
+        if 400 <= error.code < 500:  # deferred: try again at the next catch-up
+            return _again_later(delivery, str(error))
+        return _finish(delivery, Status.FAILED, str(error))
+    except ConnectionLost as error:
+        _again_later(delivery, str(error))
+        raise
+    except Exception as error:  # a message that cannot be built or sent must not stop the others
+        logger.exception("Alert %s to subscriber %s could not be sent.", delivery.event, subscriber.pk)
+        return _finish(delivery, Status.FAILED, f"{type(error).__name__}: {error}")
+    return _finish(delivery, Status.SENT)
+
+
+def _send_pending(deliveries, content_for: Callable[[str], object]) -> Counter:
+    """Claim and send every pending delivery among `deliveries`, oldest first; counts by outcome."""
+    ids = list(deliveries.filter(status=Status.PENDING).order_by("pk").values_list("pk", flat=True))
+    outcome: Counter = Counter()
+    if not ids:
+        return outcome
+    try:
+        with Mailer() as mailer:
+            for pk in ids:
+                if not _claim(pk):
+                    continue  # another worker has it
+                delivery = Delivery.objects.select_related("subscriber").filter(pk=pk).first()
+                if delivery is None:  # its subscriber was deleted meanwhile
+                    continue
+                try:
+                    content = content_for(delivery.event)
+                except NotSendable as error:
+                    outcome[_finish(delivery, Status.FAILED, f"Not sent: {error}")] += 1
+                    continue
+                outcome[_send_one(delivery, content, mailer)] += 1
+    except ConnectionLost as error:
+        logger.error("Alerts paused, to be sent again by the catch-up: %s", error)
+    return outcome
+
+
+def _summary(event: str, deliveries, outcome: Counter, reason: str = "") -> SendSummary:
+    counts = dict(deliveries.order_by().values_list("status").annotate(n=Count("pk")))
+    return SendSummary(
+        event=event,
+        sent=outcome[Status.SENT],
+        failed=outcome[Status.FAILED],
+        pending=counts.get(Status.PENDING, 0) + counts.get(Status.SENDING, 0),
+        already_sent=counts.get(Status.SENT, 0) - outcome[Status.SENT],
+        not_sent_reason=reason,
+    )
+
+
+def _deliver(content) -> SendSummary:
+    """Record the event's deliveries, then send those still pending."""
+    _record(content.event, content.recipients())
+    deliveries = Delivery.objects.filter(event=content.event)
+    return _summary(content.event, deliveries, _send_pending(deliveries, lambda event: content))
+
+
+def _not_sendable(event: str, error: NotSendable) -> SendSummary:
+    logger.info("Alert %s not sent: %s", event, error)
+    return _summary(event, Delivery.objects.filter(event=event), Counter(), str(error))
+
+
+# --- the interface ------------------------------------------------------------------------------------
+
+
+def send_release_alerts(release_id: int) -> SendSummary:
+    """A public release's alert to every subscriber who wants it; nothing while it is not public."""
+    try:
+        content = ReleaseAlert.load(release_id)
+    except NotSendable as error:
+        return _not_sendable(f"release:{release_id}", error)
+    return _deliver(content)
+
+
+def send_correction_alerts(correction_id: int) -> SendSummary:
+    """A correction of a public release, to corrections subscribers and those who chose its programme."""
+    try:
+        content = CorrectionAlert.load(correction_id)
+    except NotSendable as error:
+        return _not_sendable(f"correction:{correction_id}", error)
+    return _deliver(content)
+
+
+def send_date_change_alerts(change_id: int) -> SendSummary:
+    """A moved or cancelled release date, to corrections-and-date-changes subscribers."""
+    try:
+        content = DateChangeAlert.load(change_id)
+    except NotSendable as error:
+        return _not_sendable(f"date-change:{change_id}", error)
+    return _deliver(content)
+
+
+def send_confirmation(subscriber_id: int) -> SendSummary:
+    """The confirmation link (or an "already subscribed" note) for the subscriber's latest request."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return SendSummary("", not_sent_reason=f"There is no subscriber {subscriber_id}.")
+    if subscriber.confirm_requested_at is None:  # made some other way than the subscribe page
+        Subscriber.objects.filter(pk=subscriber.pk, confirm_requested_at__isnull=True).update(
+            confirm_requested_at=timezone.now()
+        )
+        subscriber.refresh_from_db()
+    event = ConfirmationEmail.event_for(subscriber)
+    Delivery.objects.bulk_create([Delivery(subscriber=subscriber, event=event)], ignore_conflicts=True)
+    deliveries = Delivery.objects.filter(subscriber=subscriber, event=event)
+    return _summary(event, deliveries, _send_pending(deliveries, lambda event: ConfirmationEmail()))
+
+
+def _content_loader() -> Callable[[str], object]:
+    """Each event's content, loaded once per call (or the reason it cannot be sent)."""
+    loaded: dict[str, object] = {}
+
+    def content_for(event: str):
+        if event not in loaded:
+            kind, _, ident = event.partition(":")
+            try:
+                if kind == emails.CONFIRM_PREFIX:
+                    loaded[event] = ConfirmationEmail()
+                elif kind in LOADERS and ident.isdigit():
+                    loaded[event] = LOADERS[kind](int(ident))
+                else:
+                    raise NotSendable(f"Unknown event {event!r}.")
+            except NotSendable as error:
+                loaded[event] = error
+        if isinstance(loaded[event], NotSendable):
+            raise loaded[event]
+        return loaded[event]
+
+    return content_for
+
+
+def resume_pending() -> SendSummary:
+    """Send every delivery left pending, or left sending by a worker that died, whatever its event."""
+    stale = Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=timezone.now() - stale_after())
+    resumed = stale.update(status=Status.PENDING)
+    if resumed:
+        logger.warning("%s alert(s) left sending by a stopped worker will be sent again.", resumed)
+    everything = Delivery.objects.all()
+    outcome = _send_pending(everything, _content_loader())
+    pending = everything.filter(status__in=(Status.PENDING, Status.SENDING)).count()
+    return SendSummary("", sent=outcome[Status.SENT], failed=outcome[Status.FAILED], pending=pending)
+
+
+def send_missed_release_alerts(within: timedelta = timedelta(days=1)) -> list[SendSummary]:
+    """Releases out for a while (NEWSROOM_ALERTS_STALE_SECONDS to `within`) whose alerts never started: send them now.
+
+    A worker stopped between marking a release published and announcing it leaves no delivery at
+    all; the catch-up finds the release here. Its own announcement, if late, then sends nothing more.
+    """
+    now = timezone.now()
+    recent = Release.objects.public().filter(publish_at__gte=now - within, publish_at__lte=now - stale_after())
+    events = {f"release:{pk}": pk for pk in recent.values_list("pk", flat=True)}
+    started = set(
+        Delivery.objects.filter(event__in=events).order_by().values_list("event", flat=True).distinct()
+    )
+    return [send_release_alerts(pk) for event, pk in events.items() if event not in started]
+
+
+def send_test_alert(release_id: int, email: str) -> SendSummary:
+    """A publisher's "send test alert to me": the release's alert, public or not, subject "TEST:".
+
+    Every programme's headline figures, as an every-release subscriber reads them. Not recorded as
+    a delivery; the manage and unsubscribe links go to the subscribe page.
+    """
+    event = f"test:release:{release_id}"
+    try:
+        content = ReleaseAlert.preview(release_id)
+    except Release.DoesNotExist:
+        return SendSummary(event, not_sent_reason=f"There is no release {release_id}.")
+    content.test = True
+    try:
+        with Mailer() as mailer:
+            mailer.send(content.message(None, None, to=email))
+    except (Refused, ConnectionLost) as error:
+        logger.warning("Test alert for release %s not sent: %s", release_id, error)
+        return SendSummary(event, failed=1, not_sent_reason=str(error))
+    return SendSummary(event, sent=1)

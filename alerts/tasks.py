@@ -1,0 +1,35 @@
+"""The alert sends as background tasks (django-tasks): ids in, a JSON summary out.
+
+Each may run more than once (a retry, two workers): the sending functions never send twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django_tasks import task
+
+from alerts import sending
+
+
+@task()
+def send_release_alerts(release_id: int) -> dict:
+    return asdict(sending.send_release_alerts(release_id))
+
+
+@task()
+def send_correction_alerts(correction_id: int) -> dict:
+    return asdict(sending.send_correction_alerts(correction_id))
+
+
+@task()
+def send_date_change_alerts(change_id: int) -> dict:
+    return asdict(sending.send_date_change_alerts(change_id))
+
+
+@task()
+def catch_up_alerts() -> dict:
+    """What a stopped worker left: deliveries pending or stuck sending, and releases never announced."""
+    missed = sending.send_missed_release_alerts()
+    resumed = sending.resume_pending()
+    return {"resumed": asdict(resumed), "missed_releases": [summary.event for summary in missed]}
