@@ -5,9 +5,10 @@ any email twice. For each event a Delivery row per subscriber is written first (
 those already there); a worker then claims a row with one conditional UPDATE (pending → sending:
 an update count of 1 means it is this worker's to send), sends it, and marks it sent as soon as the
 mail server accepts it. A worker killed between sending and marking leaves the row "sending":
-`resume_pending` sends it again after NEWSROOM_ALERTS_STALE_SECONDS, with the same Message-ID, so the receiving mail
-system sees the same message. A refused address is marked failed with the error, and the rest of
-the batch goes on; a mail server that cannot be reached leaves the rows pending for the catch-up.
+`resume_pending` sends it again after NEWSROOM_ALERTS_STALE_SECONDS, with the same Message-ID, so
+the receiving mail system sees the same message. A refused address is marked failed with the
+error, and the rest of the batch goes on; a mail server that cannot be reached leaves the rows
+pending for the catch-up.
 
 Nothing is ever sent to an address that is not confirmed or has unsubscribed: that is checked for
 each message just before it is sent, as is (for a release) that the release is public.
@@ -37,10 +38,14 @@ from stats.models import Release
 logger = logging.getLogger(__name__)
 
 Status = Delivery.Status
+
+
 # A row left "sending" this long belongs to a worker that died: send it again.
 def stale_after() -> timedelta:
     """How long a delivery may stay "sending" (its worker killed mid-send) before it is sent again."""
     return timedelta(seconds=settings.NEWSROOM_ALERTS_STALE_SECONDS)
+
+
 # A message the mail server keeps deferring (4xx) or dropping the connection over is given up after this.
 MAX_ATTEMPTS = 5
 LOADERS: dict[str, Callable] = {
@@ -329,13 +334,17 @@ def resume_pending() -> SendSummary:
 
 
 def send_missed_release_alerts(within: timedelta = timedelta(days=1)) -> list[SendSummary]:
-    """Releases out for a while (NEWSROOM_ALERTS_STALE_SECONDS to `within`) whose alerts never started: send them now.
+    """Releases out for a while whose alerts never started: send them now.
+
+    "A while" is NEWSROOM_ALERTS_STALE_SECONDS up to `within`.
 
     A worker stopped between marking a release published and announcing it leaves no delivery at
     all; the catch-up finds the release here. Its own announcement, if late, then sends nothing more.
     """
     now = timezone.now()
-    recent = Release.objects.public().filter(publish_at__gte=now - within, publish_at__lte=now - stale_after())
+    recent = Release.objects.public().filter(
+        publish_at__gte=now - within, publish_at__lte=now - stale_after()
+    )
     events = {f"release:{pk}": pk for pk in recent.values_list("pk", flat=True)}
     started = set(
         Delivery.objects.filter(event__in=events).order_by().values_list("event", flat=True).distinct()
