@@ -4,8 +4,12 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import format_html, format_html_join
 
 from stats.models import Release
+from stats.outputs import charts
+from stats.outputs.pdfs import TREND_RELEASES
+from stats.selectors import headline_trends
 
 FEED_LENGTH = 30
 
@@ -20,13 +24,41 @@ class ReleaseFeed(Feed):
         return reverse("statistics:archive")
 
     def items(self):
-        return Release.objects.public().order_by("-period_date")[:FEED_LENGTH]
+        """The newest releases, each with its headline charts in words (two queries in all).
+
+        The charts are the release PDF's: each programme's headline measure over the last
+        TREND_RELEASES releases up to the release, described by charts.describe.
+        """
+        window = list(Release.objects.public().order_by("-period_date")[: FEED_LENGTH + TREND_RELEASES - 1])
+        trends = headline_trends(window, last=TREND_RELEASES)
+        releases = window[:FEED_LENGTH]
+        for release in releases:
+            release.headline_charts = [
+                (
+                    trend.programme_name,
+                    charts.describe(trend.points, title=trend.metric_name, kind=trend.kind),
+                )
+                for trend in trends.get(release.pk, [])
+            ]
+        return releases
 
     def item_title(self, item):
         return item.heading + (" (synthetic demonstration data)" if item.is_synthetic else "")
 
     def item_description(self, item):
-        return item.summary or f"Deployment statistics for the week commencing {item.period_label}."
+        """The summary, then each programme's headline chart in words (HTML, escaped here)."""
+        summary = item.summary or f"Deployment statistics for the week commencing {item.period_label}."
+        charts_in_words = format_html_join(
+            "", "<li><strong>{}</strong>: {}</li>", getattr(item, "headline_charts", [])
+        )
+        if not charts_in_words:
+            return format_html("<p>{}</p>", summary)
+        return format_html(
+            "<p>{}</p><p>Headline figures, last {} releases:</p><ul>{}</ul>",
+            summary,
+            TREND_RELEASES,
+            charts_in_words,
+        )
 
     def item_pubdate(self, item):
         return item.publish_at

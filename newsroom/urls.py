@@ -6,7 +6,7 @@ from newsroom import views
 from newsroom.feeds import ReleaseFeed
 from newsroom.sitemaps import sitemaps
 from stats import urls as statistics_urls  # registers the isodate converter used below
-from stats.views import api
+from stats.views import api, openapi
 
 admin.site.site_header = "Newsroom administration"
 admin.site.site_title = "Newsroom administration"
@@ -18,6 +18,7 @@ api_patterns = (
         path("releases/<isodate:period>/", api.release_detail, name="release"),
         path("metrics/", api.metric_list, name="metrics"),
         path("metrics/<slug:slug>/", api.metric_detail, name="metric"),
+        path("openapi.json", openapi.openapi_json, name="openapi"),
     ],
     "api",
 )
@@ -31,6 +32,7 @@ urlpatterns = [
     path("robots.txt", views.robots_txt, name="robots"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include(api_patterns)),
+    path("api/", openapi.api_docs, name="api-docs"),
     path("admin/", admin.site.urls),
     path("contacts/", include("contacts.urls")),
     path("subscribe/", include("alerts.urls")),

@@ -112,11 +112,7 @@ def search(request):
             len(context[k]) for k in ("releases", "metrics", "programmes", "contacts")
         )
     context["contacts_url"] = contacts_url()
-    context["breadcrumbs"] = [
-        {"text": "Home", "href": "/"},
-        {"text": "Newsroom", "href": "/"},
-        {"text": "Search", "href": reverse("search")},
-    ]
+    context["breadcrumbs"] = [{"text": "Home", "href": "/"}]  # its parent: see includes/breadcrumbs.html
     return render(request, "newsroom/search.html", context)
 
 

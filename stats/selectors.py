@@ -9,7 +9,7 @@ from decimal import Decimal
 from contacts.models import MediaContact, group_by_programme
 from stats.models import Correction, Figure, Release, Statement
 from stats.outputs.charts import Point
-from stats.wording import formatting
+from stats.wording import formatting, qualified
 
 
 @dataclass
@@ -19,16 +19,25 @@ class FigureRow:
     unit: str
     kind: str
     value: Decimal
+    # As every public page and file states it: exact, or a bound in its words ("over 20 million").
     display: str
     qualifier: str
     as_of: date | None
     note: str
     previous: Decimal | None
     change: str
-    # For the page: the metric's address, and the date the figure stands at (its own, else the period's).
+    # For the page: the metric's address, and the figure's own "as of" date as the CSV gives it
+    # (empty when the figure stands at the reporting period, as the CSV's empty as_of says).
     metric_url: str = ""
-    as_of_shown: date | None = None
     as_of_label: str = ""
+    previous_qualifier: str = ""
+
+    @property
+    def previous_display(self) -> str:
+        """The previous release's figure as stated there, or ""."""
+        if self.previous is None:
+            return ""
+        return qualified.stated(self.previous, self.previous_qualifier, kind=self.kind)
 
 
 # A programme's headline figure: its first figure of the first of these kinds it has (totals first).
@@ -56,11 +65,16 @@ class Section:
     @property
     def headline(self) -> FigureRow | None:
         """The programme's headline figure: on the home page, and charted in the release PDF."""
-        for kind in HEADLINE_KINDS:
-            for row in self.figures:
-                if row.kind == kind:
-                    return row
-        return None
+        return headline_of(self.figures)
+
+
+def headline_of(rows):
+    """The first of `rows` (in the programme's order) of the first kind in HEADLINE_KINDS, or None."""
+    for kind in HEADLINE_KINDS:
+        for row in rows:
+            if row.kind == kind:
+                return row
+    return None
 
 
 @dataclass
@@ -88,7 +102,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     default); it decides the previous release figures are compared with.
     """
     visible = Release.objects.public() if visible is None else visible
-    previous, previous_values = previous_figure_values(release, among=visible)
+    previous, previous_figures = _previous_figures(release, among=visible)
     following = release.next(visible)
     figures = list(Figure.objects.filter(release=release).select_related("metric__programme"))
     values = {figure.metric.slug: figure.as_value() for figure in figures}
@@ -102,7 +116,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
                 programme.slug,
                 programme.name,
                 programme_url=programme.get_absolute_url(),
-                order=(programme.display_order, programme.name),
+                order=_programme_order(programme),
                 contacts=contacts_by_programme.get(programme.pk, []),
             )
         return sections[programme.pk]
@@ -111,8 +125,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     for statement in statements:
         section_for(statement.programme).bullets.append(statement.render(values))
     for figure in figures:
-        old = previous_values.get(figure.metric_id)
-        shown = figure.as_of or release.period_date
+        old, old_qualifier = previous_figures.get(figure.metric_id, (None, ""))
         section_for(figure.metric.programme).figures.append(
             FigureRow(
                 metric_slug=figure.metric.slug,
@@ -120,15 +133,15 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
                 unit=figure.metric.unit,
                 kind=figure.kind,
                 value=figure.value,
-                display=figure.display,
+                display=qualified.stated(figure.value, figure.qualifier, kind=figure.kind),
                 qualifier=figure.qualifier,
                 as_of=figure.as_of,
                 note=figure.note,
                 previous=old,
                 change=formatting.change(figure.value, old, kind=figure.kind),
                 metric_url=figure.metric.get_absolute_url(),
-                as_of_shown=shown,
-                as_of_label=formatting.as_of(shown),
+                as_of_label=formatting.as_of(figure.as_of),
+                previous_qualifier=old_qualifier,
             )
         )
     ordered = sorted(sections.values(), key=lambda section: section.order)
@@ -158,12 +171,63 @@ def series_for(metrics, *, visible=None, last: int | None = None) -> dict[int, l
     rows = (
         Figure.objects.filter(metric__in=metrics, release__in=releases)
         .order_by("release__period_date")
-        .values_list("metric_id", "release__period_date", "value")
+        .values_list("metric_id", "release__period_date", "value", "qualifier")
     )
     series: dict[int, list[Point]] = {getattr(m, "pk", m): [] for m in metrics}
-    for metric_id, day, value in rows:
-        series[metric_id].append(Point(day, value))
+    for metric_id, day, value, qualifier in rows:
+        series[metric_id].append(Point(day, value, qualifier))
     return series
+
+
+@dataclass(frozen=True)
+class HeadlineTrend:
+    """A programme's headline measure over the releases up to one release (as the release PDF charts it)."""
+
+    programme_name: str
+    metric_name: str
+    kind: str
+    points: list[Point]
+
+
+def headline_trends(window: list[Release], *, last: int) -> dict[int, list[HeadlineTrend]]:
+    """For each release of `window` (public releases, newest first, consecutive), its programmes'
+    headline measures over the last `last` releases up to it, by release pk; one query.
+
+    Releases near the old end of the window see fewer than `last` releases: pass `last - 1`
+    more releases than you need trends for.
+    """
+    figures = list(
+        Figure.objects.filter(release__in=[release.pk for release in window]).select_related(
+            "metric__programme"
+        )
+    )
+    by_release: dict[int, list[Figure]] = {}
+    for figure in figures:
+        by_release.setdefault(figure.release_id, []).append(figure)
+    values = {(figure.release_id, figure.metric_id): figure for figure in figures}
+    trends: dict[int, list[HeadlineTrend]] = {}
+    for index, release in enumerate(window):
+        span = list(reversed(window[index : index + last]))  # oldest first, up to this release
+        programmes: dict[int, list[Figure]] = {}
+        for figure in by_release.get(release.pk, []):
+            programmes.setdefault(figure.metric.programme_id, []).append(figure)
+        found = []
+        for rows in sorted(programmes.values(), key=lambda rows: _programme_order(rows[0].metric.programme)):
+            headline = headline_of(rows)
+            points = [
+                Point(other.period_date, figure.value, figure.qualifier)
+                for other in span
+                if (figure := values.get((other.pk, headline.metric_id)))
+            ]
+            found.append(
+                HeadlineTrend(headline.metric.programme.name, headline.metric.name, headline.kind, points)
+            )
+        trends[release.pk] = found
+    return trends
+
+
+def _programme_order(programme) -> tuple:
+    return (programme.display_order, programme.name)
 
 
 def comparison_releases():
@@ -180,6 +244,15 @@ def previous_figure_values(release, *, among):
     if previous is None:
         return None, {}
     return previous, dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
+
+
+def _previous_figures(release, *, among):
+    """As previous_figure_values, with each value's qualifier: (value, qualifier) by metric id."""
+    previous = release.previous(among)
+    if previous is None:
+        return None, {}
+    rows = Figure.objects.filter(release=previous).values_list("metric_id", "value", "qualifier")
+    return previous, {metric_id: (value, qualifier) for metric_id, value, qualifier in rows}
 
 
 def next_publish_time() -> datetime | None:

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from stats import converters
-from stats.views import calendar
+from stats.views import calendar, reuse
 from stats.views import pages as views
 
 register_converter(converters.IsoDateConverter, "isodate")
@@ -23,6 +23,15 @@ urlpatterns = [
 urlpatterns += [
     path("<isodate:period>.pdf", views.release_pdf, name="release-pdf"),
     path("programmes/<slug:slug>.pdf", views.programme_pdf, name="programme-pdf"),
+]
+
+# Data people can reuse: CSV on the Web metadata beside each CSV (CSVW's default address), and zips.
+urlpatterns += [
+    path("<isodate:period>.csv-metadata.json", reuse.release_csvw, name="release-csvw"),
+    path("<isodate:period>.zip", reuse.release_zip, name="release-zip"),
+    path("metrics/<slug:slug>.csv-metadata.json", reuse.metric_csvw, name="metric-csvw"),
+    path("metrics/<slug:slug>.zip", reuse.metric_zip, name="metric-zip"),
+    path("data.csv-metadata.json", reuse.all_data_csvw, name="data-csvw"),
 ]
 
 urlpatterns += [

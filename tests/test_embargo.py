@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import itertools
 import re
+import zipfile
 from dataclasses import dataclass, field
 
 import pytest
@@ -184,9 +185,16 @@ def fill(template: Template, values: list) -> list[str]:
 
 
 def readable(response) -> str:
-    """What a reader of the response sees, whatever its format (HTML, CSV, JSON, PDF, XLSX)."""
+    """What a reader of the response sees, whatever its format (HTML, CSV, JSON, PDF, XLSX, ZIP)."""
     content = b"".join(response.streaming_content) if response.streaming else response.content
-    kind = response.get("Content-Type", "")
+    return readable_content(content, response.get("Content-Type", ""))
+
+
+def readable_content(content: bytes, kind: str) -> str:
+    if content.startswith(b"PK") and "spreadsheet" not in kind:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        if "xl/workbook.xml" not in archive.namelist():  # a zip of files: each as its reader sees it
+            return "\n".join(readable_content(archive.read(name), "") for name in archive.namelist())
     if content.startswith(b"%PDF"):
         from pypdf import PdfReader
 

@@ -17,7 +17,7 @@ from stats.outputs import pdf
 from stats.outputs.charts import Point
 from stats.outputs.pdfs import build_release_pdf, size_label
 from stats.selectors import build_release_document
-from stats.wording import formatting
+from stats.wording import qualified
 
 from . import factories
 from .test_seed import SEED_BULLETS
@@ -81,6 +81,8 @@ def test_page_pdf_and_figures_carry_the_same_numbers(client, with_history):
     article = re.sub(r"<svg\b.*?</svg>", " ", article, flags=re.S)  # chart text is drawn, not read
     # File sizes in the download list describe the files, not the statistics.
     article = re.sub(r"<section[^>]*newsroom-downloads.*?</section>", " ", article, flags=re.S)
+    # The citation describes the page itself (its address and version), which the PDF need not repeat.
+    article = re.sub(r"<section[^>]*newsroom-cite.*?</section>", " ", article, flags=re.S)
     page = flat(unescape(re.sub(r"<[^>]+>", " ", article)))
     content = get_pdf(client, "/statistics/2010-03-03.pdf")
     text = pdf_text(content)
@@ -92,13 +94,17 @@ def test_page_pdf_and_figures_carry_the_same_numbers(client, with_history):
             assert flat(bullet) in text
         for row in section.figures:
             assert row.previous is not None and row.change
-            previous = formatting.exact(row.previous, kind=row.kind)
-            # The table row reads: metric, this release, previous release, change.
-            assert any(
-                line.startswith(row.metric_name.split()[0])
-                and f"{row.display} {previous} {row.change}" in line
-                for line in lines
-            ), row.metric_name
+            # Both figures as stated: a bound keeps its words ("more than 47,000") in both columns.
+            previous = row.previous_display
+            # The table row reads: metric, this release, previous release, change (a bound's words may
+            # wrap within their cells, which the PDF draws one after another).
+            assert f"{row.display} {previous} {row.change}" in text, row.metric_name
+            if not qualified.is_bound(row.qualifier) and not qualified.is_bound(row.previous_qualifier):
+                assert any(
+                    line.startswith(row.metric_name.split()[0])
+                    and f"{row.display} {previous} {row.change}" in line
+                    for line in lines
+                ), row.metric_name
     # Every number the page shows is in the PDF, and every figure's exact value is too.
     for number in re.findall(r"\d[\d,]*(?:\.\d+)?%?", page):
         assert number in text, number
@@ -299,7 +305,7 @@ def test_approving_a_release_builds_its_files_before_it_comes_out(
             acknowledge_warnings=True,
         )
     sizes = dict(draft.files.values_list("format", "size"))
-    assert set(sizes) == {"pdf", "xlsx", "csv", "json"} and all(size > 0 for size in sizes.values())
+    assert set(sizes) == {"pdf", "xlsx", "csv", "json", "zip"} and all(size > 0 for size in sizes.values())
     # The second it comes out, the PDF served is the one built at approval, and the page says its size.
     draft.refresh_from_db()
     time.sleep(max(0, (draft.publish_at - timezone.now()).total_seconds()) + 0.05)
@@ -398,7 +404,8 @@ def test_staff_preview_a_draft_privately(admin_client, seed_release):
     assert "Preview: this release is not public yet. Do not share it." in text
     assert "Published: not yet published" in text
     assert "Compared with: the release for w/c 3 March 2010" in text
-    assert "Connections to N3 48,000 47,000 +1,000 (+2.1%)" in " ".join(layout_lines(response.content))
+    # The previous figure is a bound ("more than 47,000") and says so.
+    assert "Connections to N3 48,000 more than 47,000 +1,000 (+2.1%)" in pdf_text(response.content)
     # The public release, fetched by staff, is the public file.
     public = admin_client.get("/statistics/2010-03-03.pdf")
     assert public["Cache-Control"] == "public, max-age=300"

@@ -60,7 +60,7 @@ PAGE_QUERY_LIMITS = {
     "/statistics/metrics/eps-messages-total/": 3,
     "/statistics/metrics/eps-messages-total/?sort=value&page=2": 3,
     "/search/?q=prescription": 4,
-    "/feed/": 1,
+    "/feed/": 2,  # the releases, then their headline charts' figures (described in each entry)
     "/sitemap.xml": 6,
     "/statistics/2010-03-03.csv": 11,
     "/statistics/2010-03-03.xlsx": 11,
@@ -83,15 +83,15 @@ def test_all_figures_csv_is_built_in_one_query_and_kept_by_what_it_shows(
 ):
     # Three queries say what it shows (figures and release versions, metric and programme changes).
     with django_assert_num_queries(4):
-        body = client.get("/statistics/data.csv").content.decode()
+        body = client.get("/statistics/data.csv").content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == Figure.objects.filter(release__in=Release.objects.public()).count()
     with django_assert_num_queries(3):
-        assert client.get("/statistics/data.csv").content.decode() == body
+        assert client.get("/statistics/data.csv").content.decode("utf-8-sig") == body
     # A figure written moves its release's version on: a new file.
     services.record_edit(Release.objects.public().first().pk, by=None, reason="A test edit")
     Figure.objects.filter(release=Release.objects.public().first()).update(value=1)
-    assert client.get("/statistics/data.csv").content.decode() != body
+    assert client.get("/statistics/data.csv").content.decode("utf-8-sig") != body
 
 
 def test_all_figures_csv_streams_in_one_query_when_too_big_to_keep(
@@ -102,7 +102,7 @@ def test_all_figures_csv_streams_in_one_query_when_too_big_to_keep(
     monkeypatch.setattr(files, "ALL_DATA_CACHE_ROWS", 10)  # as if a century of figures
     with django_assert_num_queries(4):
         response = client.get("/statistics/data.csv")
-        body = b"".join(response.streaming_content).decode()
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == Figure.objects.filter(release__in=Release.objects.public()).count()
 
@@ -186,6 +186,7 @@ def test_release_page_lists_downloads_with_format_and_true_size(client, seed_rel
         ("/statistics/2010-03-03.xlsx", "XLSX"),
         ("/statistics/2010-03-03.csv", "CSV"),
         ("/statistics/2010-03-03.json", "JSON"),
+        ("/statistics/2010-03-03.zip", "ZIP"),
     ]
     # Never built yet (the seed is loaded, not approved): formats without sizes, and nothing built.
     assert listed() == [(url, fmt, "") for url, fmt in files]
@@ -229,7 +230,9 @@ def test_programme_page_shows_each_metric_latest_value_and_chart(client, seed_re
     for metric in eps:
         assert f'href="/statistics/metrics/{metric.slug}/"' in html
     assert "306,774,292" in html
-    assert html.count("<svg") - html.count('class="nhsuk-icon') - 1 == eps.count()  # one chart each (+logo)
+    assert html.count('<figure class="newsroom-chart">') == eps.count()  # one chart each
+    # Each drawn twice, for wide screens and for phones (the CSS shows one), + the logo.
+    assert html.count("<svg") - html.count('class="nhsuk-icon') - 1 == 2 * eps.count()
     assert 'role="img" aria-labelledby="chart-eps-messages-total-title chart-eps-messages-total-desc"' in html
     assert "6 releases from" in html  # text alternative
 
@@ -283,7 +286,9 @@ def test_release_csv_xlsx_json_carry_the_page_numbers(client, seed_release):
     html = page(client, "/statistics/2010-03-03/")
     shown = page_figures(html)
     assert shown["eps-messages-total"] == "306,774,292"
-    csv_rows = list(csv.DictReader(io.StringIO(client.get("/statistics/2010-03-03.csv").content.decode())))
+    csv_rows = list(
+        csv.DictReader(io.StringIO(client.get("/statistics/2010-03-03.csv").content.decode("utf-8-sig")))
+    )
     assert list(csv_rows[0]) == list(downloads.COLUMNS)
     workbook = openpyxl.load_workbook(io.BytesIO(client.get("/statistics/2010-03-03.xlsx").content))
     sheet = workbook.active
@@ -321,7 +326,9 @@ def test_downloads_of_hidden_releases_are_404(client, hidden_releases):
 def test_metric_series_downloads(client, seed_release):
     generate_history(weeks=4)
     rows = list(
-        csv.DictReader(io.StringIO(client.get("/statistics/metrics/eps-messages-total.csv").content.decode()))
+        csv.DictReader(
+            io.StringIO(client.get("/statistics/metrics/eps-messages-total.csv").content.decode("utf-8-sig"))
+        )
     )
     assert [r["period"] for r in rows][-2:] == ["2010-02-24", "2010-03-03"]
     assert rows[-1]["value"] == "306774292"
@@ -354,7 +361,9 @@ def test_formula_text_is_neutralised_in_csv_and_xlsx_but_numbers_stay_numbers(cl
     metric = Metric.objects.get(slug="eps-messages-total")
     Metric.objects.filter(pk=metric.pk).update(name='=HYPERLINK("http://evil","x")')
     Figure.objects.filter(release=seed_release, metric=metric).update(note="+cmd|' /C calc'!A0")
-    csv_rows = list(csv.DictReader(io.StringIO(client.get("/statistics/2010-03-03.csv").content.decode())))
+    csv_rows = list(
+        csv.DictReader(io.StringIO(client.get("/statistics/2010-03-03.csv").content.decode("utf-8-sig")))
+    )
     row = next(r for r in csv_rows if r["metric_slug"] == "eps-messages-total")
     assert row["metric_name"].startswith("'=") and row["note"].startswith("'+")
     sheet = openpyxl.load_workbook(io.BytesIO(client.get("/statistics/2010-03-03.xlsx").content)).active
@@ -497,11 +506,9 @@ def test_publish_times_are_shown_in_uk_time_labelled_gmt_or_bst(client, seed_rel
     assert "Wednesday 4 June 2031, 09:30 BST" in text(page(client, "/"))
 
 
-def test_calendar_and_revisions_breadcrumbs_name_the_page(client, seed_release):
-    for path, last in (
-        ("/statistics/calendar/", "Release calendar"),
-        ("/statistics/revisions/", "Revisions and corrections"),
-    ):
+def test_calendar_and_revisions_breadcrumbs_lead_to_the_page(client, seed_release):
+    # As the NHS.UK breadcrumb: the page's parents, never the page itself nor one address twice.
+    for path in ("/statistics/calendar/", "/statistics/revisions/"):
         html = page(client, path)
-        trail = re.findall(r'class="nhsuk-breadcrumb__link"[^>]*>([^<]+)</a>', html)
-        assert trail[:3] == ["Home", "Newsroom", "Statistics"] and trail[-1] == last, (path, trail)
+        trail = re.findall(r'class="nhsuk-breadcrumb__link" href="([^"]+)"[^>]*>([^<]+)</a>', html)
+        assert trail == [("/", "Home"), ("/statistics/", "Statistics")], (path, trail)

@@ -119,10 +119,16 @@ class _Echo:
         return value
 
 
+# Public CSVs start with a byte order mark: without it, Excel opening a double-clicked CSV reads it
+# in the computer's own code page and shows "£" as "Â£". Readers of CSV (Python's utf-8-sig, R, pandas,
+# the admin's import) skip it.
+BOM = "\ufeff"
+
+
 def csv_lines(rows: Iterable[Row]) -> Iterator[str]:
-    """CSV text line by line (header first), for streaming."""
+    """CSV text line by line (byte order mark and header first), for streaming."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
+    yield BOM + writer.writerow(COLUMNS)
     for row in rows:
         yield writer.writerow([_csv_cell(cell) for cell in row.cells()])
 
@@ -197,11 +203,14 @@ DATA_FORMATS = {
             kept_by_csv=True,
         ),
         DataFormat(
-            "csv", "Figures as CSV", "text/csv; charset=utf-8", lambda rows, *, title, payload: to_csv(rows)
+            "csv",
+            "Figures as comma-separated values",
+            "text/csv; charset=utf-8",
+            lambda rows, *, title, payload: to_csv(rows),
         ),
         DataFormat(
             "json",
-            "Figures as JSON",
+            "Figures as structured data",
             "application/json",
             lambda rows, *, title, payload: to_json(payload()),
             inline=True,

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
-from common.cache import remember
+from common.cache import STATE_KEY, _safe, remember
 from stats.models import Figure, Metric, Programme, Release, ReleaseFile
-from stats.outputs import downloads, payloads
+from stats.outputs import bundles, downloads, metadata, payloads
 from stats.selectors import build_release_document
 
 logger = logging.getLogger(__name__)
@@ -108,7 +111,7 @@ def all_data_key(visible, *, base: str) -> tuple[str, int]:
     )
     names = [model.history.aggregate(last=Max("history_date"))["last"] for model in (Metric, Programme)]
     parts = [base, figures["rows"], figures["versions"], figures["last"], *names]
-    return "all-data-csv:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
+    return "all-data-csv-bom:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
 
 
 def all_data_rows(visible, *, base: str):
@@ -152,6 +155,7 @@ def build_files(release: Release, *, request: HttpRequest) -> dict[str, int]:
     visible = Release.objects.as_published(release)
     document = build_release_document(release, visible=visible)
     sizes = {fmt: len(content) for fmt, content in release_files(document, request=request).items()}
+    sizes["zip"] = len(release_bundle(document, request=request))
     sizes["pdf"] = release_pdf_file(
         release, visible=visible, url=release_web_url(request, release), document=document
     ).size
@@ -173,3 +177,145 @@ def build_files_after_commit(release: Release) -> None:
             logger.exception("Could not build the files of release %s.", release_id)
 
     transaction.on_commit(build)
+
+
+# --- Described data: CSV on the Web metadata and zips -----------------------------------------
+
+
+def _site(request) -> dict:
+    base = request.build_absolute_uri("/").rstrip("/")
+    return {"organisation": settings.NEWSROOM_ORGANISATION, "site_url": base + "/"}
+
+
+def release_csvw(document, *, request, csv_url: str = "", source: str = "") -> dict:
+    """The CSVW metadata of a release's CSV: on the web (absolute `csv_url`), or beside it in its zip."""
+    release = document.release
+    page = request.build_absolute_uri(release.get_absolute_url())
+    web_csv = request.build_absolute_uri(
+        reverse("statistics:release-download", args=[release.period_date, "csv"])
+    )
+    revisions = metadata.revision_corrections(document.corrections)
+    return metadata.csvw(
+        csv_url=csv_url or web_csv,
+        title=f"{document.heading}: figures",
+        description=release.summary.strip() or f"The figures of the release for w/c {release.period_label}.",
+        landing_page=page,
+        modified=revisions[-1].created_at if revisions else document.publish_at,
+        notes=metadata.correction_notes(document.corrections, target=web_csv),
+        source=source,
+        **_site(request),
+    )
+
+
+def release_bundle(document, *, request) -> bytes:
+    """A release's zip: its CSV, the CSV's metadata, a README and the licence."""
+    release = document.release
+    page = request.build_absolute_uri(release.get_absolute_url())
+    stem = f"deployment-statistics-{release.period_date:%Y-%m-%d}"
+    csv = downloads.to_csv(downloads.document_rows(document, release_url=page))
+    citation = metadata.release_citation(document, url=page, organisation=settings.NEWSROOM_ORGANISATION)
+    about = [f"Permanent address: {page}"]
+    if document.publish_at:
+        about.append(f"Published: {metadata.uk_day(document.publish_at)}")
+    about.append(
+        f"Version {citation.version}"
+        + (f", corrected on {metadata.uk_day(citation.corrected_at)}" if citation.corrected_at else "")
+    )
+    web_csv = request.build_absolute_uri(
+        reverse("statistics:release-download", args=[release.period_date, "csv"])
+    )
+    bundle = bundles.Bundle(
+        stem=stem,
+        title=document.heading,
+        about=about,
+        csv=csv,
+        csvw=release_csvw(document, request=request, csv_url=f"{stem}.csv", source=web_csv),
+        citation=citation.text,
+        modified=citation.corrected_at or document.publish_at,
+    )
+    return _zip(bundle, request=request, api_url=reverse("api:release", args=[release.period_date]))
+
+
+def series_csvw(metric, *, request, csv_url: str = "", source: str = "") -> dict:
+    """The CSVW metadata of a metric's series CSV."""
+    web_csv = request.build_absolute_uri(reverse("statistics:metric-download", args=[metric.slug, "csv"]))
+    return metadata.csvw(
+        csv_url=csv_url or web_csv,
+        title=f"{metric.name} ({metric.programme.name}): every public figure",
+        description=(metric.definition.strip() + " " if metric.definition.strip() else "")
+        + "One row per weekly release, oldest first.",
+        landing_page=request.build_absolute_uri(metric.get_absolute_url()),
+        unit=metric.unit,
+        source=source,
+        **_site(request),
+    )
+
+
+def series_bundle(metric, rows, *, request) -> bytes:
+    """A metric series' zip: its CSV, the CSV's metadata, a README and the licence."""
+    web_csv = request.build_absolute_uri(reverse("statistics:metric-download", args=[metric.slug, "csv"]))
+    bundle = bundles.Bundle(
+        stem=metric.slug,
+        title=f"{metric.name} ({metric.programme.name})",
+        about=[
+            f"Web page: {request.build_absolute_uri(metric.get_absolute_url())}",
+            f"Releases: {len(rows)}",
+        ],
+        csv=downloads.to_csv(rows),
+        csvw=series_csvw(metric, request=request, csv_url=f"{metric.slug}.csv", source=web_csv),
+    )
+    return _zip(bundle, request=request, api_url=reverse("api:metric", args=[metric.slug]))
+
+
+def all_data_csvw(*, request) -> dict:
+    """The CSVW metadata of /statistics/data.csv."""
+    return metadata.csvw(
+        csv_url=request.build_absolute_uri(reverse("statistics:data-csv")),
+        title=f"{settings.NEWSROOM_ORGANISATION} deployment statistics: every public figure",
+        description="Every figure of every public release, one row per figure, oldest release first.",
+        landing_page=request.build_absolute_uri(reverse("statistics:archive")),
+        **_site(request),
+    )
+
+
+def _zip(bundle: bundles.Bundle, *, request, api_url: str) -> bytes:
+    return bundles.to_zip(
+        bundle,
+        organisation=settings.NEWSROOM_ORGANISATION,
+        revisions_url=request.build_absolute_uri(reverse("statistics:revision-list")),
+        api_url=request.build_absolute_uri(api_url),
+    )
+
+
+# --- Sizes of a series' files ------------------------------------------------------------------
+# A metric page shows the sizes of its series' files as last built, like a release page, and never
+# builds a file (or runs a query) to learn one. They are kept in the cache under the public cache's
+# generation, which moves on with every change the public can see and at each publish time, so a size
+# never outlives the file it measures. Without a generation in the cache (public caching off, or the
+# cache down) no size is kept or shown.
+
+SERIES_SIZES_SECONDS = 60 * 60 * 24
+
+
+def _series_sizes_key(slug: str, base: str) -> str | None:
+    state = _safe(lambda: cache.get(STATE_KEY))
+    if not state or state["next_publish"] <= time.time():
+        return None
+    return "series-sizes:" + hashlib.sha256(repr((slug, base, state["generation"])).encode()).hexdigest()[:32]
+
+
+def _kept_sizes(key: str | None) -> dict[str, int]:
+    return (_safe(lambda: cache.get(key)) if key else None) or {}
+
+
+def series_sizes(slug: str, *, base: str) -> dict[str, int]:
+    """The sizes of a metric's series files (for the site at `base`) as last built in this generation."""
+    return _kept_sizes(_series_sizes_key(slug, base))
+
+
+def record_series_sizes(slug: str, sizes: dict[str, int], *, base: str) -> None:
+    """Keep the sizes of a metric's series files just built, for its page."""
+    key = _series_sizes_key(slug, base)
+    kept = _kept_sizes(key)
+    if key is not None and kept | sizes != kept:
+        _safe(lambda: cache.set(key, kept | sizes, SERIES_SIZES_SECONDS))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import reverse
 
 from common.cells import plain_number
 from stats.models import Figure, Metric, Release
-from stats.outputs import downloads
+from stats.outputs import downloads, metadata
 
 API_VERSION = 1
 
@@ -25,11 +26,50 @@ def release_summary(release: Release, *, request) -> dict:
     }
 
 
-def release_payload(document, *, request) -> dict:
-    """A release as JSON: its figures (with change since the previous release), bullets and corrections."""
+def _revisions(document, *, request) -> dict[str, list[dict]]:
+    """Each corrected figure's revisions (old → new, when, why, the notice), by metric slug, oldest first.
+
+    One query, only when the release has a correction of a figure.
+    """
+    corrections = [c for c in metadata.revision_corrections(document.corrections) if c.figure_id]
+    if not corrections:
+        return {}
+    slugs = dict(
+        Figure.objects.filter(pk__in={c.figure_id for c in corrections}).values_list("pk", "metric__slug")
+    )
+    notice = request.build_absolute_uri(document.release.get_absolute_url()) + "#corrections-heading"
+    found: dict[str, list[dict]] = {}
+    for c in corrections:
+        if c.figure_id in slugs:
+            found.setdefault(slugs[c.figure_id], []).append(
+                {
+                    "from": c.old_value,
+                    "to": c.new_value,
+                    "revised_at": c.created_at.isoformat(),
+                    "reason": c.reason,
+                    "text": metadata.revision_text(c),
+                    "url": notice,
+                }
+            )
+    return found
+
+
+def release_payload(document, *, request, as_of=None) -> dict:
+    """A release as JSON: its figures (with change since the previous release), bullets and corrections.
+
+    `as_of` (a `stats.vintages.Vintage`) when the document is the release as published on that day.
+    """
     release = document.release
+    revisions = _revisions(document, request=request)
+    citation = metadata.release_citation(
+        document,
+        url=request.build_absolute_uri(release.get_absolute_url()),
+        organisation=settings.NEWSROOM_ORGANISATION,
+    )
     return {
         **release_summary(release, request=request),
+        "as_published_on": as_of.day.isoformat() if as_of else None,
+        "citation": citation.as_dict(),
         "previous": document.previous.period_date.isoformat() if document.previous else None,
         "next": document.next.period_date.isoformat() if document.next else None,
         "programmes": [
@@ -50,6 +90,7 @@ def release_payload(document, *, request) -> dict:
                         "as_of": row.as_of.isoformat() if row.as_of else None,
                         "qualifier": row.qualifier,
                         "note": row.note,
+                        "revisions": revisions.get(row.metric_slug, []),
                     }
                     for row in section.figures
                 ],
@@ -69,9 +110,10 @@ def release_payload(document, *, request) -> dict:
     }
 
 
-def series_payload(metric: Metric, rows: list[downloads.Row], *, request) -> dict:
-    """A metric and its public figures, oldest first."""
+def series_payload(metric: Metric, rows: list[downloads.Row], *, request, as_of=None) -> dict:
+    """A metric and its public figures, oldest first (as published on `as_of`'s day, if given)."""
     return {
+        "as_published_on": as_of.day.isoformat() if as_of else None,
         "slug": metric.slug,
         "name": metric.name,
         "programme": metric.programme.name,

@@ -40,6 +40,8 @@ from stats.outputs.pdf_layout import (
 from stats.wording import formatting
 
 FONT, FONT_BOLD = charts.FONT, charts.FONT_BOLD
+# The "As of" column gives a figure's own date, as the downloads' as_of column does.
+AS_OF_NOTE = "Figures are for the reporting period unless the “As of” column gives another day."
 # ---------------------------------------------------------------------------
 # Plain data the views pass in.
 
@@ -52,6 +54,7 @@ class Chart:
     points: tuple[Point, ...]
     kind: str = formatting.TOTAL
     unit: str = ""
+    description: str = ""  # the chart in words (charts.describe), printed under it
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,9 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
     """The release summary: bullets, figures table and trend chart per programme."""
     styles = make_styles()
     story = _release_opening(summary, styles)
-    widths = [FRAME_WIDTH * share for share in (0.36, 0.14, 0.14, 0.21, 0.15)]
+    # One line each for a measure's name, an exact figure, "+18,774,292 (+12.5%)" and "26 Feb 2010";
+    # a bound in its words ("more than 22 million") may take two.
+    widths = [FRAME_WIDTH * share for share in (0.335, 0.155, 0.155, 0.225, 0.13)]
     for section in summary.sections:
         story.extend(_release_section(section, widths, styles))
     if summary.corrections:
@@ -205,6 +210,7 @@ def _release_opening(summary: ReleaseSummary, styles) -> list:
         story.append(
             Paragraph(f"Web version with accessible tables: {escaped(summary.url)}", styles["small"])
         )
+    story.append(Paragraph(AS_OF_NOTE, styles["small"]))
     if summary.synthetic:
         story.append(Paragraph("These figures are synthetic demonstration data.", styles["small"]))
     if summary.corrections:
@@ -242,13 +248,21 @@ def _release_section(section: ProgrammeSection, widths: list[float], styles) -> 
         rows = [["Metric", "This release", "Previous release", "Change", "As of"]]
         for line in section.figures:
             metric = line.metric + (f" ({line.note})" if line.note else "")
-            rows.append([metric, line.value, line.previous or "–", line.change or "–", line.as_of])
+            rows.append([metric, line.value, line.previous or "–", line.change or "–", line.as_of or "–"])
         story += [Spacer(1, 2 * mm), table(rows, widths, numeric={1, 2, 3, 4}, styles=styles)]
     if section.chart is not None and len(section.chart.points) > 1:
-        story += [Spacer(1, 3 * mm), ChartFlowable(chart_drawing(section.chart), FRAME_WIDTH * 0.8)]
+        story += [Spacer(1, 3 * mm), *_chart(section.chart, FRAME_WIDTH * 0.8, styles)]
     if section.contacts:
         story += [Spacer(1, 2 * mm), section_contacts(section.contacts, styles)]
     return story
+
+
+def _chart(chart: Chart, width: float, styles) -> list:
+    """A chart and, under it, what it shows in words: kept on one page together."""
+    parts: list = [ChartFlowable(chart_drawing(chart), width)]
+    if chart.description:
+        parts.append(Paragraph(escaped(chart.description), styles["small"]))
+    return [KeepTogether(parts)]
 
 
 def _corrections(corrections: tuple[CorrectionNote, ...], styles) -> list:
@@ -290,7 +304,7 @@ def programme_pdf(report: ProgrammeReport, *, invariant: bool = False) -> bytes:
         story.append(Heading(metric.name, styles["h2"], key=f"metric-{metric.key}", level=1))
         if metric.definition:
             story.append(Paragraph(escaped(metric.definition), styles["body"]))
-        story.append(ChartFlowable(chart_drawing(metric.chart), FRAME_WIDTH))
+        story.extend(_chart(metric.chart, FRAME_WIDTH, styles))
         story.append(Spacer(1, 3 * mm))
         if metric.rows:
             story.append(history_table(metric.rows, styles))

@@ -14,10 +14,10 @@ from django.utils import timezone
 from common.cache import current_state, remember
 from contacts.models import MediaContact
 from stats.models import Figure, Metric, Programme, Release
-from stats.outputs import downloads, pdf
+from stats.outputs import charts, downloads, pdf
 from stats.outputs.files import record_sizes
 from stats.selectors import ReleaseDocument, Section, build_release_document, series_for
-from stats.wording import formatting, ukclock
+from stats.wording import formatting, qualified, ukclock
 
 # Long enough to matter, short enough that a stale key ages out: keys change with every release version.
 CACHE_SECONDS = 60 * 60 * 24 * 30
@@ -90,11 +90,13 @@ def release_summary(
         chart = None
         if chart_slug:
             row = next(r for r in section.figures if r.metric_slug == chart_slug)
+            points = tuple(series.get(chart_slug, ()))
             chart = pdf.Chart(
                 title=f"{row.metric_name}, last {TREND_RELEASES} releases",
-                points=tuple(series.get(chart_slug, ())),
+                points=points,
                 kind=row.kind,
                 unit=row.unit,
+                description=charts.describe(list(points), title=row.metric_name, kind=row.kind),
             )
         sections.append(
             pdf.ProgrammeSection(
@@ -105,11 +107,9 @@ def release_summary(
                     pdf.FigureLine(
                         metric=row.metric_name,
                         value=row.display,
-                        previous=formatting.exact(row.previous, kind=row.kind)
-                        if row.previous is not None
-                        else "",
+                        previous=row.previous_display,
                         change=row.change,
-                        as_of=_day(row.as_of or document.period_date),
+                        as_of=_day(row.as_of),  # its own date only, as the CSV's as_of
                         note=row.note,
                     )
                     for row in section.figures
@@ -278,7 +278,7 @@ def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.Pro
             rows.append(
                 pdf.HistoryRow(
                     period=f"w/c {_day(point.day)}",
-                    value=formatting.exact(point.value, kind=metric.kind),
+                    value=qualified.stated(point.value, point.qualifier, kind=metric.kind),
                     change=formatting.change(point.value, previous, kind=metric.kind),
                     as_of=_day(as_of),
                     note=note,
@@ -291,7 +291,13 @@ def programme_report(programme: Programme, *, visible, url: str = "") -> pdf.Pro
                 name=metric.name,
                 definition=metric.definition,
                 unit=metric.unit,
-                chart=pdf.Chart(title=metric.name, points=tuple(points), kind=metric.kind, unit=metric.unit),
+                chart=pdf.Chart(
+                    title=metric.name,
+                    points=tuple(points),
+                    kind=metric.kind,
+                    unit=metric.unit,
+                    description=charts.describe(points, title=metric.name, kind=metric.kind),
+                ),
                 rows=tuple(reversed(rows)),  # newest first, as the archive reads
             )
         )

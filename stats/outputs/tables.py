@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from stats.models import Figure
-from stats.wording import formatting
+from stats.wording import formatting, qualified
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
@@ -72,7 +72,8 @@ class SeriesTable(tables.Table):
         return format_html('<a href="{}">{}</a>', url, label)
 
     def render_value(self, record: Figure):
-        return formatting.exact(record.value, kind=record.kind)
+        """The figure as stated: a bound keeps its words ("over 20 million")."""
+        return qualified.stated(record.value, record.qualifier, kind=record.kind)
 
     def render_change(self, record: Figure):
         return self.changes.get(record.release.period_date, "") or "–"

@@ -6,10 +6,12 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from stats import vintages
 from stats.models import Metric, Release
 from stats.outputs import payloads
 from stats.outputs.payloads import API_VERSION
 from stats.selectors import build_release_document
+from stats.views import reuse
 
 
 def _json(data, status=200) -> JsonResponse:
@@ -28,9 +30,18 @@ def release_list(request):
 
 
 def release_detail(request, period):
-    """GET /api/v1/releases/<yyyy-mm-dd>/: one public release in full."""
-    release = get_object_or_404(Release.objects.public(), period_date=period)
-    return _json(payloads.release_payload(build_release_document(release), request=request))
+    """GET /api/v1/releases/<yyyy-mm-dd>/: one public release in full; `?as_of=`: as published then."""
+    try:
+        vintage = reuse.as_of(request)
+    except vintages.BadAsOf as error:
+        return reuse.bad_as_of(error, as_json=True)
+    if vintage is None:
+        release = get_object_or_404(Release.objects.public(), period_date=period)
+        document = build_release_document(release)
+    else:
+        release = get_object_or_404(vintage.releases(), period_date=period)
+        document = vintages.release_document_then(release, vintage)
+    return _json(payloads.release_payload(document, request=request, as_of=vintage))
 
 
 def metric_list(request):
@@ -55,10 +66,16 @@ def metric_list(request):
 
 
 def metric_detail(request, slug):
-    """GET /api/v1/metrics/<slug>/: a metric's full public series."""
+    """GET /api/v1/metrics/<slug>/: a metric's full public series; `?as_of=`: as published then."""
+    try:
+        vintage = reuse.as_of(request)
+    except vintages.BadAsOf as error:
+        return reuse.bad_as_of(error, as_json=True)
     metric = get_object_or_404(
         Metric.objects.filter(programme__is_active=True).select_related("programme"), slug=slug
     )
-    return _json(
-        payloads.series_payload(metric, payloads.metric_rows(metric, request=request), request=request)
-    )
+    if vintage is None:
+        rows = payloads.metric_rows(metric, request=request)
+    else:
+        rows = vintages.metric_rows_then(metric, vintage, request=request)
+    return _json(payloads.series_payload(metric, rows, request=request, as_of=vintage))

@@ -16,7 +16,15 @@ from common.cache import public_fragment
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
 from stats.outputs import charts, downloads, payloads
-from stats.outputs.files import all_data_csv_bytes, all_data_rows, record_sizes, release_files, sizes_of
+from stats.outputs.files import (
+    all_data_csv_bytes,
+    all_data_rows,
+    record_series_sizes,
+    record_sizes,
+    release_files,
+    series_sizes,
+    sizes_of,
+)
 from stats.outputs.pdfs import (
     programme_pdf_file,
     programme_web_url,
@@ -25,7 +33,9 @@ from stats.outputs.pdfs import (
 )
 from stats.outputs.tables import SeriesTable
 from stats.selectors import build_release_document, series_for
-from stats.wording import formatting, ukclock
+from stats.views import reuse
+from stats.vintages import BadAsOf
+from stats.wording import formatting, qualified, ukclock
 
 # How many recent releases the small trend charts on a programme page cover.
 PROGRAMME_CHART_RELEASES = 52
@@ -60,7 +70,11 @@ class ReleaseDetailView(TemplateView):
             withdrawn = Release.objects.withdrawn().filter(period_date=period).first() if period else None
             if withdrawn is None:
                 raise
-            return render(request, "statistics/release_withdrawn.html", {"release": withdrawn}, status=410)
+            context = {
+                "release": withdrawn,
+                "breadcrumbs": statistics_crumbs(("All releases", reverse("statistics:archive"))),
+            }
+            return render(request, "statistics/release_withdrawn.html", context, status=410)
         page["body"] = mark_safe(page["body"])  # rendered by build_page, escaped there
         return self.render_to_response(self.get_context_data(**page))
 
@@ -95,6 +109,13 @@ class ReleaseDetailView(TemplateView):
     def body_context(self, release) -> dict:
         return {}
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # The latest release is "Statistics" itself; a dated one sits under all releases.
+        parents = () if "period" not in self.kwargs else (("All releases", reverse("statistics:archive")),)
+        context["breadcrumbs"] = statistics_crumbs(*parents)
+        return context
+
 
 def release_nav(document) -> dict:
     """Links to the releases either side of this one."""
@@ -115,6 +136,7 @@ class Download:
     url: str
     format: str
     size: int | None = None
+    describedby: str = ""  # a CSV's CSV on the Web metadata
 
     @property
     def size_label(self) -> str:
@@ -140,20 +162,49 @@ def release_downloads(document, *, request) -> list[Download]:
             else reverse("statistics:release-download", args=[period, fmt]),
             fmt.upper(),
             sizes.get(fmt),
+            reverse("statistics:release-csvw", args=[period]) if fmt == "csv" else "",
         )
         for fmt, label in labels.items()
-    ]
+    ] + [Download(ZIP_LABEL, reverse("statistics:release-zip", args=[period]), "ZIP", sizes.get("zip"))]
+
+
+ZIP_LABEL = "Figures with their column descriptions, notes and licence"
+
+
+def metric_downloads(metric: Metric, *, request) -> list[Download]:
+    """The download list on a metric page, with the sizes of the series' files as last built."""
+    sizes = series_sizes(metric.slug, base=request.build_absolute_uri("/").rstrip("/"))
+    return [
+        Download(
+            downloads.DATA_FORMATS[fmt].label,  # the format follows once: "(XLSX, 4 KB)"
+            reverse("statistics:metric-download", args=[metric.slug, fmt]),
+            fmt.upper(),
+            sizes.get(fmt),
+            reverse("statistics:metric-csvw", args=[metric.slug]) if fmt == "csv" else "",
+        )
+        for fmt in ("xlsx", "csv", "json")
+    ] + [Download(ZIP_LABEL, reverse("statistics:metric-zip", args=[metric.slug]), "ZIP", sizes.get("zip"))]
 
 
 def release_download(request, period, fmt):
-    """/statistics/<yyyy-mm-dd>.csv|.xlsx|.json: the figures of one public release."""
-    release = get_object_or_404(Release.objects.public(), period_date=period)
-    document = build_release_document(release)
-    content = release_files(document, request=request)[fmt]
-    record_sizes(release, {fmt: len(content)})
-    return downloads.file_response(
-        content, filename=f"deployment-statistics-{period:%Y-%m-%d}.{fmt}", fmt=fmt
-    )
+    """/statistics/<yyyy-mm-dd>.csv|.xlsx|.json: the figures of one public release (`?as_of=`: as then)."""
+    try:
+        vintage = reuse.as_of(request)
+    except BadAsOf as error:
+        return reuse.bad_as_of(error)
+    if vintage is not None:
+        response = reuse.release_download_then(request, period, fmt, vintage)
+    else:
+        release = get_object_or_404(Release.objects.public(), period_date=period)
+        document = build_release_document(release)
+        content = release_files(document, request=request)[fmt]
+        record_sizes(release, {fmt: len(content)})
+        response = downloads.file_response(
+            content, filename=f"deployment-statistics-{period:%Y-%m-%d}.{fmt}", fmt=fmt
+        )
+    if fmt == "csv":
+        reuse.described(response, reuse.csvw_url(request, "statistics:release-csvw", period))
+    return response
 
 
 class ArchiveView(TemplateView):
@@ -174,29 +225,40 @@ class ArchiveView(TemplateView):
         context["years"] = sorted(years.items(), reverse=True)
         context["release_count"] = len(releases)
         context["synthetic_count"] = sum(r.is_synthetic for r in releases)
-        context["breadcrumbs"] = statistics_crumbs(("All releases", reverse("statistics:archive")))
+        context["breadcrumbs"] = statistics_crumbs()
         return context
 
 
-def statistics_crumbs(*extra) -> list[dict]:
-    """Home › Newsroom › Statistics, then the page's own crumbs."""
+def statistics_crumbs(*parents) -> list[dict]:
+    """Home › Statistics, then the page's parents: never the page itself, never one address twice.
+
+    As the NHS.UK breadcrumb: the trail ends at the page's parent, which a phone shows as "Back to …".
+    """
     crumbs = [
         {"text": "Home", "href": "/"},
-        {"text": "Newsroom", "href": "/"},
         {"text": "Statistics", "href": reverse("statistics:release-latest")},
     ]
-    return crumbs + [{"text": text, "href": href} for text, href in extra]
+    return crumbs + [{"text": text, "href": href} for text, href in parents]
 
 
 def chart_for(metric: Metric, points: list[charts.Point], *, id_prefix: str, **size) -> dict:
-    """The server-rendered SVG of a metric's series, with its text alternative."""
+    """A metric's series drawn twice (for wide screens and for phones), with its description in words.
+
+    The description is written from the same points as the drawings, so a correction changes both.
+    """
     title = metric.name
-    description = charts.describe(points, title=title, kind=metric.kind)
+    description = charts.describe_chart(points, title=title, kind=metric.kind)
     drawing = charts.trend_chart(points, title=title, kind=metric.kind, unit=metric.unit, **size)
+    small = charts.small_trend_chart(points, kind=metric.kind, unit=metric.unit)
     return {
-        "svg": charts.to_svg(drawing, title=title, description=description, id_prefix=id_prefix),
-        "description": description,
-        "table": [(p.day, formatting.exact(p.value, kind=metric.kind)) for p in reversed(points)],
+        "svg": charts.to_svg(drawing, title=title, description=description.span, id_prefix=id_prefix),
+        "small_svg": charts.to_svg(
+            small, title=title, description=description.span, id_prefix=f"{id_prefix}-small"
+        ),
+        "description": description.text,
+        "table": [
+            (p.day, qualified.stated(p.value, p.qualifier, kind=metric.kind)) for p in reversed(points)
+        ],
     }
 
 
@@ -222,7 +284,9 @@ class ProgrammeDetailView(DetailView):
                 {
                     "metric": metric,
                     "latest": latest,
-                    "latest_display": formatting.exact(latest.value, kind=metric.kind) if latest else "",
+                    "latest_display": qualified.stated(latest.value, latest.qualifier, kind=metric.kind)
+                    if latest
+                    else "",
                     "change": formatting.change(latest.value, before.value, kind=metric.kind)
                     if before
                     else "",
@@ -235,7 +299,7 @@ class ProgrammeDetailView(DetailView):
         context["rows"] = rows
         context["chart_releases"] = PROGRAMME_CHART_RELEASES
         context["contacts"] = list(MediaContact.objects.active().for_programme(self.object))
-        context["breadcrumbs"] = statistics_crumbs((self.object.name, self.object.get_absolute_url()))
+        context["breadcrumbs"] = statistics_crumbs()
         return context
 
 
@@ -258,40 +322,49 @@ class MetricDetailView(DetailView):
         figures = (
             Figure.objects.filter(metric=metric, release__in=Release.objects.public())
             .select_related("release")
-            .only("value", "kind", "as_of", "note", "release__period_date", "release__is_synthetic")
+            .only(
+                "value", "kind", "qualifier", "as_of", "note", "release__period_date", "release__is_synthetic"
+            )
         )
         table = SeriesTable(figures, changes=changes, caption=f"{metric.name}, by reporting period")
         RequestConfig(self.request).configure(table)
         context["table"] = table
         context["points"] = points
         context["latest"] = points[-1] if points else None
-        context["latest_display"] = formatting.exact(points[-1].value, kind=metric.kind) if points else ""
+        context["latest_display"] = (
+            qualified.stated(points[-1].value, points[-1].qualifier, kind=metric.kind) if points else ""
+        )
         context["chart"] = chart_for(metric, points, id_prefix="chart-series")
-        context["downloads"] = [
-            Download(
-                f"{metric.name} as {fmt.upper()}",
-                reverse("statistics:metric-download", args=[metric.slug, fmt]),
-                fmt.upper(),
-            )
-            for fmt in ("xlsx", "csv", "json")
-        ]
+        context["downloads"] = metric_downloads(metric, request=self.request)
         context["breadcrumbs"] = statistics_crumbs(
-            (metric.programme.name, metric.programme.get_absolute_url()),
-            (metric.name, metric.get_absolute_url()),
+            (metric.programme.name, metric.programme.get_absolute_url())
         )
         return context
 
 
 def metric_download(request, slug, fmt):
-    """/statistics/metrics/<slug>.csv|.xlsx|.json: one metric's full public series."""
+    """/statistics/metrics/<slug>.csv|.xlsx|.json: one metric's full public series (`?as_of=`: as then)."""
+    try:
+        vintage = reuse.as_of(request)
+    except BadAsOf as error:
+        return reuse.bad_as_of(error)
     metric = get_object_or_404(
         Metric.objects.filter(programme__is_active=True).select_related("programme"), slug=slug
     )
-    rows = payloads.metric_rows(metric, request=request)
-    content = downloads.DATA_FORMATS[fmt].write(
-        rows, title=metric.slug, payload=lambda: payloads.series_payload(metric, rows, request=request)
-    )
-    return downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
+    if vintage is not None:
+        response = reuse.metric_download_then(request, metric, fmt, vintage)
+    else:
+        rows = payloads.metric_rows(metric, request=request)
+        content = downloads.DATA_FORMATS[fmt].write(
+            rows, title=metric.slug, payload=lambda: payloads.series_payload(metric, rows, request=request)
+        )
+        record_series_sizes(
+            metric.slug, {fmt: len(content)}, base=request.build_absolute_uri("/").rstrip("/")
+        )
+        response = downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
+    if fmt == "csv":
+        reuse.described(response, reuse.csvw_url(request, "statistics:metric-csvw", metric.slug))
+    return response
 
 
 def all_data_csv(request):
@@ -301,8 +374,10 @@ def all_data_csv(request):
     filename = "deployment-statistics.csv"
     content = all_data_csv_bytes(visible, base=base)
     if content is None:
-        return downloads.streamed_csv(all_data_rows(visible, base=base), filename=filename)
-    return downloads.file_response(content, filename=filename, fmt="csv")
+        response = downloads.streamed_csv(all_data_rows(visible, base=base), filename=filename)
+    else:
+        response = downloads.file_response(content, filename=filename, fmt="csv")
+    return reuse.described(response, reuse.csvw_url(request, "statistics:data-csvw"))
 
 
 def may_preview(user) -> bool:
@@ -383,9 +458,7 @@ class ReleaseCalendarView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["breadcrumbs"] = statistics_crumbs(
-            ("Release calendar", reverse("statistics:release-calendar"))
-        )
+        context["breadcrumbs"] = statistics_crumbs()
         upcoming = Release.objects.announced().only("period_date", "publish_at", "date_confirmed", "status")
         changes = (
             ReleaseDateChange.objects.select_related("release")
@@ -439,9 +512,7 @@ class RevisionListView(ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["breadcrumbs"] = statistics_crumbs(
-            ("Revisions and corrections", reverse("statistics:revision-list"))
-        )
+        context["breadcrumbs"] = statistics_crumbs()
         context["withdrawn"] = (
             Release.objects.filter(status=Release.Status.WITHDRAWN)
             .only("period_date", "title", "status_reason", "updated_at")

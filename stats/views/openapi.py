@@ -1,0 +1,333 @@
+"""The API for developers: its OpenAPI 3.1 description (/api/v1/openapi.json) and a page about it (/api/).
+
+The description is written by hand, here, beside the views it describes (`stats/views/api.py`);
+tests/test_reuse.py checks that it names every `api:` URL.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from stats.models import Metric, Release
+from stats.outputs import metadata
+from stats.outputs.payloads import API_VERSION
+from stats.views.pages import statistics_crumbs
+from stats.wording import formatting
+
+
+def _nullable(schema: dict) -> dict:
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+DATE = {"type": "string", "format": "date", "examples": ["2010-03-03"]}
+DATE_TIME = {"type": "string", "format": "date-time", "examples": ["2010-03-03T09:30:00+00:00"]}
+URI = {"type": "string", "format": "uri"}
+TEXT = {"type": "string"}
+KIND = {
+    "type": "string",
+    "enum": list(metadata.KINDS),
+    "description": "total, period, level, percent, record, amount",
+}
+QUALIFIER = {
+    "type": "string",
+    "enum": [*metadata.QUALIFIERS, formatting.EXACT],
+    "description": "How bullets word the figure when they round it; empty: exact (see the zip's README).",
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict, *, description: str = "") -> dict:
+    schema = {"type": "object", "required": list(properties), "properties": properties}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+AS_PUBLISHED_ON = _nullable(
+    {**DATE, "description": "The day asked for with ?as_of=, or null: the figures as they stand now."}
+)
+
+SCHEMAS = {
+    "ReleaseSummary": _object(
+        {
+            "period": {**DATE, "description": "First day of the reporting period (“for w/c …”)."},
+            "heading": TEXT,
+            "summary": TEXT,
+            "published": _nullable({**DATE_TIME, "description": "The publish time."}),
+            "published_at": _nullable({**DATE_TIME, "description": "When it was marked published."}),
+            "synthetic": {"type": "boolean", "description": "Generated demonstration data."},
+            "url": {**URI, "description": "The release's permanent web page."},
+            "api_url": URI,
+        }
+    ),
+    "Release": {
+        "allOf": [
+            _ref("ReleaseSummary"),
+            _object(
+                {
+                    "as_published_on": AS_PUBLISHED_ON,
+                    "citation": _ref("Citation"),
+                    "previous": _nullable({**DATE, "description": "The previous public release's period."}),
+                    "next": _nullable({**DATE, "description": "The next public release's period."}),
+                    "programmes": _array(_ref("Programme")),
+                    "corrections": _array(_ref("Correction")),
+                }
+            ),
+        ]
+    },
+    "Programme": _object(
+        {
+            "slug": TEXT,
+            "name": TEXT,
+            "statements": {**_array(TEXT), "description": "The bullets, worded with the figures."},
+            "figures": _array(_ref("Figure")),
+        }
+    ),
+    "Figure": _object(
+        {
+            "metric_slug": TEXT,
+            "metric_name": TEXT,
+            "kind": KIND,
+            "unit": TEXT,
+            "value": {"type": "number", "description": "The exact figure."},
+            "display": {**TEXT, "description": "As the page words it: 306,774,292; 85%; £900m."},
+            "previous_value": _nullable({"type": "number", "description": "In the previous public release."}),
+            "change": {
+                **TEXT,
+                "description": "Since the previous release: +3,527,916 (+1.2%), no change, or empty.",
+            },
+            "as_of": _nullable({**DATE, "description": "The day the figure stands at, if not the period."}),
+            "qualifier": QUALIFIER,
+            "note": TEXT,
+            "revisions": {
+                **_array(_ref("Revision")),
+                "description": "Corrections of this figure, oldest first.",
+            },
+        }
+    ),
+    "Revision": _object(
+        {
+            "from": {**TEXT, "description": "The figure before, as the page showed it."},
+            "to": {**TEXT, "description": "The figure after."},
+            "revised_at": DATE_TIME,
+            "reason": TEXT,
+            "text": {**TEXT, "examples": ["Revised from 306,774,292 to 306,774,399 on 2 March 2026: …"]},
+            "url": {**URI, "description": "The correction notice on the release's page."},
+        }
+    ),
+    "Correction": _object(
+        {
+            "subject": TEXT,
+            "was": TEXT,
+            "now": TEXT,
+            "reason": TEXT,
+            "corrected_at": DATE_TIME,
+        },
+        description="A public notice: a revised figure or bullet (was → now), or a note explaining a fall.",
+    ),
+    "Citation": _object(
+        {
+            "text": TEXT,
+            "bibtex": TEXT,
+            "url": {**URI, "description": "The permanent address to cite."},
+            "version": {"type": "integer", "minimum": 1, "description": "1, then one more per correction."},
+            "corrected_at": _nullable(DATE_TIME),
+        }
+    ),
+    "ReleaseList": _object(
+        {"api_version": {"type": "integer", "const": API_VERSION}, "releases": _array(_ref("ReleaseSummary"))}
+    ),
+    "MetricSummary": _object(
+        {"slug": TEXT, "name": TEXT, "programme": TEXT, "kind": KIND, "unit": TEXT, "api_url": URI}
+    ),
+    "MetricList": _object(
+        {"api_version": {"type": "integer", "const": API_VERSION}, "metrics": _array(_ref("MetricSummary"))}
+    ),
+    "Series": _object(
+        {
+            "as_published_on": AS_PUBLISHED_ON,
+            "slug": TEXT,
+            "name": TEXT,
+            "programme": TEXT,
+            "kind": KIND,
+            "unit": TEXT,
+            "definition": TEXT,
+            "url": URI,
+            "figures": {**_array(_ref("SeriesFigure")), "description": "Oldest first."},
+        }
+    ),
+    "SeriesFigure": _object(
+        {
+            "period": DATE,
+            "value": {"type": "number"},
+            "as_of": _nullable(DATE),
+            "qualifier": QUALIFIER,
+            "note": TEXT,
+            "release_url": URI,
+        }
+    ),
+    "Error": _object(
+        {
+            "error": {**TEXT, "description": "What is wrong, in words."},
+            "parameter": {**TEXT, "examples": ["as_of"]},
+            "value": {**TEXT, "description": "The value given."},
+        }
+    ),
+}
+
+PARAMETERS = {
+    "period": {
+        "name": "period",
+        "in": "path",
+        "required": True,
+        "description": "A release's reporting period, yyyy-mm-dd.",
+        "schema": {**DATE, "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    },
+    "slug": {
+        "name": "slug",
+        "in": "path",
+        "required": True,
+        "description": "A metric's permanent key (the metric_slug of the downloads).",
+        "schema": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "examples": ["eps-messages-total"]},
+    },
+    "as_of": {
+        "name": "as_of",
+        "in": "query",
+        "required": False,
+        "description": (
+            "A UK day, yyyy-mm-dd, up to today: the figures as they were published by the end of that "
+            "day, before any later correction, among the releases public by then."
+        ),
+        "schema": DATE,
+    },
+}
+
+
+def _json_content(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def _ok(description: str, schema: str) -> dict:
+    return {"description": description, "content": _json_content(_ref(schema))}
+
+
+NOT_FOUND = {
+    "description": "No such public release or metric (or, with as_of, none public by then). An HTML page.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+BAD_AS_OF = {
+    "description": "as_of is not a date written yyyy-mm-dd, or is after today.",
+    "content": _json_content(_ref("Error")),
+}
+
+
+def _get(operation_id: str, summary: str, responses: dict, *, parameters=(), description: str = "") -> dict:
+    operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": ["statistics"],
+        "responses": responses,
+    }
+    if description:
+        operation["description"] = description
+    if parameters:
+        operation["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in parameters]
+    return {"get": operation}
+
+
+PATHS = {
+    "/api/v1/releases/": _get(
+        "listReleases",
+        "Every public release, newest first",
+        {"200": _ok("Release summaries.", "ReleaseList")},
+    ),
+    "/api/v1/releases/{period}/": _get(
+        "getRelease",
+        "One public release in full",
+        {"200": _ok("The release.", "Release"), "400": BAD_AS_OF, "404": NOT_FOUND},
+        parameters=("period", "as_of"),
+        description="The same as the release's JSON download, /statistics/{period}.json.",
+    ),
+    "/api/v1/metrics/": _get(
+        "listMetrics",
+        "Every public metric",
+        {"200": _ok("Metric summaries, with where to fetch each series.", "MetricList")},
+    ),
+    "/api/v1/metrics/{slug}/": _get(
+        "getMetric",
+        "One metric and its full public series",
+        {"200": _ok("The series.", "Series"), "400": BAD_AS_OF, "404": NOT_FOUND},
+        parameters=("slug", "as_of"),
+        description="The same as the series' JSON download, /statistics/metrics/{slug}.json.",
+    ),
+    "/api/v1/openapi.json": _get(
+        "getOpenApi",
+        "This description of the API",
+        {"200": {"description": "OpenAPI 3.1.", "content": _json_content({"type": "object"})}},
+    ),
+}
+
+
+def document(*, server: str, docs_url: str) -> dict:
+    """The OpenAPI 3.1 description of API version 1, for the site at `server`."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": f"{settings.NEWSROOM_ORGANISATION} deployment statistics API",
+            "version": str(API_VERSION),
+            "summary": "Read-only weekly deployment statistics: releases, their figures and metric series.",
+            "description": (
+                "Only public releases are ever included. Numbers are exact; `display` words them as the "
+                "page does. Add `as_of=yyyy-mm-dd` to a release or a metric to get the figures as they "
+                "were published on that day, before later corrections."
+            ),
+            "license": {"name": metadata.LICENCE_NAME, "url": metadata.LICENCE_URL},
+            "contact": {"name": settings.NEWSROOM_ORGANISATION, "url": docs_url},
+        },
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "servers": [{"url": server}],
+        "externalDocs": {"description": "The API's page, with examples", "url": docs_url},
+        "tags": [{"name": "statistics", "description": "Releases and metric series"}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "parameters": PARAMETERS},
+    }
+
+
+def openapi_json(request):
+    """GET /api/v1/openapi.json."""
+    return JsonResponse(
+        document(
+            server=request.build_absolute_uri("/").rstrip("/"),
+            docs_url=request.build_absolute_uri(reverse("api-docs")),
+        ),
+        json_dumps_params={"indent": 2, "ensure_ascii": False},
+    )
+
+
+def api_docs(request):
+    """GET /api/: the API and the data downloads, for developers, with examples."""
+    base = request.build_absolute_uri("/").rstrip("/")
+    latest = Release.objects.public().order_by("-period_date").values_list("period_date", flat=True).first()
+    metric = Metric.objects.filter(programme__is_active=True).values_list("slug", flat=True).first()
+    context = {
+        "base": base,
+        "period": latest.isoformat() if latest else "2010-03-03",
+        "metric_slug": metric or "eps-messages-total",
+        "columns": metadata.COLUMNS,
+        "licence_name": metadata.LICENCE_NAME,
+        "licence_url": metadata.LICENCE_URL,
+        "attribution": metadata.ATTRIBUTION,
+        "openapi_url": reverse("api:openapi"),
+        "breadcrumbs": statistics_crumbs(),
+    }
+    return render(request, "statistics/api_docs.html", context)
