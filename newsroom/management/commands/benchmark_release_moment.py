@@ -1,0 +1,166 @@
+"""The release moment with numbers: the first reader's wait with and without warming, and alerts a second.
+
+Each figure is printed with the baseline measured in the same run (these machines are noisy): the
+first request after the second with warming off is the baseline for warming on; plain emails sent
+over one SMTP connection are the baseline for alerts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import statistics
+import time
+
+from django.core.cache import cache
+from django.core.mail import EmailMessage, get_connection
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import override_settings
+from django.utils import timezone
+
+PAGES = ("/statistics/", "/", "/feed/")
+
+
+class _Inbox:
+    def __init__(self):
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        return "250 OK"
+
+
+class Command(BaseCommand):
+    help = (
+        "In a scratch database: the first reader's request at a release's second with cache warming on "
+        "and off, and email alerts sent a second to a local SMTP server against plain emails."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rounds", type=int, default=3, help="Releases timed per mode (median).")
+        parser.add_argument("--subscribers", type=int, default=500)
+
+    def handle(self, *args, rounds, subscribers, **options):
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError as error:
+            raise CommandError("aiosmtpd (a dev dependency) runs the local SMTP server.") from error
+        import socket
+
+        with socket.socket() as probe:  # a free port for the local SMTP server
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        inbox = _Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        logging.getLogger("newsroom.requests").setLevel(logging.WARNING)
+        logging.getLogger("mail.log").disabled = True  # aiosmtpd's line per command
+        old_name = connection.settings_dict["NAME"]
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        try:
+            with override_settings(
+                PUBLIC_CACHE_SECONDS=300,
+                DEBUG=False,
+                ALLOWED_HOSTS=["testserver"],
+                NEWSROOM_SITE_URL="http://testserver",
+                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                EMAIL_HOST="127.0.0.1",
+                EMAIL_PORT=port,
+                EMAIL_USE_TLS=False,
+                NEWSROOM_ALERTS_PER_SECOND=1_000_000,
+                TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}},
+            ):
+                self.run(rounds=rounds, subscribers=subscribers, inbox=inbox)
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+            controller.stop()
+
+    def say(self, text: str = "") -> None:
+        self.stdout.write(text)
+
+    def run(self, *, rounds: int, subscribers: int, inbox: _Inbox) -> None:
+        from stats.demo.history import generate_history
+        from stats.demo.seed import load_seed
+
+        load_seed()
+        generate_history(weeks=52)
+        self.say(f"Scratch {connection.vendor} database, seed and a year of weekly history\n")
+
+        first = {"off": [], "on": []}
+        for _ in range(rounds):
+            for mode in ("off", "on"):
+                first[mode].append(self.first_reader(warm=mode == "on"))
+        self.say("First reader at the release second (median of each page's first request)")
+        base = statistics.median(first["off"])
+        for mode in ("off", "on"):
+            ms = statistics.median(first[mode])
+            self.say(f"  warming {mode:3}  {ms:8.1f} ms  ({ms / base:4.2f} × warming off)")
+        self.say()
+        self.alerts(subscribers, inbox)
+
+    def first_reader(self, *, warm: bool) -> float:
+        """Schedule a copy of the latest release a moment ahead; at its second run the worker's part
+        (warming or not), then time each page's first anonymous request."""
+        from stats.models import Release
+        from stats.publishing.services import publish_due_releases
+        from stats.publishing.warming import warm_public_cache
+
+        latest = Release.objects.public().order_by("-period_date").first()
+        figures, statements = list(latest.figures.all()), list(latest.statements.all())
+        with transaction.atomic():
+            latest.pk = None
+            latest.period_date += dt.timedelta(days=7)
+            latest.status = Release.Status.SCHEDULED
+            latest.publish_at = timezone.now() + dt.timedelta(seconds=1)
+            latest.published_at = None
+            latest.save()
+            for row in figures + statements:
+                row.pk, row.release = None, latest
+                row.save()
+        cache.clear()
+        Client().get("/")  # the site as it was a moment before: its cache state in place
+        time.sleep(max(0.0, (latest.publish_at - timezone.now()).total_seconds()) + 0.05)
+        publish_due_releases()
+        if warm:
+            warm_public_cache(latest)
+        times = []
+        reader = Client()
+        for path in (latest.get_absolute_url(), *PAGES):
+            began = time.perf_counter()
+            response = reader.get(path)
+            times.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, path
+        return statistics.median(times)
+
+    def alerts(self, subscribers: int, inbox: _Inbox) -> None:
+        from alerts.models import Subscriber
+        from alerts.sending import send_release_alerts
+        from stats.models import Release
+
+        release = Release.objects.public().order_by("-period_date").first()
+        now = timezone.now()
+        Subscriber.objects.bulk_create(
+            Subscriber(email=f"reader{n}@example.org", every_release=True, confirmed_at=now)
+            for n in range(subscribers)
+        )
+        inbox.count = 0
+        began = time.perf_counter()
+        with get_connection() as mail:
+            mail.send_messages(
+                [
+                    EmailMessage("Plain", "The same size of news.", None, [f"reader{n}@example.org"])
+                    for n in range(subscribers)
+                ]
+            )
+        plain = subscribers / (time.perf_counter() - began)
+        assert inbox.count == subscribers
+        inbox.count = 0
+        began = time.perf_counter()
+        summary = send_release_alerts(release.pk)
+        alerts = summary.sent / (time.perf_counter() - began)
+        assert summary.sent == subscribers == inbox.count, summary
+        self.say(f"Email alerts to {subscribers} subscribers, local SMTP server (aiosmtpd)")
+        self.say(f"  plain emails, one connection  {plain:8.0f} /s  (baseline)")
+        self.say(f"  release alerts                {alerts:8.0f} /s  ({alerts / plain:4.2f} × baseline)")
