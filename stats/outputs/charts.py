@@ -130,9 +130,10 @@ def wide_layout(width: float = 480, height: float = 220) -> Layout:
     return Layout(width, height, 9, 11, left=62, bottom=40, top=46, right=30, date_ticks=4, value_ticks=5)
 
 
-# For phones: drawn 300 units wide and shown at the column's width (about 250 to 340 CSS px between
-# 320 and 375 px screens), so 15-unit text stays at least 12 CSS px. Two dates, four values, no title.
-SMALL_LAYOUT = Layout(300, 230, 15, None, left=70, bottom=30, top=32, right=8, date_ticks=1, value_ticks=3)
+# For phones: drawn 300 units wide and shown at the column's width (about 238 to 340 CSS px between
+# 320 and 375 px screens, a programme page's being the narrowest), so 16-unit text stays at least
+# 12 CSS px. Two dates, four values, no title.
+SMALL_LAYOUT = Layout(300, 230, 16, None, left=72, bottom=32, top=34, right=8, date_ticks=1, value_ticks=3)
 
 
 def trend_chart(
