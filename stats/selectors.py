@@ -31,6 +31,8 @@ class FigureRow:
     metric_url: str = ""
     as_of_label: str = ""
     previous_qualifier: str = ""
+    # The public corrections that changed this figure's value, oldest first (each links its notice).
+    revisions: list[Correction] = field(default_factory=list)
 
     @property
     def previous_display(self) -> str:
@@ -124,6 +126,11 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     statements = Statement.objects.filter(release=release).select_related("programme")
     for statement in statements:
         section_for(statement.programme).bullets.append(statement.render(values))
+    corrections = list(release.corrections.all())
+    revisions: dict[int, list[Correction]] = {}
+    for correction in sorted(corrections, key=lambda c: c.created_at):
+        if correction.figure_id and (correction.old_value or correction.new_value):
+            revisions.setdefault(correction.figure_id, []).append(correction)
     for figure in figures:
         old, old_qualifier = previous_figures.get(figure.metric_id, (None, ""))
         section_for(figure.metric.programme).figures.append(
@@ -142,6 +149,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
                 metric_url=figure.metric.get_absolute_url(),
                 as_of_label=formatting.as_of(figure.as_of),
                 previous_qualifier=old_qualifier,
+                revisions=revisions.get(figure.pk, []),
             )
         )
     ordered = sorted(sections.values(), key=lambda section: section.order)
@@ -152,7 +160,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
         publish_at=release.publish_at,
         sections=ordered,
         notes=release.paragraphs(),
-        corrections=list(release.corrections.all()),
+        corrections=corrections,
         contacts=contacts,
         previous=previous,
         next=following,

@@ -163,3 +163,18 @@ def test_the_calendar_and_revisions_are_linked_from_every_public_page(client, se
         html = client.get(url).content.decode()
         assert 'href="/statistics/calendar/"' in html, url
         assert 'href="/statistics/revisions/"' in html, url
+
+
+def test_a_corrected_figure_links_to_its_revision_and_the_notice_is_shown_once(
+    client, seed_release, publisher
+):
+    figure = Figure.objects.get(release=seed_release, metric__slug="eps-messages-total")
+    services.correct_figure(figure=figure, by=publisher, value=306_774_399, reason="A late batch arrived.")
+    html = client.get("/statistics/2010-03-03/").content.decode()
+    link = re.search(r'<a href="#(correction-\d+)">([^<]+)</a>', html)
+    assert link, "the corrected figure does not link to its revision"
+    assert words(link.group(2)).startswith("Revised from 306,774,292 to 306,774,399 on ")
+    assert html.count(f'id="{link.group(1)}"') == 1
+    assert html.count('id="corrections-heading"') == 1
+    notice = html[html.index(f'id="{link.group(1)}"') :]
+    assert "A late batch arrived." in words(notice[: notice.index("</li>")])
