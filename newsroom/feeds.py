@@ -46,19 +46,26 @@ class ReleaseFeed(Feed):
         return item.heading + (" (synthetic demonstration data)" if item.is_synthetic else "")
 
     def item_description(self, item):
-        """The summary, then each programme's headline chart in words (HTML, escaped here)."""
+        """The statistics' status, the summary, then each programme's headline chart in words (HTML,
+        escaped here)."""
+        status = format_html("<p>Status: {}.</p>", item.statistics_status.label)
         summary = item.summary or f"Deployment statistics for the week commencing {item.period_label}."
         charts_in_words = format_html_join(
             "", "<li><strong>{}</strong>: {}</li>", getattr(item, "headline_charts", [])
         )
         if not charts_in_words:
-            return format_html("<p>{}</p>", summary)
+            return format_html("{}<p>{}</p>", status, summary)
         return format_html(
-            "<p>{}</p><p>Headline figures, last {} releases:</p><ul>{}</ul>",
+            "{}<p>{}</p><p>Headline figures, last {} releases:</p><ul>{}</ul>",
+            status,
             summary,
             TREND_RELEASES,
             charts_in_words,
         )
+
+    def item_categories(self, item):
+        """The statistics' status as an Atom category, so a reader can filter on it."""
+        return [item.statistics_status.label]
 
     def item_pubdate(self, item):
         return item.publish_at

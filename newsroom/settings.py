@@ -160,6 +160,9 @@ PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 # The organisation that publishes: shown on pages, in PDFs and feeds.
 NEWSROOM_ORGANISATION = os.environ.get("NEWSROOM_ORGANISATION", "NHS Connecting for Health")
+# Pre-release access opens at most this many hours before a release's publish time (the Code of
+# Practice for Statistics allows up to 24) and closes at it.
+PRE_RELEASE_HOURS = int(os.environ.get("PRE_RELEASE_HOURS", "24"))
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "NHS Connecting for Health newsroom")
 # What the public cache asks for the next moment an embargo lifts: no page it keeps outlives it.
 NEWSROOM_NEXT_PUBLISH_TIME = "stats.selectors.next_publish_time"
@@ -180,7 +183,7 @@ LOGGING = {
 # Public pages are cached for anonymous readers for at most this long, and never
 # past the next scheduled publish time (newsroom/caching.py).
 PUBLIC_CACHE_SECONDS = int(os.environ.get("PUBLIC_CACHE_SECONDS", "300"))
-UNCACHED_PATH_PREFIXES = ("/admin/", "/statistics/preview/", "/healthz")
+UNCACHED_PATH_PREFIXES = ("/admin/", "/statistics/preview/", "/statistics/pre-release/", "/healthz")
 # While the database does not answer, requests get a 503 page asking to come back after this long.
 NEWSROOM_RETRY_AFTER_SECONDS = int(os.environ.get("NEWSROOM_RETRY_AFTER_SECONDS", "10"))
 

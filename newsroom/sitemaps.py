@@ -36,7 +36,7 @@ class PageSitemap(Sitemap):
     priority = 0.8
 
     def items(self):
-        return ["home", "statistics:release-latest", "statistics:archive"]
+        return ["home", "statistics:release-latest", "statistics:archive", "statistics:compliance"]
 
     def location(self, item):
         return reverse(item)

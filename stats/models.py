@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -9,8 +10,10 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from stats.designations import Designation, StatisticsStatus
 from stats.wording import formatting
 from stats.wording.parsing import BELOW_LIMIT, FIGURE_LIMIT, too_large
 
@@ -200,6 +203,8 @@ class Metric(models.Model):
 
 
 class Release(models.Model):
+    Designation = Designation
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         IN_REVIEW = "in_review", "In review"
@@ -269,6 +274,33 @@ class Release(models.Model):
         blank=True,
         related_name="+",
         help_text="The office responsible for this release, named on its page.",
+    )
+    # The statistician responsible for the figures, named on every release (Code of Practice T3.7).
+    statistician_name = models.CharField(
+        "lead statistician",
+        max_length=200,
+        blank=True,
+        help_text="The statistician responsible for these figures, named on the page, the PDF and the API. "
+        "Copied from the previous release.",
+    )
+    statistician_email = models.EmailField(
+        "lead statistician’s email",
+        blank=True,
+        help_text="Where readers can ask the lead statistician about the figures, e.g. a team mailbox.",
+    )
+    statistician_phone = PhoneNumberField(
+        "lead statistician’s phone",
+        blank=True,
+        help_text="Optional. UK numbers may be typed as dialled, e.g. 020 7946 0000.",
+    )
+    # Management information unless a publisher says otherwise: a new release never claims more.
+    designation = models.CharField(
+        "statistics status",
+        max_length=30,
+        choices=Designation.choices,
+        default=Designation.MANAGEMENT_INFORMATION,
+        help_text="What these statistics are, as the Office for Statistics Regulation names them, shown "
+        "as a label on the page. Only publishers change it; it is copied from the previous release.",
     )
     version = models.PositiveIntegerField(
         default=1, editable=False, help_text="Goes up by one at every save; stops lost updates."
@@ -368,9 +400,23 @@ class Release(models.Model):
         """This release's figures keyed by metric slug, ready for wording."""
         return {figure.metric.slug: figure.as_value() for figure in self.figures.select_related("metric")}
 
+    @property
+    def statistics_status(self) -> StatisticsStatus:
+        """The status as the page, PDF, feed and API word it, with where it is explained."""
+        return StatisticsStatus(self.designation)
+
     def clean(self):
         # Browsers send line breaks as \r\n: store them as \n, so a page saved unchanged is unchanged.
         self.summary, self.notes = one_line_ending(self.summary), one_line_ending(self.notes)
+        self.statistician_name = self.statistician_name.strip()
+        if self.statistician_name and not self.statistician_email:
+            raise ValidationError(
+                {"statistician_email": "Give the lead statistician’s email, so readers can ask them."}
+            )
+        if not self.statistician_name and (self.statistician_email or self.statistician_phone):
+            raise ValidationError(
+                {"statistician_name": "Name the lead statistician these contact details belong to."}
+            )
 
     def paragraphs(self) -> list[str]:
         return [p.strip() for p in PARAGRAPH_BREAK.split(one_line_ending(self.notes)) if p.strip()]
@@ -598,3 +644,103 @@ class ReleaseDateChange(models.Model):
     @property
     def is_cancellation(self) -> bool:
         return self.new_publish_at is None
+
+
+# --- Pre-release access -----------------------------------------------------------------------
+# The Code of Practice for Statistics: access before publication is limited, recorded and
+# published. The ledger is these three tables; the public list is generated from it.
+
+
+def new_access_token() -> str:
+    """An unguessable part of a personal link (256 random bits); the link also carries a signature."""
+    return secrets.token_urlsafe(32)
+
+
+class PreReleaseGrant(models.Model):
+    """Pre-release access to one release for one named person, from a publisher, for a reason."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="pre_release_grants")
+    name = models.CharField(max_length=200)
+    job_title = models.CharField(
+        max_length=200, help_text="Published with the release, with the organisation."
+    )
+    organisation = models.CharField(max_length=200)
+    email = models.EmailField(help_text="Where the personal link is sent. Never published.")
+    reason = models.TextField(help_text="Why this person needs the statistics before they are published.")
+    token = models.CharField(max_length=64, unique=True, default=new_access_token, editable=False)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+    granted_at = models.DateTimeField(default=timezone.now, editable=False)
+    emailed_at = models.DateTimeField("link emailed", null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    revoke_reason = models.TextField("why revoked", blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["token"])
+
+    class Meta:
+        ordering = ["granted_at", "pk"]
+        verbose_name = "pre-release access grant"
+        permissions = [("grant_pre_release", "Can grant and revoke pre-release access")]
+
+    def __str__(self):
+        return f"{self.name}, {self.job_title}, {self.organisation} ({self.release})"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class PreReleaseAccess(models.Model):
+    """One use of a personal link, or one refused attempt: what was asked for, when, and the answer."""
+
+    class Outcome(models.TextChoices):
+        OPENED = "opened", "Opened"
+        REFUSED = "refused", "Refused"
+
+    grant = models.ForeignKey(
+        PreReleaseGrant, on_delete=models.PROTECT, null=True, blank=True, related_name="accesses"
+    )
+    release = models.ForeignKey(
+        Release, on_delete=models.PROTECT, null=True, blank=True, related_name="pre_release_accesses"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    viewed = models.CharField("asked for", max_length=20)  # "page" or "pdf"
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    refusal = models.CharField("why refused", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = "pre-release access log entry"
+        verbose_name_plural = "pre-release access log"
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} {self.viewed} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PreReleaseBreach(models.Model):
+    """A breach of pre-release access, published with the release with its explanation."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="pre_release_breaches")
+    explanation = models.TextField(
+        help_text="What happened and what was done, in plain English, for the public."
+    )
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        verbose_name = "pre-release access breach"
+
+    def __str__(self):
+        return f"Breach of pre-release access: {self.release}"

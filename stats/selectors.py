@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from contacts import phones
 from contacts.models import MediaContact, group_by_programme
-from stats.models import Correction, Figure, Release, Statement
+from stats.designations import StatisticsStatus
+from stats.models import (
+    Correction,
+    Figure,
+    PreReleaseAccess,
+    PreReleaseBreach,
+    PreReleaseGrant,
+    Release,
+    Statement,
+)
 from stats.outputs.charts import Point
 from stats.wording import formatting, qualified
 
@@ -92,9 +108,51 @@ class ReleaseDocument:
     previous: Release | None
     next: Release | None
 
+    @cached_property
+    def pre_release(self) -> PublicRecord:
+        """Who had pre-release access, once the release is public (empty before); read when shown."""
+        return public_record(self.release)
+
     @property
     def figures(self) -> list[FigureRow]:
         return [row for section in self.sections for row in section.figures]
+
+    @property
+    def statistics_status(self) -> StatisticsStatus:
+        """The statistics' status (accredited, official, in development, management information)."""
+        return self.release.statistics_status
+
+    @cached_property
+    def lead_statistician(self) -> LeadStatistician | None:
+        return lead_statistician_of(self.release)
+
+
+@dataclass(frozen=True)
+class LeadStatistician:
+    """The statistician responsible for a release, as its page, PDF and API name them."""
+
+    name: str
+    email: str
+    phone: phones.Dial | None  # the tel: link and the number as the page prints it
+    phone_international: str  # "+44 20 7946 0000", for the API and address books
+
+    @property
+    def in_words(self) -> str:
+        """ "Name, email, phone", as the PDF and the zip's README print it."""
+        return ", ".join(filter(None, [self.name, self.email, self.phone.text if self.phone else ""]))
+
+
+def lead_statistician_of(release: Release) -> LeadStatistician | None:
+    """The release's named lead statistician, or None for a release that names nobody."""
+    if not release.statistician_name:
+        return None
+    dial = phones.dial(release.statistician_phone)
+    return LeadStatistician(
+        name=release.statistician_name,
+        email=release.statistician_email,
+        phone=dial,
+        phone_international=phones.international(release.statistician_phone) if dial else "",
+    )
 
 
 def build_release_document(release: Release, *, visible=None) -> ReleaseDocument:
@@ -269,3 +327,67 @@ def next_publish_time() -> datetime | None:
     The public cache asks this (settings.NEWSROOM_NEXT_PUBLISH_TIME) so nothing it keeps outlives it.
     """
     return Release.objects.upcoming().values_list("publish_at", flat=True).first()
+
+
+# --- The public record -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holder:
+    job_title: str
+    organisation: str
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    """Who had pre-release access to a public release, generated from the ledger."""
+
+    used: tuple[Holder, ...] = ()  # granted and opened their link
+    unused: tuple[Holder, ...] = ()  # granted, never opened, not revoked
+    breaches: tuple[PreReleaseBreach, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.used or self.unused or self.breaches)
+
+    @property
+    def hours(self) -> int:
+        return int(getattr(settings, "PRE_RELEASE_HOURS", 24))
+
+    def as_data(self) -> dict:
+        def holders(rows):
+            return [{"job_title": h.job_title, "organisation": h.organisation} for h in rows]
+
+        return {
+            "hours_before_publication": self.hours,
+            "used": holders(self.used),
+            "granted_not_used": holders(self.unused),
+            "breaches": [
+                {"recorded_at": b.recorded_at.isoformat(), "explanation": b.explanation}
+                for b in self.breaches
+            ],
+        }
+
+
+def public_record(release: Release, *, now: dt.datetime | None = None) -> PublicRecord:
+    """The release's pre-release access as published: nothing at all before its publish time.
+
+    A grant revoked before its holder opened the link gave no access and is not listed. Two
+    queries: the grants (each marked if it was ever opened), and the breaches.
+    """
+    now = now or timezone.now()
+    if release.publish_at is None or release.publish_at > now:
+        return PublicRecord()
+    opened = PreReleaseAccess.objects.filter(grant=OuterRef("pk"), outcome=PreReleaseAccess.Outcome.OPENED)
+    grants = (
+        PreReleaseGrant.objects.filter(release=release)
+        .annotate(opened=Exists(opened))
+        .values_list("job_title", "organisation", "revoked_at", "opened")
+    )
+    used, unused = [], []
+    for title, organisation, revoked_at, was_opened in grants:
+        if was_opened:
+            used.append(Holder(title, organisation))
+        elif revoked_at is None:
+            unused.append(Holder(title, organisation))
+    breaches = tuple(PreReleaseBreach.objects.filter(release=release))
+    return PublicRecord(tuple(used), tuple(unused), breaches)

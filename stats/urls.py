@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from stats import converters
-from stats.views import calendar, reuse
+from stats.views import calendar, compliance, prerelease, reuse
 from stats.views import pages as views
 
 register_converter(converters.IsoDateConverter, "isodate")
@@ -39,4 +39,9 @@ urlpatterns += [
     path("calendar/", views.ReleaseCalendarView.as_view(), name="release-calendar"),
     path("calendar.ics", calendar.release_calendar_ics, name="release-calendar-ics"),
     path("revisions/", views.RevisionListView.as_view(), name="revision-list"),
+    path("compliance/", compliance.ComplianceView.as_view(), name="compliance"),
+    path(
+        "pre-release/<isodate:period>/<str:token>/", prerelease.PreReleaseView.as_view(), name="pre-release"
+    ),
+    path("pre-release/<isodate:period>/<str:token>.pdf", prerelease.pre_release_pdf, name="pre-release-pdf"),
 ]

@@ -58,6 +58,7 @@ def make_groups() -> None:
         "stats.migrations.0003_import_export_permissions": ("add_permissions", "grant_to_groups"),
         "stats.migrations.0005_weekly_roles": ("grant",),
         "alerts.migrations.0002_staff_view_permissions": ("grant",),
+        "stats.migrations.0008_pre_release_access": ("grant_roles",),
     }
     for module, functions in steps.items():
         migration = importlib.import_module(module)

@@ -421,3 +421,105 @@ def test_a_held_upload_is_claimed_by_its_first_confirmation_only():
     assert first and claim_confirmation("token-1") is None  # the second press is told
     give_back(first)  # the first applied nothing (its file failed the checks): it may be tried again
     assert claim_confirmation("token-1")
+
+
+# --- pre-release access: granting, revoking and recording a breach ----------------------------------
+
+PRE_RELEASE_MAY = {
+    # Access is granted and revoked only between approval and the publish time, by publishers.
+    "grant": {"coming": PUBLISHERS},
+    "revoke": {"coming": PUBLISHERS},
+    # A breach may come to light after publication, or after a withdrawal.
+    "record-breach": {"coming": PUBLISHERS, "public": PUBLISHERS, "withdrawn": PUBLISHERS},
+}
+PERSON = {
+    "name": "Ann Lee",
+    "job_title": "Private secretary",
+    "organisation": "Department of Health",
+    "email": "ann@example.org",
+    "reason": "Briefing the minister.",
+}
+
+
+def ledger(release):
+    from stats.models import PreReleaseBreach, PreReleaseGrant
+
+    return (
+        sorted(PreReleaseGrant.objects.filter(release=release).values_list("name", "revoked_at")),
+        PreReleaseBreach.objects.filter(release=release).count(),
+    )
+
+
+def grant_in_admin(client, release, user):
+    page = client.get(reverse("admin:statistics_prereleasegrant_add"))
+    if page.status_code != 200:
+        return
+    data = admin_change_data(page) | {"release": str(release.pk), **PERSON}
+    client.post(reverse("admin:statistics_prereleasegrant_add"), data)
+
+
+def grant_by_command(client, release, user):
+    with contextlib.suppress(CommandError):
+        call_command(
+            "grant_pre_release",
+            release.period_date.isoformat(),
+            *(f"--{key}={value}" for key, value in PERSON.items() if key not in ("job_title", "name")),
+            f"--name={PERSON['name']}",
+            f"--role={PERSON['job_title']}",
+            f"--as={user.username}",
+            stdout=StringIO(),
+        )
+
+
+def existing_grant(release):
+    """A grant made when the release was coming, as the ledger would hold it."""
+    from stats.models import PreReleaseGrant
+
+    return PreReleaseGrant.objects.create(release=release, **PERSON)
+
+
+def revoke_in_admin(client, release, user):
+    grant = existing_grant(release)
+    url = reverse("admin:statistics_prereleasegrant_change", args=[grant.pk])
+    page = client.get(url)
+    if page.status_code == 200 and 'name="revoke_because"' in page.content.decode():
+        data = admin_change_data(page) | {"revoke_because": "Left the department."}
+        client.post(url, data)
+    else:
+        client.post(url, {"revoke_because": "Left the department."})  # a hand-made post, refused
+
+
+def breach_in_admin(client, release, user):
+    page = client.get(reverse("admin:statistics_prereleasebreach_add"))
+    data = {"release": str(release.pk), "explanation": "Quoted on the radio before 09:30."}
+    if page.status_code == 200:
+        data = admin_change_data(page) | data
+    client.post(reverse("admin:statistics_prereleasebreach_add"), data)
+
+
+PRE_RELEASE_PATHS = {
+    "grant": [grant_in_admin, grant_by_command],
+    "revoke": [revoke_in_admin],
+    "record-breach": [breach_in_admin],
+}
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("action", "path"),
+    [(action, path) for action, paths in PRE_RELEASE_PATHS.items() for path in paths],
+    ids=lambda value: value if isinstance(value, str) else value.__name__,
+)
+def test_pre_release_access_follows_the_matrix(seed_release, people, editor_user, role, state, action, path):
+    release = release_in(state, seed_release, editor_user)
+    before = (ledger(release), snapshot(release))
+    if action == "revoke":
+        path(as_user(people[role]), release, people[role])
+        grant_revoked = ledger(release)[0][0][1] is not None
+        assert grant_revoked == (role in PRE_RELEASE_MAY[action].get(state, set())), (role, state, action)
+        return
+    path(as_user(people[role]), release, people[role])
+    after = (ledger(release), snapshot(release))
+    assert (after != before) == (role in PRE_RELEASE_MAY[action].get(state, set())), (role, state, action)
+    assert after[1] == before[1]  # the release itself never changes

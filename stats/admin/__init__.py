@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.db import models
 from django.forms.models import BaseInlineFormSet
+from phonenumber_field.modelfields import PhoneNumberField
 
 from common.admin import HistoryAdmin
+from contacts.resources import PHONE_HELP
 from stats import selectors
 from stats.admin.fields import FigureValueField, UKSplitDateTimeField
 from stats.admin.forms import FigureForm, FigureInlineForm
@@ -20,6 +22,7 @@ from stats.admin.workflow import (
     ReleaseWorkflowMixin,
 )
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange, Statement
+from stats.publishing import workflow
 from stats.wording import formatting, ukclock
 
 
@@ -134,7 +137,12 @@ class StatementInline(DraftOnlyInlineMixin, admin.TabularInline):
 class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin):
     list_display = ("period", "state", "publish_time", "last_edited_by", "version")
     list_display_links = ("period",)
-    formfield_overrides = {models.DateTimeField: {"form_class": UKSplitDateTimeField}}
+    formfield_overrides = {
+        models.DateTimeField: {"form_class": UKSplitDateTimeField},
+        PhoneNumberField: {
+            "error_messages": {"invalid": f"Enter a phone number that can be dialled: {PHONE_HELP}."}
+        },
+    }
     list_filter = ("status", "is_synthetic")
     list_select_related = ("last_edited_by",)
     search_fields = ("title", "summary", "statements__text")
@@ -142,6 +150,14 @@ class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin)
     readonly_fields = ("version", "last_edited_by", "approved_by", "approved_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("period_date", "title", "summary", "lead_contact")}),
+        (
+            "Lead statistician and status",
+            {
+                "description": "Named on the release page, its PDF and the API, as the Code of Practice for "
+                "Statistics asks. The status is set by publishers.",
+                "fields": ("statistician_name", "statistician_email", "statistician_phone", "designation"),
+            },
+        ),
         (
             "Publishing",
             {"fields": ("status", "publish_at", "publish_time_uk", "date_confirmed", "status_reason")},
@@ -156,6 +172,18 @@ class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin)
         ),
     )
     inlines = [FigureInline, StatementInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        """The status is a publisher's to set: everyone else sees it, read-only."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if not workflow.allowed(request.user, "designate", obj or Release()):  # a new release is a draft
+            fields.append("designation")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if "designation" in form.cleaned_data:  # the form lets only publishers send it: make sure
+            workflow.require(request.user, "designate", obj)
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="release", ordering="period_date")
     def period(self, release):
@@ -215,3 +243,6 @@ class ReleaseDateChangeAdmin(ReadOnlyRecordAdmin):
     list_display = ("release", "old_publish_at", "new_publish_at", "reason", "changed_at", "changed_by")
     list_select_related = ("release", "changed_by")
     date_hierarchy = "changed_at"
+
+
+from stats.admin import prerelease as _prerelease  # noqa: E402, F401  (registers the ledger)

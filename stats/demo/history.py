@@ -62,6 +62,10 @@ def generate_history(*, weeks: int, seed: int = 2010) -> list[Release]:
             publish_at=dt.datetime.combine(period, dt.time(9, 30), tzinfo=UK),
             is_synthetic=True,
             lead_contact_id=base.lead_contact_id,
+            statistician_name=base.statistician_name,
+            statistician_email=base.statistician_email,
+            statistician_phone=base.statistician_phone,
+            designation=base.designation,
         )
         releases.append(release)
     Release.objects.bulk_create(releases, batch_size=500)

@@ -442,6 +442,10 @@ def load_seed() -> Release:
             "status": Release.Status.PUBLISHED,
             "publish_at": dt.datetime(2010, 3, 3, 9, 30, tzinfo=UK),
             "lead_contact": contacts["nhs-cfh-press-office"],
+            # Weekly counts of deployments, taken from the programmes' and suppliers' operational
+            # reports and published by the press office: management information, not official
+            # statistics. The 2010 page named no statistician, so none is named here.
+            "designation": Release.Designation.MANAGEMENT_INFORMATION,
         },
     )
     for slug, (value, qualifier, as_of) in FIGURES.items():

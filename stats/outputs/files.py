@@ -221,6 +221,11 @@ def release_bundle(document, *, request) -> bytes:
         f"Version {citation.version}"
         + (f", corrected on {metadata.uk_day(citation.corrected_at)}" if citation.corrected_at else "")
     )
+    status = document.statistics_status
+    explained = request.build_absolute_uri(status.explanation_path)
+    about.append(f"Status: {status.label} (what this means: {explained})")
+    if document.lead_statistician:
+        about.append(f"Lead statistician: {document.lead_statistician.in_words}")
     web_csv = request.build_absolute_uri(
         reverse("statistics:release-download", args=[release.period_date, "csv"])
     )

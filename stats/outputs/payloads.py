@@ -54,6 +54,22 @@ def _revisions(document, *, request) -> dict[str, list[dict]]:
     return found
 
 
+def _designation(status, *, request) -> dict:
+    """The statistics' status: its code, its label and where the compliance page explains it."""
+    return {
+        "code": status.code,
+        "label": status.label,
+        "explanation_url": request.build_absolute_uri(status.explanation_path),
+    }
+
+
+def _lead_statistician(lead) -> dict | None:
+    """The statistician responsible for the release, or None when the release names nobody."""
+    if lead is None:
+        return None
+    return {"name": lead.name, "email": lead.email, "phone": lead.phone_international}
+
+
 def release_payload(document, *, request, as_of=None) -> dict:
     """A release as JSON: its figures (with change since the previous release), bullets and corrections.
 
@@ -70,6 +86,8 @@ def release_payload(document, *, request, as_of=None) -> dict:
         **release_summary(release, request=request),
         "as_published_on": as_of.day.isoformat() if as_of else None,
         "citation": citation.as_dict(),
+        "designation": _designation(document.statistics_status, request=request),
+        "lead_statistician": _lead_statistician(document.lead_statistician),
         "previous": document.previous.period_date.isoformat() if document.previous else None,
         "next": document.next.period_date.isoformat() if document.next else None,
         "programmes": [
@@ -107,6 +125,8 @@ def release_payload(document, *, request, as_of=None) -> dict:
             }
             for c in document.corrections
         ],
+        # Who had pre-release access (job titles and organisations only), once the release is out.
+        "pre_release": document.pre_release.as_data(),
     }
 
 

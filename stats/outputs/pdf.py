@@ -113,6 +113,11 @@ class ReleaseSummary:
     synthetic: bool = False
     preview: bool = False
     responsible: str = ""  # the office responsible for the release, with its phone
+    status: str = ""  # the statistics' status: "Official statistics"
+    status_url: str = ""  # where the status is explained (the statement of compliance)
+    lead_statistician: str = ""  # "Name, email, phone"
+    # A personal copy's watermark ("Pre-release access for …"): at the top and on every page's band.
+    notice: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,7 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
         title=summary.heading,
         subject=f"Deployment statistics for {summary.period}",
         author=summary.organisation,
-        band_note=f"Deployment statistics for {summary.period}",
+        band_note=summary.notice or f"Deployment statistics for {summary.period}",
         footer=f"{summary.organisation} · deployment statistics for {summary.period}",
         invariant=invariant,
     )
@@ -195,9 +200,15 @@ def _release_opening(summary: ReleaseSummary, styles) -> list:
     ]
     if summary.responsible:
         story.append(Paragraph(f"<b>Responsible:</b> {escaped(summary.responsible)}", styles["lede"]))
-    if summary.preview:
+    if summary.status:
+        story.append(Paragraph(f"<b>Status:</b> {escaped(summary.status)}", styles["lede"]))
+    if summary.lead_statistician:
+        story.append(
+            Paragraph(f"<b>Lead statistician:</b> {escaped(summary.lead_statistician)}", styles["lede"])
+        )
+    if summary.preview or summary.notice:
         story[1:1] = [
-            notice("Preview: this release is not public yet. Do not share it.", styles),
+            notice(summary.notice or "Preview: this release is not public yet. Do not share it.", styles),
             Spacer(1, 3 * mm),
         ]
     if summary.previous_period:
@@ -210,6 +221,8 @@ def _release_opening(summary: ReleaseSummary, styles) -> list:
         story.append(
             Paragraph(f"Web version with accessible tables: {escaped(summary.url)}", styles["small"])
         )
+    if summary.status_url:
+        story.append(Paragraph(f"What this status means: {escaped(summary.status_url)}", styles["small"]))
     story.append(Paragraph(AS_OF_NOTE, styles["small"]))
     if summary.synthetic:
         story.append(Paragraph("These figures are synthetic demonstration data.", styles["small"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.db.models import Count, Max, Sum
@@ -123,6 +124,8 @@ def release_summary(
     responsible = ""
     if lead is not None and lead.is_active:
         responsible = ", ".join(filter(None, [lead.name, _dialled(lead.phone_dial)]))
+    status = document.statistics_status
+    statistician = document.lead_statistician
     return pdf.ReleaseSummary(
         heading=document.heading,
         period=f"w/c {release.period_label}",
@@ -146,6 +149,9 @@ def release_summary(
         synthetic=release.is_synthetic,
         preview=preview,
         responsible=responsible,
+        status=status.label,
+        status_url=urljoin(url, status.explanation_path) if url else "",
+        lead_statistician=statistician.in_words if statistician else "",
     )
 
 

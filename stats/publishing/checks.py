@@ -32,6 +32,7 @@ CHECKS = {
     "falls": "Totals to date and best-ever records do not fall, unless a note explains why.",
     "jumps": "Changes of more than {threshold}% since the previous release are checked by a person.",
     "timing": "The publish time is close to the release period (within {days} days).",
+    "status": "The statistics’ status is the previous release’s, or its change is checked by a person.",
 }
 TIMING_DAYS = 31
 
@@ -165,7 +166,7 @@ def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
 
     explained = set(explained)
     figures = list(release.figures.select_related("metric"))
-    _, before = previous_figure_values(release, among=comparison_releases())
+    previous, before = previous_figure_values(release, among=comparison_releases())
     findings = check_figures(
         [ProposedFigure.of(f, explained=f.metric.slug in explained) for f in figures],
         {f.metric.slug: before[f.metric_id] for f in figures if f.metric_id in before},
@@ -190,6 +191,16 @@ def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
                 "The release has no summary: write one or two sentences for the archive, feed and "
                 "search results.",
                 check="summary",
+            )
+        )
+    if previous is not None and previous.designation != release.designation:
+        findings.append(
+            Finding(
+                WARNING,
+                f"The statistics’ status is {release.get_designation_display().lower()}, but the "
+                f"previous release (w/c {previous.period_label}) was "
+                f"{previous.get_designation_display().lower()}. Check the change is right.",
+                check="status",
             )
         )
     values = {f.metric.slug: f.as_value() for f in figures}

@@ -154,6 +154,11 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
         summary=source.summary.replace(source.period_label, Release(period_date=period_date).period_label),
         notes=source.notes,
         lead_contact_id=source.lead_contact_id,
+        # The same statistician answers for it, and its status stays until a publisher changes it.
+        statistician_name=source.statistician_name,
+        statistician_email=source.statistician_email,
+        statistician_phone=source.statistician_phone,
+        designation=source.designation,
         publish_at=publish_at if publish_at > timezone.now() else None,
         last_edited_by=by,
     )

@@ -127,3 +127,36 @@ def schedule_catch_up() -> bool:
         return False
     _later(catch_up, timezone.now() + dt.timedelta(seconds=interval))
     return True
+
+
+@task()
+def send_pre_release_link(grant_id: int) -> str:
+    """Email one person their personal pre-release link (once: a repeat run sends nothing)."""
+    from stats.models import PreReleaseGrant
+    from stats.publishing import prerelease
+
+    with transaction.atomic():
+        grant = (
+            PreReleaseGrant.objects.select_for_update().select_related("release").filter(pk=grant_id).first()
+        )
+        if grant is None or grant.emailed_at is not None or grant.is_revoked:
+            return "nothing to send"
+        times = prerelease.window(grant.release)
+        body = "\n\n".join(
+            [
+                f"Dear {grant.name},",
+                f"You have been given pre-release access to “{grant.release.heading}”, for this reason: "
+                f"{grant.reason}",
+                f"Your personal link, for you alone: {prerelease.link_url(grant)}",
+                f"It opens at {ukclock.uk_label(times.opens)} and closes at publication, "
+                f"{ukclock.uk_label(times.closes)}. {prerelease.notice(grant)}",
+                "Each time you open it is recorded, and the job titles and organisations of those who "
+                "had pre-release access are published with the release, as the Code of Practice for "
+                "Statistics requires. Do not forward this email.",
+                settings.NEWSROOM_ORGANISATION,
+            ]
+        )
+        send_mail(f"Pre-release access: {grant.release.heading}", body, None, [grant.email])
+        grant.emailed_at = timezone.now()
+        grant.save(update_fields=["emailed_at"])
+    return f"sent to grant {grant_id}"

@@ -38,6 +38,9 @@ NOT_YET_PUBLIC = (DRAFT, IN_REVIEW, COMING)
 RULES: dict[str, dict[str, str]] = {
     # Change a release's text, figures or bullets: by hand, by import, confirming or explaining figures.
     "edit": {DRAFT: "change_release"},
+    # Set the statistics' status (accredited, official, in development, management information): a
+    # publisher's call, on the draft's own page; press officers see it and cannot change it.
+    "designate": {DRAFT: "approve_release"},
     # Change a public release's figures or bullets, with a public correction notice.
     "correct": {PUBLIC: "correct_release"},
     "start-next": {state: "add_release" for state in STATES if state != CANCELLED},
@@ -66,6 +69,7 @@ CONFIRMED_DATE_ACTIONS = {"change-date": "approve_release"}
 
 VERBS = {
     "edit": "edit",
+    "designate": "set the statistics status of",
     "correct": "correct",
     "start-next": "start the next release from",
     "submit": "submit",

@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from stats.designations import Designation
 from stats.models import Metric, Release
 from stats.outputs import metadata
 from stats.outputs.payloads import API_VERSION
@@ -77,10 +78,21 @@ SCHEMAS = {
                 {
                     "as_published_on": AS_PUBLISHED_ON,
                     "citation": _ref("Citation"),
+                    "designation": _ref("Designation"),
+                    "lead_statistician": {
+                        "anyOf": [_ref("LeadStatistician"), {"type": "null"}],
+                        "description": "The statistician responsible for the figures; null when the "
+                        "release names nobody (some early releases).",
+                    },
                     "previous": _nullable({**DATE, "description": "The previous public release's period."}),
                     "next": _nullable({**DATE, "description": "The next public release's period."}),
                     "programmes": _array(_ref("Programme")),
                     "corrections": _array(_ref("Correction")),
+                    "pre_release": {
+                        **_ref("PreReleaseAccess"),
+                        "description": "Who had the statistics before publication (job titles and "
+                        "organisations, from the record of each personal link).",
+                    },
                 }
             ),
         ]
@@ -134,6 +146,42 @@ SCHEMAS = {
             "corrected_at": DATE_TIME,
         },
         description="A public notice: a revised figure or bullet (was → now), or a note explaining a fall.",
+    ),
+    "PreReleaseAccess": _object(
+        {
+            "hours_before_publication": {"type": "integer", "description": "The longest access allowed."},
+            "used": {**_array(_ref("PreReleaseHolder")), "description": "Granted access and opened it."},
+            "granted_not_used": {
+                **_array(_ref("PreReleaseHolder")),
+                "description": "Granted access, never opened it, not revoked.",
+            },
+            "breaches": _array(_ref("PreReleaseBreach")),
+        }
+    ),
+    "PreReleaseHolder": _object({"job_title": TEXT, "organisation": TEXT}),
+    "PreReleaseBreach": _object({"recorded_at": DATE_TIME, "explanation": TEXT}),
+    "Designation": _object(
+        {
+            "code": {
+                "type": "string",
+                "enum": list(Designation.values),
+                "description": "The statistics' status, as the Office for Statistics Regulation names them.",
+            },
+            "label": {**TEXT, "examples": [str(label) for label in Designation.labels]},
+            "explanation_url": {
+                **URI,
+                "description": "What the status means, on the statement of compliance.",
+            },
+        },
+        description="The statistics' status: accredited official statistics, official statistics, "
+        "official statistics in development or management information.",
+    ),
+    "LeadStatistician": _object(
+        {
+            "name": TEXT,
+            "email": {**TEXT, "format": "email"},
+            "phone": {**TEXT, "description": "International format, e.g. +44 20 7946 0000; empty when none."},
+        }
     ),
     "Citation": _object(
         {

@@ -163,7 +163,18 @@ def instances(draft, people):
     from stats.publishing.tasks import catch_up
 
     catch_up.enqueue()  # a task waiting for the worker: the task log has a row to open
+    from stats.models import PreReleaseAccess, PreReleaseBreach, PreReleaseGrant
+
+    # The seed's pre-release ledger, as it stands once a release is out: shown, not editable.
+    grant = PreReleaseGrant.objects.create(
+        release=seed, name="Ann Lee", job_title="Private secretary", organisation="DH", email="a@example.org"
+    )
+    access = PreReleaseAccess.objects.create(grant=grant, release=seed, viewed="page", outcome="opened")
+    breach = PreReleaseBreach.objects.create(release=seed, explanation="Quoted early.")
     return {
+        PreReleaseGrant: grant,
+        PreReleaseAccess: access,
+        PreReleaseBreach: breach,
         DBTaskResult: DBTaskResult.objects.first(),
         Subscriber: reader,
         Delivery: delivery,

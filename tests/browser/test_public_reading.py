@@ -21,6 +21,7 @@ PAGES = (
     "/statistics/archive/",
     "/statistics/calendar/",
     "/statistics/revisions/",
+    "/statistics/compliance/",
     "/statistics/programmes/eps/",
     "/statistics/programmes/choose-and-book/",
     "/statistics/metrics/eps-messages-total/",

@@ -28,6 +28,17 @@ def uk_time(value: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=ukclock.UK)
 
 
+def user_and_release(username: str, period_date: dt.date):
+    """The named user and the release for the period, or a CommandError naming what is missing."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"There is no user “{username}”.")
+    release = Release.objects.filter(period_date=period_date).first()
+    if release is None:
+        raise CommandError(f"There is no release for {period_date.isoformat()}.")
+    return user, release
+
+
 class Command(BaseCommand):
     help = (
         "Publishing workflow: start-next, submit, approve, publish-now, return-to-draft, withdraw, "
@@ -69,12 +80,7 @@ class Command(BaseCommand):
         p.add_argument("--reason", required=True)
 
     def handle(self, *args, action, period, username, **options):
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"There is no user “{username}”.")
-        release = Release.objects.filter(period_date=period).first()
-        if release is None:
-            raise CommandError(f"There is no release for {period.isoformat()}.")
+        user, release = user_and_release(username, period)
         try:
             result = self.run(action, release, user, options)
         except (ValidationError, PermissionDenied) as error:

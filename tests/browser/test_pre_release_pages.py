@@ -1,0 +1,132 @@
+"""Pre-release access in a real Chromium: a publisher grants it in the admin, the person opens the
+link from their email and reads the watermarked release; the link is refused before its window,
+after revocation and after publication; at publication the public list names the roles that had
+access.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from playwright.sync_api import expect
+
+from ..smtp import smtp_server
+from .conftest import AXE_OPTIONS, said, screenshot, sideways_scroll
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def coming(people):
+    """Next week's release, approved to come out in an hour (the workflow is tested elsewhere)."""
+    from django.utils import timezone
+
+    from stats.models import Release
+    from stats.publishing import services
+
+    seed = Release.objects.get(period_date=dt.date(2010, 3, 3))
+    release = services.start_next_release(source=seed, by=people["press officer"])
+    services.confirm_figures(release=release, by=people["press officer"])
+    services.submit_release(release=release, by=people["press officer"], acknowledge_warnings=True)
+    services.approve_release(
+        release=release,
+        by=people["publisher"],
+        publish_at=timezone.now().replace(microsecond=0) + dt.timedelta(hours=1),
+        acknowledge_warnings=True,
+    )
+    release.refresh_from_db()
+    return release
+
+
+@pytest.fixture
+def inbox(settings, newsroom):
+    settings.NEWSROOM_SITE_URL = newsroom.url
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with smtp_server(settings) as received:
+        yield received
+
+
+def grant_in_the_admin(tab, release) -> None:
+    tab.goto(tab.base + "/admin/")
+    tab.get_by_role("link", name="Pre-release access grants").first.click()
+    tab.get_by_role("link", name="Add pre-release access grant").click()
+    tab.get_by_label("Release").select_option(label=str(release))
+    tab.get_by_label("Name").fill("Ann Lee")
+    tab.get_by_label("Job title").fill("Private secretary to the minister")
+    tab.get_by_label("Organisation").fill("Department of Health")
+    tab.get_by_label("Email").fill("ann.lee@example.org")
+    tab.get_by_label("Reason").fill("Briefing the minister before publication.")
+    tab.get_by_role("button", name="Save", exact=True).click()
+    said(tab, "Ann Lee can open the release from")
+
+
+def test_a_publisher_grants_access_and_the_person_reads_the_watermarked_release_only_in_its_window(
+    browser, sign_in, people, coming, inbox
+):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from stats.models import PreReleaseAccess, Release
+
+    # A press officer sees the ledger but cannot grant.
+    officer = sign_in(people["press officer"])
+    officer.goto(officer.base + "/admin/statistics/prereleasegrant/")
+    expect(officer.get_by_role("link", name="Add pre-release access grant")).to_have_count(0)
+
+    publisher = sign_in(people["publisher"])
+    grant_in_the_admin(publisher, coming)
+    [email] = inbox.received
+    assert email.recipients == ["ann.lee@example.org"]
+    link = email.link("/pre-release/")
+
+    # Ann, not signed in, on her phone: the watermarked release, its embargoed figures, her PDF.
+    ann = browser.new_context(viewport={"width": 320, "height": 800}, is_mobile=True).new_page()
+    ann.goto(link)
+    expect(ann.locator("#preview-banner")).to_contain_text(
+        "Pre-release access for Ann Lee. Not for publication until"
+    )
+    assert "(pre-release access)" in ann.title()
+    assert sideways_scroll(ann) == 0
+    screenshot(ann, "pre-release-320")
+    results = Axe().run(ann, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
+    with ann.expect_response(lambda response: response.url.endswith(".pdf")) as pdf:
+        ann.get_by_role("link", name="Release summary, watermarked for you").click()
+    assert pdf.value.status == 200 and pdf.value.headers["cache-control"] == "private, no-store"
+
+    # Before its window (as if the release were due in 25 hours, not one): refused, saying when.
+    Release.objects.filter(pk=coming.pk).update(publish_at=coming.publish_at + dt.timedelta(hours=24))
+    ann.goto(link)
+    expect(ann.get_by_role("heading", level=1)).to_have_text("This pre-release access link cannot be opened")
+    expect(ann.locator("main")).to_contain_text("Pre-release access opens at")
+    Release.objects.filter(pk=coming.pk).update(publish_at=coming.publish_at)
+
+    # The publisher revokes it on the grant's page: refused at once, and the ledger shows it all.
+    publisher.goto(publisher.base + "/admin/statistics/prereleasegrant/")
+    publisher.get_by_role("link", name="Ann Lee").click()
+    publisher.get_by_label("Revoke this access, because").fill("Moved to another department.")
+    publisher.get_by_role("button", name="Save", exact=True).click()
+    said(publisher, "access is revoked")
+    ann.goto(link)
+    expect(ann.locator("main")).to_contain_text("This access was revoked")
+    publisher.goto(publisher.base + "/admin/statistics/prereleasegrant/")
+    row = publisher.locator("#result_list tbody tr").filter(has_text="Ann Lee")
+    expect(row).to_contain_text("Revoked")
+    outcomes = list(PreReleaseAccess.objects.order_by("at").values_list("viewed", "outcome"))
+    assert outcomes == [("page", "opened"), ("pdf", "opened"), ("page", "refused"), ("page", "refused")]
+
+    # Publication: the link is shut, and the release lists the role that used its access.
+    Release.objects.filter(pk=coming.pk).update(publish_at=coming.publish_at - dt.timedelta(hours=2))
+    ann.goto(link)
+    expect(ann.locator("main")).to_contain_text("closed at publication")
+    reader = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    reader.goto(publisher.base + coming.get_absolute_url())
+    record = reader.locator("section.newsroom-pre-release")
+    expect(record.get_by_role("heading", level=2)).to_have_text("Pre-release access")
+    expect(record).to_contain_text("Had access and used it")
+    expect(record.get_by_role("listitem")).to_have_text(
+        ["Private secretary to the minister, Department of Health"]
+    )
+    expect(record).not_to_contain_text("Ann Lee")
+    reader.context.close()
+    ann.context.close()

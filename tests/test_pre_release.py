@@ -1,0 +1,252 @@
+"""Pre-release access: limited, recorded and published, from the ledger.
+
+A publisher grants a named person access to an approved release; their personal link opens a
+watermarked copy inside the window only; every open and refusal is logged; at publication the
+release lists the job titles and organisations of those who had access, and nothing of the
+ledger reaches a public address before then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from stats.models import PreReleaseAccess, PreReleaseGrant, Release
+from stats.publishing import prerelease, services
+
+from .test_embargo import candidate_values, fill, readable, scheduled, skip_reason, url_templates
+from .test_pdf import pdf_text
+
+__all__ = ["scheduled"]  # the embargo tests' release, scheduled an hour from now, with canary figures
+
+PERSON = {
+    "name": "Quentin Canary-Holder",
+    "job_title": "Special adviser to the Zanzibar desk",
+    "organisation": "Department of Canary Affairs",
+    "email": "quentin.canary@example.org",
+    "reason": "Briefing the minister before the statistics are published.",
+}
+SECRETS = ("Quentin", "Canary-Holder", "quentin.canary@example.org", "Briefing the minister")
+PUBLISHED = ("Special adviser to the Zanzibar desk", "Department of Canary Affairs")
+
+
+def grant_to(release, publisher, **changes):
+    return prerelease.grant_access(release=release, by=publisher, **(PERSON | changes))
+
+
+def at(release, **delta) -> dt.datetime:
+    return release.publish_at + dt.timedelta(**delta)
+
+
+def move_clock(monkeypatch, moment: dt.datetime) -> None:
+    """As if it were `moment` for the link checks and the record (the publish time stays put)."""
+    monkeypatch.setattr(prerelease.timezone, "now", lambda: moment)
+
+
+def link(grant, *, pdf: bool = False) -> str:
+    return prerelease.link_path(grant, pdf=pdf)
+
+
+# -- Who may grant, and when ------------------------------------------------------------------
+
+
+def test_a_publisher_grants_access_to_an_approved_release_and_the_link_is_emailed(
+    scheduled, publisher, django_capture_on_commit_callbacks, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        grant = grant_to(scheduled, publisher)
+    assert grant.granted_by == publisher
+    [email] = mail.outbox
+    assert email.to == [PERSON["email"]]
+    assert prerelease.link_url(grant) in email.body
+    assert "Not for publication until" in email.body and "24 hours" not in email.subject
+    grant.refresh_from_db()
+    assert grant.emailed_at is not None
+
+
+def test_press_officers_cannot_grant_and_nobody_grants_before_approval_or_after_publication(
+    scheduled, seed_release, press_officer, publisher
+):
+    with pytest.raises(PermissionDenied):
+        grant_to(scheduled, press_officer)
+    draft = services.start_next_release(source=scheduled, by=press_officer)
+    with pytest.raises(ValidationError, match="only to an approved release"):
+        grant_to(draft, publisher)
+    with pytest.raises(ValidationError, match="only to an approved release"):
+        grant_to(seed_release, publisher)  # public already
+    assert not PreReleaseGrant.objects.exists()
+
+
+def test_the_command_grants_as_a_named_publisher_and_prints_the_link(scheduled, publisher, press_officer):
+    out = StringIO()
+    call_command(
+        "grant_pre_release",
+        str(scheduled.period_date),
+        "--name=Ann Lee",
+        "--email=ann@example.org",
+        "--role=Private secretary",
+        "--organisation=Department of Health",
+        "--reason=Briefing",
+        "--as=sam",
+        stdout=out,
+    )
+    grant = PreReleaseGrant.objects.get()
+    assert prerelease.link_url(grant) in out.getvalue() and grant.job_title == "Private secretary"
+    with pytest.raises(CommandError, match="Only publishers may grant"):
+        call_command(
+            "grant_pre_release",
+            str(scheduled.period_date),
+            "--name=B",
+            "--email=b@example.org",
+            "--role=R",
+            "--organisation=O",
+            "--reason=R",
+            "--as=pat",
+        )
+    assert PreReleaseGrant.objects.count() == 1
+
+
+# -- The personal link: inside the window only, everything logged --------------------------------
+
+
+def test_the_link_opens_a_watermarked_private_copy_inside_the_window(client, scheduled, publisher):
+    grant = grant_to(scheduled, publisher)  # the release is an hour away: inside the 24-hour window
+    response = client.get(link(grant))
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert "noindex" in response["X-Robots-Tag"]
+    page = response.content.decode()
+    assert f"Pre-release access for {PERSON['name']}. Not for publication until" in page
+    assert "987,654,321" in page  # the embargoed figure, for this reader alone
+    assert '<meta name="robots" content="noindex, nofollow">' in page
+    pdf = client.get(link(grant, pdf=True))
+    assert pdf.status_code == 200 and pdf["Cache-Control"] == "private, no-store"
+    text = pdf_text(pdf.content)
+    assert f"Pre-release access for {PERSON['name']}." in text and "987,654,321" in text
+    log = list(PreReleaseAccess.objects.values_list("grant", "viewed", "outcome"))
+    assert log == [(grant.pk, "page", "opened"), (grant.pk, "pdf", "opened")]
+
+
+@pytest.mark.parametrize(
+    ("when", "status", "says"),
+    [
+        ({"hours": -25}, 403, "Pre-release access opens at"),
+        ({"seconds": 0}, 410, "closed at publication"),
+        ({"days": 3}, 410, "closed at publication"),
+    ],
+)
+def test_the_link_is_refused_outside_the_window_with_a_clear_page(
+    client, scheduled, publisher, monkeypatch, when, status, says
+):
+    grant = grant_to(scheduled, publisher)
+    move_clock(monkeypatch, at(scheduled, **when))
+    response = client.get(link(grant))
+    assert response.status_code == status
+    assert says in response.content.decode()
+    assert "987,654,321" not in response.content.decode()
+    assert response["Cache-Control"] == "private, no-store"
+    refused = PreReleaseAccess.objects.get()
+    assert refused.grant == grant and refused.outcome == "refused" and says in refused.refusal
+
+
+def test_a_revoked_link_a_link_for_another_release_and_a_made_up_link_are_refused_and_logged(
+    client, scheduled, seed_release, publisher, press_officer
+):
+    grant = grant_to(scheduled, publisher)
+    other_release_path = link(grant).replace(str(scheduled.period_date), str(seed_release.period_date))
+    assert client.get(other_release_path).status_code == 404
+    tampered = link(grant)[:-3] + "xyz/"
+    assert client.get(tampered).status_code == 404
+    with pytest.raises(PermissionDenied):
+        prerelease.revoke_access(grant=grant, by=press_officer, reason="No.")
+    prerelease.revoke_access(grant=grant, by=publisher, reason="Left the department.")
+    response = client.get(link(grant))
+    assert response.status_code == 403 and "This access was revoked" in response.content.decode()
+    reasons = list(PreReleaseAccess.objects.values_list("outcome", "refusal"))
+    assert [outcome for outcome, _ in reasons] == ["refused"] * 3
+    assert "another release" in reasons[0][1] and "not a working" in reasons[1][1]
+
+
+def test_the_window_follows_the_setting(client, scheduled, publisher, monkeypatch, settings):
+    settings.PRE_RELEASE_HOURS = 3
+    grant = grant_to(scheduled, publisher)
+    move_clock(monkeypatch, at(scheduled, hours=-4))
+    assert "3 hours before publication" in client.get(link(grant)).content.decode()
+    move_clock(monkeypatch, at(scheduled, hours=-2))
+    assert client.get(link(grant)).status_code == 200
+
+
+# -- The public record -------------------------------------------------------------------------
+
+
+def test_no_grant_data_reaches_a_public_address_before_publication_and_the_list_appears_after(
+    client, scheduled, publisher
+):
+    used = grant_to(scheduled, publisher)
+    grant_to(scheduled, publisher, name="Una Unused", email="una@example.org", job_title="Chief economist")
+    revoked = grant_to(scheduled, publisher, name="Rex Revoked", email="rex@example.org", job_title="Analyst")
+    prerelease.revoke_access(grant=revoked, by=publisher, reason="Not needed.")
+    assert client.get(link(used)).status_code == 200  # used
+
+    paths = [p for t in url_templates() if not skip_reason(t) for p in fill(t, candidate_values(scheduled))]
+    assert not any("pre-release" in p and used.token in p for p in paths)
+
+    def public_texts():
+        texts = {}
+        for path in paths:
+            from django.core.cache import cache
+
+            cache.clear()
+            texts[path] = readable(client.get(path))
+        return texts
+
+    before = public_texts()
+    secret_words = (*SECRETS, *PUBLISHED, "Una Unused", "Chief economist", used.token)
+    leaked = {p: [w for w in secret_words if w in text] for p, text in before.items()}
+    assert not {p: w for p, w in leaked.items() if w}, leaked
+
+    Release.objects.filter(pk=scheduled.pk).update(publish_at=timezone.now() - dt.timedelta(minutes=1))
+    page = client.get(f"/statistics/{scheduled.period_date}/").content.decode()
+    section = page[page.index('id="pre-release-heading"') :]
+    section = re.sub(r"\s+", " ", section[: section.index("</section>")])
+    assert "Had access and used it" in section
+    assert "Special adviser to the Zanzibar desk, Department of Canary Affairs" in section
+    assert "Granted access but did not use it" in section and "Chief economist" in section
+    assert "Analyst" not in section  # revoked before it was used: no access
+    after = public_texts()
+    for path, text in after.items():
+        assert not [w for w in SECRETS if w in text], path  # names, addresses, reasons: never
+    api = client.get(f"/api/v1/releases/{scheduled.period_date}/").json()["pre_release"]
+    assert api["used"] == [{"job_title": PERSON["job_title"], "organisation": PERSON["organisation"]}]
+    assert [h["job_title"] for h in api["granted_not_used"]] == ["Chief economist"]
+    download = client.get(f"/statistics/{scheduled.period_date}.json").json()
+    assert download["pre_release"] == api
+
+
+def test_a_breach_is_published_with_its_explanation(client, scheduled, publisher, press_officer):
+    with pytest.raises(PermissionDenied):
+        prerelease.record_breach(release=scheduled, by=press_officer, explanation="x")
+    prerelease.record_breach(
+        release=scheduled, by=publisher, explanation="A figure was quoted on the radio at 08:00."
+    )
+    Release.objects.filter(pk=scheduled.pk).update(publish_at=timezone.now() - dt.timedelta(minutes=1))
+    page = client.get(f"/statistics/{scheduled.period_date}/").content.decode()
+    assert "Breach of pre-release access" in page and "quoted on the radio at 08:00" in page
+    api = client.get(f"/api/v1/releases/{scheduled.period_date}/").json()["pre_release"]
+    assert api["breaches"][0]["explanation"] == "A figure was quoted on the radio at 08:00."
+
+
+def test_the_ledger_is_read_only_once_the_release_is_out(scheduled, publisher):
+    grant = grant_to(scheduled, publisher)
+    Release.objects.filter(pk=scheduled.pk).update(publish_at=timezone.now() - dt.timedelta(minutes=1))
+    with pytest.raises(ValidationError, match="can no longer change"):
+        prerelease.revoke_access(grant=grant, by=publisher, reason="Too late.")
