@@ -1,7 +1,15 @@
-"""Forget cached public pages whenever something the public can see is saved or deleted."""
+"""Forget cached public pages whenever something the public can see is saved or deleted, and only then.
+
+A draft's text and figures, a release in review, an approved release before its time: none of them
+is on a public page, so editing them leaves the cache alone (their release comes out at its publish
+time, when the cache's generation moves on by itself). What of a coming release the public does see
+is its line in the release calendar (its period, time, whether the date is confirmed, its state):
+a change to that is a public change. Everything else the statistics and contacts apps keep is public.
+"""
 
 from django.apps import apps
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.utils import timezone
 
 from common.cache import invalidate
 
@@ -10,18 +18,71 @@ WATCHED_APPS = ("statistics", "contacts")
 # once the release is out, and the public list is built then (a breach, which can come later, is
 # watched).
 UNWATCHED_MODELS = ("statistics.PreReleaseGrant", "statistics.PreReleaseAccess")
+# What the calendar shows of a release that is not out yet.
+ANNOUNCED = ("period_date", "publish_at", "date_confirmed", "status")
+
+
+def _on_public_pages(release) -> bool:
+    """Whether a release is read on public pages now: out, or withdrawn (its notice stays)."""
+    from stats.models import Release
+
+    if release.status == Release.Status.WITHDRAWN:
+        return True
+    return (
+        release.status in Release.PUBLIC_STATUSES
+        and release.publish_at is not None
+        and release.publish_at <= timezone.now()
+    )
 
 
 def _invalidate(sender, **kwargs):
     invalidate()
 
 
+def _remember_announced(sender, instance, raw=False, **kwargs):
+    """Before a release is saved: what the public could see of it (nothing if it is new)."""
+    instance._announced_before = (
+        None if raw or instance._state.adding else sender.objects.filter(pk=instance.pk).first()
+    )
+
+
+def _release_saved(sender, instance, created, raw=False, **kwargs):
+    before = getattr(instance, "_announced_before", None)
+    if (
+        created
+        or before is None
+        or _on_public_pages(instance)
+        or _on_public_pages(before)
+        or any(getattr(before, field) != getattr(instance, field) for field in ANNOUNCED)
+    ):
+        invalidate()
+
+
+def _row_changed(sender, instance, **kwargs):
+    """A figure, bullet, correction, file or breach: public if its release is on public pages."""
+    from stats.models import Release
+
+    release = Release.objects.filter(pk=instance.release_id).only("status", "publish_at").first()
+    if release is None or _on_public_pages(release):
+        invalidate()
+
+
 def connect() -> None:
+    from stats.models import Release
+
     for app_label in WATCHED_APPS:
         for model in apps.get_app_config(app_label).get_models():
             if model.__name__.startswith("Historical") or model._meta.label in UNWATCHED_MODELS:
                 continue
             uid = f"newsroom-cache-{model._meta.label}"
-            post_save.connect(_invalidate, sender=model, dispatch_uid=uid + "-save")
+            if model is Release:
+                pre_save.connect(_remember_announced, sender=model, dispatch_uid=uid + "-before")
+                post_save.connect(_release_saved, sender=model, dispatch_uid=uid + "-save")
+            elif any(
+                field.name == "release" and field.related_model is Release for field in model._meta.fields
+            ):
+                post_save.connect(_row_changed, sender=model, dispatch_uid=uid + "-save")
+            else:
+                post_save.connect(_invalidate, sender=model, dispatch_uid=uid + "-save")
             post_delete.connect(_invalidate, sender=model, dispatch_uid=uid + "-delete")
     m2m_changed.connect(_invalidate, dispatch_uid="newsroom-cache-m2m")

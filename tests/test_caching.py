@@ -122,6 +122,35 @@ def test_an_embargo_lifts_on_the_second_with_a_warm_cache(client, redis_cache, c
     assert "10 March 2010" in html
 
 
+def test_a_draft_s_edits_leave_every_cached_page_alone(client, redis_cache, committed, django_user_model):
+    """A press officer's week on a draft (text, figures, confirmations) is on no public page."""
+    from django.contrib.auth.models import Group
+
+    from stats.publishing import services
+    from tests.factories import make_groups
+
+    make_groups()
+    officer = django_user_model.objects.create_user("pat", "pat@example.org", is_staff=True)
+    officer.groups.add(Group.objects.get(name="Press officers"))
+    draft = services.start_next_release(source=committed, by=officer)
+    pages = ("/", "/statistics/", "/statistics/calendar/", "/statistics/archive/", "/feed/")
+    for path in pages:
+        assert get(client, path)[0]["X-Cache"] == "miss", path
+    with transaction.atomic():
+        draft.title = "A new title for this week"
+        draft.summary = "Over 310 million prescription messages."
+        draft.save()
+        Figure.objects.filter(release=draft, metric__slug="eps-messages-total").get().save()
+        services.confirm_figures(release=draft, by=officer)
+    for path in pages:
+        assert get(client, path)[0]["X-Cache"] == "hit", f"{path} was rebuilt for a draft's edit"
+    # A date for the draft puts it on the calendar: a public change.
+    with transaction.atomic():
+        draft.publish_at = timezone.now() + dt.timedelta(days=7)
+        draft.save()
+    assert get(client, "/statistics/calendar/")[0]["X-Cache"] == "miss"
+
+
 @override_settings(CACHES=DEAD_REDIS)
 def test_the_site_still_serves_when_redis_is_down(client, committed):
     response = client.get("/statistics/")
