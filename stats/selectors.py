@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from contacts import phones
@@ -162,8 +162,8 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     default); it decides the previous release figures are compared with.
     """
     visible = Release.objects.public() if visible is None else visible
-    previous, previous_figures = _previous_figures(release, among=visible)
-    following = release.next(visible)
+    previous, following = neighbours(release, among=visible)
+    previous_figures = _figures_of(previous)
     figures = list(Figure.objects.filter(release=release).select_related("metric__programme"))
     values = {figure.metric.slug: figure.as_value() for figure in figures}
     contacts = list(MediaContact.objects.active().prefetch_related("programmes"))
@@ -307,18 +307,25 @@ def previous_figure_values(release, *, among):
     Public pages pass `Release.objects.public()`; the checks and the admin pass `comparison_releases()`.
     """
     previous = release.previous(among)
-    if previous is None:
-        return None, {}
-    return previous, dict(Figure.objects.filter(release=previous).values_list("metric_id", "value"))
+    return previous, {metric_id: value for metric_id, (value, _) in _figures_of(previous).items()}
 
 
-def _previous_figures(release, *, among):
-    """As previous_figure_values, with each value's qualifier: (value, qualifier) by metric id."""
-    previous = release.previous(among)
-    if previous is None:
-        return None, {}
-    rows = Figure.objects.filter(release=previous).values_list("metric_id", "value", "qualifier")
-    return previous, {metric_id: (value, qualifier) for metric_id, value, qualifier in rows}
+def neighbours(release, *, among) -> tuple[Release | None, Release | None]:
+    """The releases either side of `release` among `among`, in one query."""
+    before = among.filter(period_date__lt=release.period_date).order_by("-period_date").values("pk")[:1]
+    after = among.filter(period_date__gt=release.period_date).order_by("period_date").values("pk")[:1]
+    found = list(Release.objects.filter(Q(pk=Subquery(before)) | Q(pk=Subquery(after))))
+    previous = next((r for r in found if r.period_date < release.period_date), None)
+    following = next((r for r in found if r.period_date > release.period_date), None)
+    return previous, following
+
+
+def _figures_of(release) -> dict:
+    """A release's figures as (value, qualifier) by metric id; {} for no release."""
+    if release is None:
+        return {}
+    rows = Figure.objects.filter(release=release).values_list("metric_id", "value", "qualifier")
+    return {metric_id: (value, qualifier) for metric_id, value, qualifier in rows}
 
 
 def next_publish_time() -> datetime | None:
@@ -371,23 +378,35 @@ class PublicRecord:
 def public_record(release: Release, *, now: dt.datetime | None = None) -> PublicRecord:
     """The release's pre-release access as published: nothing at all before its publish time.
 
-    A grant revoked before its holder opened the link gave no access and is not listed. Two
-    queries: the grants (each marked if it was ever opened), and the breaches.
+    A grant revoked before its holder opened the link gave no access and is not listed. One query
+    when there is nothing to list (most releases); then the grants and the breaches, if any.
     """
     now = now or timezone.now()
     if release.publish_at is None or release.publish_at > now:
         return PublicRecord()
-    opened = PreReleaseAccess.objects.filter(grant=OuterRef("pk"), outcome=PreReleaseAccess.Outcome.OPENED)
-    grants = (
-        PreReleaseGrant.objects.filter(release=release)
-        .annotate(opened=Exists(opened))
-        .values_list("job_title", "organisation", "revoked_at", "opened")
+    granted, breached = (
+        Release.objects.filter(pk=release.pk)
+        .annotate(
+            granted=Exists(PreReleaseGrant.objects.filter(release=OuterRef("pk"))),
+            breached=Exists(PreReleaseBreach.objects.filter(release=OuterRef("pk"))),
+        )
+        .values_list("granted", "breached")
+        .get()
     )
     used, unused = [], []
-    for title, organisation, revoked_at, was_opened in grants:
-        if was_opened:
-            used.append(Holder(title, organisation))
-        elif revoked_at is None:
-            unused.append(Holder(title, organisation))
-    breaches = tuple(PreReleaseBreach.objects.filter(release=release))
+    if granted:
+        opened = PreReleaseAccess.objects.filter(
+            grant=OuterRef("pk"), outcome=PreReleaseAccess.Outcome.OPENED
+        )
+        grants = (
+            PreReleaseGrant.objects.filter(release=release)
+            .annotate(opened=Exists(opened))
+            .values_list("job_title", "organisation", "revoked_at", "opened")
+        )
+        for title, organisation, revoked_at, was_opened in grants:
+            if was_opened:
+                used.append(Holder(title, organisation))
+            elif revoked_at is None:
+                unused.append(Holder(title, organisation))
+    breaches = tuple(PreReleaseBreach.objects.filter(release=release)) if breached else ()
     return PublicRecord(tuple(used), tuple(unused), breaches)

@@ -178,3 +178,18 @@ def test_a_corrected_figure_links_to_its_revision_and_the_notice_is_shown_once(
     assert html.count('id="corrections-heading"') == 1
     notice = html[html.index(f'id="{link.group(1)}"') :]
     assert "A late batch arrived." in words(notice[: notice.index("</li>")])
+
+
+def test_a_long_series_is_drawn_through_its_peaks_and_troughs_not_every_point():
+    from stats.outputs.charts import drawn_points
+
+    values = [1000 + (n % 7) * 10 for n in range(520)]
+    values[100], values[300] = 5000, 10  # a spike and a dip
+    points = weekly(*values)
+    drawn = drawn_points(points, most=160)
+    assert len(drawn) <= 162
+    assert drawn[0] == points[0] and drawn[-1] == points[-1]
+    assert points[100] in drawn and points[300] in drawn
+    assert [p.day for p in drawn] == sorted(p.day for p in drawn)
+    # Short series are drawn as they are.
+    assert drawn_points(points[:50], most=160) == points[:50]

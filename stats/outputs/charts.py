@@ -154,6 +154,37 @@ def small_trend_chart(points: list[Point], *, kind: str = formatting.TOTAL, unit
     return draw_chart(points, title="", kind=kind, unit=unit, layout=SMALL_LAYOUT)
 
 
+# A line is drawn through at most one point per this many drawing units of the plot's width: more
+# would fall on the same spot (ten years of weekly figures are 520 points on a 390-unit line).
+DRAWING_UNITS_PER_POINT = 2
+
+
+def drawn_points(points: list[Point], *, most: int) -> list[Point]:
+    """The points a line needs at its width: all of them, or for long series the lowest and the
+    highest of each stretch of time, in date order, so every peak and trough is drawn where it is.
+
+    The chart's description and its table always read every point.
+    """
+    if len(points) <= most or most < 4:
+        return points
+    buckets = most // 2
+    size = len(points) / buckets
+    kept: list[Point] = []
+    for index in range(buckets):
+        stretch = points[round(index * size) : round((index + 1) * size)]
+        if not stretch:
+            continue
+        low = min(stretch, key=lambda p: p.value)
+        high = max(stretch, key=lambda p: p.value)
+        kept.extend(sorted({low, high}, key=lambda p: p.day))
+    # The first and the last figures are always where the line starts and ends.
+    if kept[0] is not points[0]:
+        kept.insert(0, points[0])
+    if kept[-1] is not points[-1]:
+        kept.append(points[-1])
+    return kept
+
+
 def draw_chart(points: list[Point], *, title: str, kind: str, unit: str, layout: Layout) -> Drawing:
     register_fonts()
     width, height = layout.width, layout.height
@@ -172,7 +203,8 @@ def draw_chart(points: list[Point], *, title: str, kind: str, unit: str, layout:
     plot.width = width - layout.left - layout.right
     plot.height = height - layout.bottom - layout.top
     ordinals = [p.day.toordinal() for p in points]
-    plot.data = [list(zip(ordinals, [float(p.value) for p in points], strict=True))]
+    drawn = drawn_points(points, most=int(plot.width / DRAWING_UNITS_PER_POINT))
+    plot.data = [[(p.day.toordinal(), float(p.value)) for p in drawn]]
     plot.lines[0].strokeColor = NHS_BLUE
     plot.lines[0].strokeWidth = 2
     if len(points) <= 30:

@@ -52,9 +52,10 @@ class SeriesTable(tables.Table):
         order_by = ("-period",)
         empty_text = "No public figures yet."
 
-    def __init__(self, *args, changes: dict | None = None, caption: str = "", **kwargs):
+    def __init__(self, *args, previous: dict | None = None, caption: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self.changes = changes or {}
+        # The value before each period's (by period date): the change is worded for shown rows only.
+        self.previous = previous or {}
         self.caption = caption
 
     def paginate(self, paginator_class=None, per_page=None, page=1, *args, **kwargs):
@@ -76,7 +77,10 @@ class SeriesTable(tables.Table):
         return qualified.stated(record.value, record.qualifier, kind=record.kind)
 
     def render_change(self, record: Figure):
-        return self.changes.get(record.release.period_date, "") or "–"
+        before = self.previous.get(record.release.period_date)
+        if before is None:
+            return "–"
+        return formatting.change(record.value, before, kind=record.kind) or "–"
 
     def render_as_of(self, value):
         return formatting.as_of(value)

@@ -256,7 +256,8 @@ def chart_for(metric: Metric, points: list[charts.Point], *, id_prefix: str, **s
             small, title=title, description=description.span, id_prefix=f"{id_prefix}-small"
         ),
         "description": description.text,
-        "table": [
+        # Worded only where a page shows it (the metric page has its own full table).
+        "table": lambda: [
             (p.day, qualified.stated(p.value, p.qualifier, kind=metric.kind)) for p in reversed(points)
         ],
     }
@@ -316,9 +317,7 @@ class MetricDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         metric = self.object
         points = series_for([metric])[metric.pk]
-        changes = {}
-        for before, point in itertools.pairwise(points):
-            changes[point.day] = formatting.change(point.value, before.value, kind=metric.kind)
+        previous = {point.day: before.value for before, point in itertools.pairwise(points)}
         figures = (
             Figure.objects.filter(metric=metric, release__in=Release.objects.public())
             .select_related("release")
@@ -326,7 +325,7 @@ class MetricDetailView(DetailView):
                 "value", "kind", "qualifier", "as_of", "note", "release__period_date", "release__is_synthetic"
             )
         )
-        table = SeriesTable(figures, changes=changes, caption=f"{metric.name}, by reporting period")
+        table = SeriesTable(figures, previous=previous, caption=f"{metric.name}, by reporting period")
         RequestConfig(self.request).configure(table)
         context["table"] = table
         context["points"] = points
