@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
@@ -102,3 +102,11 @@ class HistoryAdmin(CheckedLookupsMixin, SimpleHistoryAdmin):
         except ValidationError:
             raise Http404(f"There is no {self.model._meta.verbose_name} with the id “{object_id}”.") from None
         return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """An old version, to read. Reverting is off (SIMPLE_HISTORY_REVERT_DISABLED), and the library
+        only hides its button: a posted form is refused here, whoever sends it, so no change ever
+        bypasses the workflow's rules."""
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied("Old versions can be read, not restored.")
+        return super().history_form_view(request, object_id, version_id, extra_context)

@@ -27,6 +27,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -199,19 +200,68 @@ def current_state() -> dict | None:
     return _fresh(_safe(lambda: cache.get(STATE_KEY)))
 
 
-def _lookup(key: str) -> tuple[dict | None, object]:
-    """The current state, and what is stored under `key` for its generation, in one round trip.
+# --- Scopes: what a stored page shows, so a change re-renders only the pages that show it ----------
+#
+# Every stored entry belongs to the generation (which any change the whole site shows moves on, and
+# the next publish time ends) and to the versions of its scopes when it was built. A page that shows
+# only some releases declares them (`declare_scopes`, before it reads them); any other page belongs
+# to the "site" scope. A change to what one public release shows (a correction, a file's size)
+# moves that release's scope on, and the site's unless told otherwise (`invalidate_scopes`): the
+# pages of the archive's other releases stay. A scope's version missing from the cache never equals
+# one stored, so losing them only costs rebuilds.
 
-    Entries are stored as (generation, value): one from an older generation reads as missing.
+SITE = "site"
+SCOPE_PREFIX = "public-cache-scope:"
+_declared: ContextVar[dict | None] = ContextVar("public_cache_scopes", default=None)
+
+
+def _scope_key(name: str) -> str:
+    return SCOPE_PREFIX + name
+
+
+def declare_scopes(names) -> None:
+    """What the page being built shows: these scopes' versions now, before it reads them."""
+    keys = [_scope_key(name) for name in names]
+    versions = _safe(lambda: cache.get_many(keys))
+    if versions is not None:
+        _declared.set({name: versions.get(_scope_key(name)) for name in names})
+
+
+def _scopes_hold(scopes: dict, known: dict) -> bool:
+    """Whether every scope an entry was built with is still at the version it was built with."""
+    missing = [_scope_key(name) for name in scopes if _scope_key(name) not in known]
+    if missing:
+        fetched = _safe(lambda: cache.get_many(missing))
+        if fetched is None:
+            return False
+        known = {**known, **fetched}
+    return all(known.get(_scope_key(name)) == version for name, version in scopes.items())
+
+
+def _lookup(key: str) -> tuple[dict | None, object, dict]:
+    """The current state, what is stored under `key` for it, and the site scope's version, in one
+    round trip (two for an entry of narrower scopes).
+
+    Entries are stored as (generation, scopes, value): one from an older generation, or whose
+    scopes have moved on, reads as missing.
     """
-    found = _safe(lambda: cache.get_many([STATE_KEY, key]))
+    site = _scope_key(SITE)
+    found = _safe(lambda: cache.get_many([STATE_KEY, key, site]))
     state = _fresh(found.get(STATE_KEY)) if found is not None else None
+    site_scope = {SITE: found.get(site)} if found is not None else {}
     entry = found.get(key) if state is not None else None
-    return state, entry[1] if entry is not None and entry[0] == state["generation"] else None
+    if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == state["generation"]):
+        return state, None, site_scope
+    return state, entry[2] if _scopes_hold(entry[1], found) else None, site_scope
 
 
-def _store(key: str, state: dict, value, timeout: int) -> None:
-    _safe(lambda: cache.set(key, (state["generation"], value), timeout))
+def _store(key: str, state: dict, value, timeout: int, scopes: dict) -> None:
+    _safe(lambda: cache.set(key, (state["generation"], scopes, value), timeout))
+
+
+def _built_scopes(site_scope: dict) -> dict:
+    """The scopes of what was just built: those it declared, else the site's as read before building."""
+    return _declared.get() or site_scope
 
 
 # Fragments belong to a generation, so they can be kept far longer than a page's max-age.
@@ -229,17 +279,25 @@ def public_fragment(key: str, build):
     if settings.PUBLIC_CACHE_SECONDS <= 0:
         return build()
     key = f"fragment:{key}"
-    state, value = _lookup(key)
+    state, value, site_scope = _lookup(key)
     if value is not None:
         return value
     if state is None:
         return build()
 
     def build_and_store():
-        value = build()
+        outer = _declared.set(None)
+        try:
+            value = build()
+            scopes = _built_scopes(site_scope)
+        finally:
+            declared = _declared.get()
+            _declared.reset(outer)
+            if declared is not None:
+                _declared.set(declared)  # the page around the fragment shows the same
         timeout = int(min(FRAGMENT_SECONDS, state["next_publish"] - time.time()))
         if timeout > 0:
-            _store(key, state, value, timeout)
+            _store(key, state, value, timeout, scopes)
         return value
 
     return _build_once(f"building:{state['generation']}:{key}", lambda: _lookup(key)[1], build_and_store)
@@ -248,6 +306,23 @@ def public_fragment(key: str, build):
 def invalidate() -> None:
     """Forget every cached public page, once the current transaction commits."""
     transaction.on_commit(_forget_generation)
+
+
+def invalidate_scopes(names, *, site: bool = True) -> None:
+    """Forget the pages that show these scopes (and, with `site`, every page not narrower than the
+    site), once the current transaction commits. If the cache does not take it, everything goes."""
+    names = [*names, *([SITE] if site else [])]
+
+    def move_on():
+        version = time.time_ns()
+
+        def write() -> bool:
+            return not cache.set_many({_scope_key(name): version for name in names}, None)  # failed keys
+
+        if not _safe(write, default=False):
+            _forget_generation()
+
+    transaction.on_commit(move_on)
 
 
 def _key(request) -> str:
@@ -323,7 +398,7 @@ class PublicPageCacheMiddleware:
             _limit_freshness(response, lambda: _next_publish(current_state()))
             return response
         key = _key(request)
-        state, cached = _lookup(key)
+        state, cached, site_scope = _lookup(key)
         if isinstance(cached, tuple):  # (response, fresh until); an entry in an older form is a miss
             response, fresh_until = cached
             # What is left of the time it was stored for, which ends by the next publish time.
@@ -332,7 +407,12 @@ class PublicPageCacheMiddleware:
             response = get_conditional_response(request, etag=response.get("ETag"), response=response)
             response["X-Cache"] = "hit"
             return response
-        response = self.get_response(request)
+        declared = _declared.set(None)
+        try:
+            response = self.get_response(request)
+            scopes = _built_scopes(site_scope)
+        finally:
+            _declared.reset(declared)
         if self._public_response(response):
             now = time.time()
             max_age = _cap(settings.PUBLIC_CACHE_SECONDS, _next_publish(state))
@@ -340,7 +420,7 @@ class PublicPageCacheMiddleware:
             response["Cache-Control"] = _cache_control(max_age)
             if state is not None and max_age > 0 and response.status_code == 200 and not response.streaming:
                 response["X-Cache"] = "miss"
-                _store(key, state, (response, now + max_age), max_age)
+                _store(key, state, (response, now + max_age), max_age, scopes)
         else:
             _limit_freshness(response, lambda: _next_publish(state))
         return response

@@ -14,6 +14,14 @@ database_logger = logging.getLogger("newsroom.database")
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
+def redacted(path: str) -> str:
+    """A path as logged: the secret part of a personal link (settings.NEWSROOM_SECRET_PATHS) left out."""
+    for prefix in settings.NEWSROOM_SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 class RequestLogMiddleware:
     """One structured (JSON) log line per request: method, path, status, time taken."""
 
@@ -27,7 +35,7 @@ class RequestLogMiddleware:
             json.dumps(
                 {
                     "method": request.method,
-                    "path": request.path,
+                    "path": redacted(request.path),
                     "status": response.status_code,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                     "cache": response.get("X-Cache", ""),

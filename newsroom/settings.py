@@ -163,6 +163,13 @@ NEWSROOM_ORGANISATION = os.environ.get("NEWSROOM_ORGANISATION", "NHS Connecting 
 # Pre-release access opens at most this many hours before a release's publish time (the Code of
 # Practice for Statistics allows up to 24) and closes at it.
 PRE_RELEASE_HOURS = int(os.environ.get("PRE_RELEASE_HOURS", "24"))
+# Addresses whose rest is a personal secret (pre-release and subscription links): never logged whole.
+NEWSROOM_SECRET_PATHS = (
+    "/statistics/pre-release/",
+    "/subscribe/confirm/",
+    "/subscribe/manage/",
+    "/subscribe/unsubscribe/",
+)
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "NHS Connecting for Health newsroom")
 # What the public cache asks for the next moment an embargo lifts: no page it keeps outlives it.
 NEWSROOM_NEXT_PUBLISH_TIME = "stats.selectors.next_publish_time"

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.utils import timezone
 
-from common.cache import invalidate
+from common.cache import invalidate, invalidate_scopes
 
 WATCHED_APPS = ("statistics", "contacts")
 # Never seen by the public while they can change: pre-release grants and their log are read-only
@@ -46,25 +46,38 @@ def _remember_announced(sender, instance, raw=False, **kwargs):
     )
 
 
+def _shown_with(release) -> list[str]:
+    """The cache scopes of the pages that show a public release's content: its own, and the next
+    public release's, which compares its figures with these."""
+    following = release.next()
+    return [release.cache_scope, *([following.cache_scope] if following else [])]
+
+
 def _release_saved(sender, instance, created, raw=False, **kwargs):
+    """A new release, or a public one's state or dates: every page. A public release's content
+    (a correction moves its version on): its own pages and the site's. A hidden release's: none."""
     before = getattr(instance, "_announced_before", None)
-    if (
-        created
-        or before is None
-        or _on_public_pages(instance)
-        or _on_public_pages(before)
-        or any(getattr(before, field) != getattr(instance, field) for field in ANNOUNCED)
-    ):
+    if created or before is None or any(getattr(before, f) != getattr(instance, f) for f in ANNOUNCED):
         invalidate()
+    elif _on_public_pages(instance):
+        invalidate_scopes(_shown_with(instance))
 
 
 def _row_changed(sender, instance, **kwargs):
-    """A figure, bullet, correction, file or breach: public if its release is on public pages."""
-    from stats.models import Release
+    """A figure, bullet, correction, file or breach: public if its release is on public pages, and
+    then on the pages that show that release, and the site's."""
+    from stats.models import Release, ReleaseFile
 
-    release = Release.objects.filter(pk=instance.release_id).only("status", "publish_at").first()
-    if release is None or _on_public_pages(release):
+    release = (
+        Release.objects.filter(pk=instance.release_id).only("status", "publish_at", "period_date").first()
+    )
+    if release is None:
         invalidate()
+    elif sender is ReleaseFile:
+        if _on_public_pages(release):
+            invalidate_scopes([release.cache_scope], site=False)  # a size on the release's own pages
+    elif _on_public_pages(release):
+        invalidate_scopes(_shown_with(release))
 
 
 def connect() -> None:

@@ -387,6 +387,12 @@ class Release(models.Model):
             and self.publish_at <= timezone.now()
         )
 
+    @property
+    def cache_scope(self) -> str:
+        """The public cache's name for the pages that show this release's figures, text and files
+        (its own, and the next release's, which compares with it)."""
+        return f"release:{self.pk}"
+
     def previous(self, queryset=None) -> Release | None:
         """The release before this one among `queryset` (public ones by default)."""
         queryset = Release.objects.public() if queryset is None else queryset
@@ -672,6 +678,8 @@ class PreReleaseGrant(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
     )
     granted_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The approval it was granted for: a release sent back and approved again needs a new grant.
+    approval = models.DateTimeField("for the approval of", null=True, blank=True, editable=False)
     emailed_at = models.DateTimeField("link emailed", null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_by = models.ForeignKey(

@@ -151,6 +151,45 @@ def test_a_draft_s_edits_leave_every_cached_page_alone(client, redis_cache, comm
     assert get(client, "/statistics/calendar/")[0]["X-Cache"] == "miss"
 
 
+def test_a_correction_rebuilds_only_the_pages_that_show_the_corrected_figure(
+    client, redis_cache, committed, django_user_model
+):
+    """A correction to one release: its pages, the next release's (which compares with it) and the
+    site-wide pages are built again; every other release's pages are still served from the cache."""
+    from django.contrib.auth.models import Group
+
+    from stats.demo.history import generate_history
+    from stats.publishing import services
+    from tests.factories import make_groups
+
+    generate_history(weeks=6)
+    make_groups()
+    publisher = django_user_model.objects.create_user("sam", "sam@example.org", is_staff=True)
+    publisher.groups.add(Group.objects.get(name="Publishers"))
+    releases = list(Release.objects.public().order_by("period_date"))
+    corrected, following = releases[2], releases[3]
+    release_pages = [r.get_absolute_url() for r in releases]
+    site_pages = ["/", "/statistics/archive/", "/statistics/metrics/eps-messages-total/", "/feed/"]
+    for path in release_pages + site_pages + ["/statistics/"]:
+        assert get(client, path)[0]["X-Cache"] == "miss", path
+
+    with transaction.atomic():
+        services.correct_figure(
+            figure=Figure.objects.get(release=corrected, metric__slug="eps-messages-total"),
+            by=publisher,
+            value=Figure.objects.get(release=corrected, metric__slug="eps-messages-total").value + 7,
+            reason="A late batch.",
+        )
+
+    rebuilt = sorted(
+        path
+        for path in release_pages + site_pages + ["/statistics/"]
+        if get(client, path)[0]["X-Cache"] == "miss"
+    )
+    assert rebuilt == sorted([corrected.get_absolute_url(), following.get_absolute_url(), *site_pages])
+    assert "A late batch." in get(client, corrected.get_absolute_url())[1]
+
+
 @override_settings(CACHES=DEAD_REDIS)
 def test_the_site_still_serves_when_redis_is_down(client, committed):
     response = client.get("/statistics/")

@@ -426,9 +426,10 @@ def test_a_held_upload_is_claimed_by_its_first_confirmation_only():
 # --- pre-release access: granting, revoking and recording a breach ----------------------------------
 
 PRE_RELEASE_MAY = {
-    # Access is granted and revoked only between approval and the publish time, by publishers.
+    # Access is granted only between approval and the publish time, by publishers; it may be revoked
+    # by them until the release is out (even sent back to draft).
     "grant": {"coming": PUBLISHERS},
-    "revoke": {"coming": PUBLISHERS},
+    "revoke": {"draft": PUBLISHERS, "in review": PUBLISHERS, "coming": PUBLISHERS},
     # A breach may come to light after publication, or after a withdrawal.
     "record-breach": {"coming": PUBLISHERS, "public": PUBLISHERS, "withdrawn": PUBLISHERS},
 }

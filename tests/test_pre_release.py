@@ -9,6 +9,7 @@ ledger reaches a public address before then.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from io import StringIO
 
@@ -172,8 +173,9 @@ def test_a_revoked_link_a_link_for_another_release_and_a_made_up_link_are_refuse
     response = client.get(link(grant))
     assert response.status_code == 403 and "This access was revoked" in response.content.decode()
     reasons = list(PreReleaseAccess.objects.values_list("outcome", "refusal"))
-    assert [outcome for outcome, _ in reasons] == ["refused"] * 3
-    assert "another release" in reasons[0][1] and "not a working" in reasons[1][1]
+    # The altered link was never ours: refused without a line in the log, so guessing fills nothing.
+    assert [outcome for outcome, _ in reasons] == ["refused"] * 2
+    assert "another release" in reasons[0][1] and "revoked" in reasons[1][1]
 
 
 def test_the_window_follows_the_setting(client, scheduled, publisher, monkeypatch, settings):
@@ -250,3 +252,72 @@ def test_the_ledger_is_read_only_once_the_release_is_out(scheduled, publisher):
     Release.objects.filter(pk=scheduled.pk).update(publish_at=timezone.now() - dt.timedelta(minutes=1))
     with pytest.raises(ValidationError, match="can no longer change"):
         prerelease.revoke_access(grant=grant, by=publisher, reason="Too late.")
+
+
+def test_only_a_get_reads_the_release_and_only_a_get_is_logged(client, scheduled, publisher):
+    grant = grant_to(scheduled, publisher)
+    for method in ("head", "options", "trace", "post", "put", "delete"):
+        for url in (link(grant), link(grant, pdf=True)):
+            response = getattr(client, method)(url)
+            assert response.status_code == 405, (method, url)
+            assert b"987,654,321" not in response.content and b"%PDF" not in response.content
+    assert not PreReleaseAccess.objects.exists()
+
+
+def test_the_link_is_never_written_to_the_request_log(client, scheduled, publisher, caplog):
+    grant = grant_to(scheduled, publisher)
+    with caplog.at_level("INFO"):
+        client.get(link(grant))
+        client.get(link(grant).replace(str(scheduled.period_date), "2010-03-03"))
+    assert caplog.records, "nothing was logged"
+    assert not [r for r in caplog.records if grant.token in r.getMessage()]
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "newsroom.requests"]
+    assert [line["path"] for line in logged] == ["/statistics/pre-release/…"] * 2
+
+
+def test_a_release_sent_back_and_approved_again_needs_new_grants(client, scheduled, publisher, press_officer):
+    grant = grant_to(scheduled, publisher)
+    assert client.get(link(grant)).status_code == 200
+    services.return_to_draft(release=scheduled, by=publisher, reason="A figure to check.")
+    scheduled.refresh_from_db()
+    assert client.get(link(grant)).status_code == 403  # no longer scheduled
+    services.submit_release(release=scheduled, by=press_officer, acknowledge_warnings=True)
+    scheduled.refresh_from_db()
+    services.approve_release(
+        release=scheduled, by=publisher, publish_at=scheduled.publish_at, acknowledge_warnings=True
+    )
+    response = client.get(link(grant))
+    assert response.status_code == 403 and "approved again" in response.content.decode()
+    # A grant can still be revoked while its release is back in draft.
+    other = grant_to(scheduled, publisher, name="Una", email="una@example.org")
+    services.return_to_draft(release=scheduled, by=publisher, reason="Again.")
+    scheduled.refresh_from_db()
+    prerelease.revoke_access(grant=other, by=publisher, reason="Not needed now.")
+
+
+def test_no_link_is_emailed_for_a_release_no_longer_coming(scheduled, publisher, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    from stats.publishing.tasks import send_pre_release_link
+
+    grant = grant_to(scheduled, publisher)  # queued for after the commit, which never comes here
+    services.cancel_release(release=scheduled, by=publisher, reason="No figures this week.")
+    assert send_pre_release_link.call(grant.pk).startswith("not sent")
+    assert not mail.outbox
+
+
+def test_old_versions_in_the_history_can_be_read_but_never_restored(
+    client, seed_release, press_officer, publisher
+):
+    from django.urls import reverse
+
+    history = seed_release.history.first()
+    url = reverse("admin:statistics_release_simple_history", args=[seed_release.pk, history.history_id])
+    for person in (press_officer, publisher):
+        client.force_login(person)
+        assert client.get(url).status_code == 200
+        response = client.post(
+            url, {"title": "Rewritten", "summary": "Rewritten", "period_date": "2010-03-03"}
+        )
+        assert response.status_code == 403
+    seed_release.refresh_from_db()
+    assert seed_release.title != "Rewritten"

@@ -57,7 +57,7 @@ class GrantForm(forms.ModelForm):
                 release = cleaned.get("release")
                 if release is not None and not prerelease.is_coming(release):
                     raise ValidationError("Pre-release access can be granted only before the publish time.")
-            elif cleaned.get("revoke_because", "").strip() and not prerelease.is_coming(
+            elif cleaned.get("revoke_because", "").strip() and prerelease.ledger_closed(
                 self.instance.release
             ):
                 raise ValidationError("The release is out: its pre-release ledger can no longer change.")
@@ -122,6 +122,10 @@ class PreReleaseGrantAdmin(HistoryAdmin):
     def state(self, grant):
         if grant.is_revoked:
             return f"Revoked {ukclock.uk_label(grant.revoked_at, weekday=False)}"
+        if grant.release.publish_at is None or not prerelease.is_coming(grant.release):
+            return (
+                "Closed at publication" if prerelease.ledger_closed(grant.release) else "Release not approved"
+            )
         times = prerelease.window(grant.release)
         now = timezone.now()
         if now >= times.closes:
@@ -171,7 +175,7 @@ class PreReleaseGrantAdmin(HistoryAdmin):
         return (
             request.user.has_perm(prerelease.PERMISSION)
             and not obj.is_revoked
-            and prerelease.is_coming(obj.release)
+            and not prerelease.ledger_closed(obj.release)
         )
 
     def has_add_permission(self, request):
@@ -249,6 +253,8 @@ class PreReleaseBreachAdmin(HistoryAdmin):
         return ["release", "explanation", "recorded_at", "recorded_by"] if obj else []
 
     def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied("A breach, once recorded, stands as published.")
         try:
             breach = prerelease.record_breach(
                 release=form.cleaned_data["release"],

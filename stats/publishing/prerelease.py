@@ -56,6 +56,18 @@ def is_coming(release: Release, now: dt.datetime | None = None) -> bool:
     )
 
 
+def ledger_closed(release: Release, now: dt.datetime | None = None) -> bool:
+    """Out (or withdrawn): its grants can no longer change. Before, even sent back to draft, they can."""
+    now = now or timezone.now()
+    if release.status in (Release.Status.PUBLISHED, Release.Status.WITHDRAWN):
+        return True
+    return (
+        release.status == Release.Status.SCHEDULED
+        and release.publish_at is not None
+        and release.publish_at <= now
+    )
+
+
 def _require(user, permission: str, what: str) -> None:
     if user is None or not user.is_active or not user.has_perm(permission):
         raise PermissionDenied(f"Only publishers may {what}.")
@@ -84,6 +96,7 @@ def grant_access(
             email=email.strip(),
             reason=reason.strip(),
             granted_by=by,
+            approval=release.approved_at,
         )
         grant.full_clean()
         grant.save()
@@ -103,7 +116,7 @@ def revoke_access(*, grant: PreReleaseGrant, by, reason: str) -> PreReleaseGrant
         grant = PreReleaseGrant.objects.select_for_update().select_related("release").get(pk=grant.pk)
         if grant.is_revoked:
             raise ValidationError(f"{grant.name}’s access was already revoked.")
-        if not is_coming(grant.release):
+        if ledger_closed(grant.release):
             raise ValidationError("The release is out: its pre-release ledger can no longer change.")
         grant.revoked_at, grant.revoked_by, grant.revoke_reason = timezone.now(), by, reason.strip()
         grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
@@ -153,21 +166,25 @@ class Refused(Exception):
 
 
 def open_link(period: dt.date, token: str, *, viewed: str) -> PreReleaseGrant:
-    """The grant a link opens now, logged as opened; or Refused, logged as refused."""
+    """The grant a link opens now, logged as opened; or Refused, logged as refused.
+
+    A link whose signature fails was never ours (made up or altered): refused, and not logged, so
+    nobody can fill the log by guessing.
+    """
     now = timezone.now()
-    grant = None
     try:
         raw = signing.Signer(salt=SALT).unsign(token)
     except signing.BadSignature:
-        raw = None
-    if raw is not None:
-        grant = PreReleaseGrant.objects.select_related("release").filter(token=raw).first()
+        raise Refused(
+            "This is not a working pre-release access link. Check it was copied whole.", status=404
+        ) from None
+    grant = PreReleaseGrant.objects.select_related("release").filter(token=raw).first()
     try:
         _check(grant, period, now)
     except Refused as refused:
         PreReleaseAccess.objects.create(
             grant=grant,
-            release=grant.release if grant else Release.objects.filter(period_date=period).first(),
+            release=grant.release if grant else None,
             at=now,
             viewed=viewed,
             outcome=PreReleaseAccess.Outcome.REFUSED,
@@ -185,10 +202,10 @@ def _check(grant: PreReleaseGrant | None, period: dt.date, now: dt.datetime) -> 
         raise Refused("This is not a working pre-release access link. Check it was copied whole.", status=404)
     release = grant.release
     if release.period_date != period:
-        raise Refused("This link is for another release.", status=404)
-    times = window(release)
+        raise Refused(f"This link is for another release, not the one for {period:%d %B %Y}.", status=404)
     if release.status not in Release.PUBLIC_STATUSES or release.publish_at is None:
         raise Refused("This release is no longer scheduled for publication.")
+    times = window(release)
     if now >= times.closes:
         raise Refused(
             f"Pre-release access closed at publication, {ukclock.uk_label(times.closes)}: "
@@ -197,6 +214,11 @@ def _check(grant: PreReleaseGrant | None, period: dt.date, now: dt.datetime) -> 
         )
     if grant.is_revoked:
         raise Refused(f"This access was revoked on {ukclock.uk_label(grant.revoked_at)}.")
+    if grant.approval != release.approved_at:
+        raise Refused(
+            "This release was approved again after your access was granted. Ask the publisher for "
+            "access to it as it is now."
+        )
     if now < times.opens:
         raise Refused(
             f"Pre-release access opens at {ukclock.uk_label(times.opens)}, {hours()} hours before "

@@ -141,6 +141,8 @@ def send_pre_release_link(grant_id: int) -> str:
         )
         if grant is None or grant.emailed_at is not None or grant.is_revoked:
             return "nothing to send"
+        if not prerelease.is_coming(grant.release):
+            return "not sent: the release is no longer approved and coming"
         times = prerelease.window(grant.release)
         body = "\n\n".join(
             [

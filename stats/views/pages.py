@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
-from common.cache import public_fragment
+from common.cache import declare_scopes, public_fragment
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
 from stats.outputs import charts, downloads, payloads
@@ -91,6 +91,7 @@ class ReleaseDetailView(TemplateView):
 
     def build_page(self) -> dict:
         release = self.get_object()
+        declare_scopes([release.cache_scope])  # before anything of it is read
         document = build_release_document(release, visible=self.get_queryset())
         context = {
             "release": release,
@@ -196,6 +197,7 @@ def release_download(request, period, fmt):
         response = reuse.release_download_then(request, period, fmt, vintage)
     else:
         release = get_object_or_404(Release.objects.public(), period_date=period)
+        declare_scopes([release.cache_scope])
         document = build_release_document(release)
         content = release_files(document, request=request)[fmt]
         record_sizes(release, {fmt: len(content)})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 
 from stats.models import Release
@@ -29,23 +29,42 @@ def _private(response):
 
 
 def _refused(request, refused: prerelease.Refused):
+    """A page that says why; not in Django's request log either, which would name the link."""
     context = {
         "message": refused.message,
         "hours": prerelease.hours(),
         "breadcrumbs": [{"text": "Home", "href": "/"}],
     }
-    return _private(render(request, "statistics/pre_release_refused.html", context, status=refused.status))
+    response = _private(
+        render(request, "statistics/pre_release_refused.html", context, status=refused.status)
+    )
+    response._has_been_logged = True
+    return response
+
+
+def _only_get(request):
+    """Only a GET reads the release: anything else is refused before the link is looked at or logged."""
+    if request.method != "GET":
+        response = HttpResponseNotAllowed(["GET"])
+        response._has_been_logged = True
+        return _private(response)
+    return None
 
 
 class PreReleaseView(ReleasePreviewView):
     """The release page for one pre-release access holder."""
 
     def dispatch(self, request, *args, **kwargs):
+        if refusal := _only_get(request):
+            return refusal
         try:
             self.grant = prerelease.open_link(kwargs["period"], kwargs["token"], viewed="page")
         except prerelease.Refused as refused:
             return _refused(request, refused)
         return _private(super(ReleasePreviewView, self).dispatch(request, *args, **kwargs))
+
+    def page(self) -> dict:
+        return self.build_page()  # one person's copy: never from or into the public fragment cache
 
     def get_queryset(self):
         return Release.objects.as_published(self.grant.release).select_related("lead_contact")
@@ -76,6 +95,8 @@ class PreReleaseView(ReleasePreviewView):
 
 
 def pre_release_pdf(request, period, token):
+    if refusal := _only_get(request):
+        return refusal
     try:
         grant = prerelease.open_link(period, token, viewed="pdf")
     except prerelease.Refused as refused:
