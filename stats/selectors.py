@@ -10,6 +10,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts import phones
@@ -155,6 +156,26 @@ def lead_statistician_of(release: Release) -> LeadStatistician | None:
     )
 
 
+FIGURE_FIELDS = (
+    "pk",
+    "metric__slug",
+    "metric__name",
+    "metric__unit",
+    "metric_id",
+    "value",
+    "kind",
+    "qualifier",
+    "as_of",
+    "note",
+)
+F_SLUG, F_VALUE, F_KIND, F_QUALIFIER, F_AS_OF = (
+    FIGURE_FIELDS.index(f) for f in ("metric__slug", "value", "kind", "qualifier", "as_of")
+)
+PROGRAMME_FIELDS = ("id", "slug", "name", "display_order")
+PROGRAMME_FIELDS_OF_METRIC = tuple(f"metric__programme__{field}" for field in PROGRAMME_FIELDS)
+SLUG_MARK = "slug-mark"
+
+
 def build_release_document(release: Release, *, visible=None) -> ReleaseDocument:
     """Everything a release shows, in a fixed number of queries.
 
@@ -164,50 +185,64 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     visible = Release.objects.public() if visible is None else visible
     previous, following = neighbours(release, among=visible)
     previous_figures = _figures_of(previous)
-    figures = list(Figure.objects.filter(release=release).select_related("metric__programme"))
-    values = {figure.metric.slug: figure.as_value() for figure in figures}
+    # Plain rows, no model instances: the figures with their measure and programme, the bullets.
+    figures = list(
+        Figure.objects.filter(release=release).values_list(*FIGURE_FIELDS, *PROGRAMME_FIELDS_OF_METRIC)
+    )
+    values = {
+        row[F_SLUG]: formatting.FigureValue(
+            value=row[F_VALUE], kind=row[F_KIND], qualifier=row[F_QUALIFIER], as_of=row[F_AS_OF]
+        )
+        for row in figures
+    }
     contacts = list(MediaContact.objects.active().prefetch_related("programmes"))
     contacts_by_programme = group_by_programme(contacts)
+    # Each address reversed once a page, the slug put in after.
+    metric_url = reverse("statistics:metric-detail", args=[SLUG_MARK]).replace(SLUG_MARK, "{}")
+    programme_url = reverse("statistics:programme-detail", args=[SLUG_MARK]).replace(SLUG_MARK, "{}")
     sections: dict[int, Section] = {}
 
-    def section_for(programme) -> Section:
-        if programme.pk not in sections:
-            sections[programme.pk] = Section(
-                programme.slug,
-                programme.name,
-                programme_url=programme.get_absolute_url(),
-                order=_programme_order(programme),
-                contacts=contacts_by_programme.get(programme.pk, []),
+    def section_for(pk: int, slug: str, name: str, display_order: int) -> Section:
+        if pk not in sections:
+            sections[pk] = Section(
+                slug,
+                name,
+                programme_url=programme_url.format(slug),
+                order=(display_order, name),
+                contacts=contacts_by_programme.get(pk, []),
             )
-        return sections[programme.pk]
+        return sections[pk]
 
-    statements = Statement.objects.filter(release=release).select_related("programme")
-    for statement in statements:
-        section_for(statement.programme).bullets.append(statement.render(values))
+    statements = Statement.objects.filter(release=release).values_list(
+        "text", *(f"programme__{field}" for field in PROGRAMME_FIELDS)
+    )
+    for text, *programme in statements:
+        section_for(*programme).bullets.append(formatting.render_statement(text, values))
     corrections = list(release.corrections.all())
     revisions: dict[int, list[Correction]] = {}
     for correction in sorted(corrections, key=lambda c: c.created_at):
         if correction.figure_id and (correction.old_value or correction.new_value):
             revisions.setdefault(correction.figure_id, []).append(correction)
-    for figure in figures:
-        old, old_qualifier = previous_figures.get(figure.metric_id, (None, ""))
-        section_for(figure.metric.programme).figures.append(
+    for row in figures:
+        pk, slug, name, unit, metric_id, value, kind, qualifier, as_of, note = row[: len(FIGURE_FIELDS)]
+        old, old_qualifier = previous_figures.get(metric_id, (None, ""))
+        section_for(*row[len(FIGURE_FIELDS) :]).figures.append(
             FigureRow(
-                metric_slug=figure.metric.slug,
-                metric_name=figure.metric.name,
-                unit=figure.metric.unit,
-                kind=figure.kind,
-                value=figure.value,
-                display=qualified.stated(figure.value, figure.qualifier, kind=figure.kind),
-                qualifier=figure.qualifier,
-                as_of=figure.as_of,
-                note=figure.note,
+                metric_slug=slug,
+                metric_name=name,
+                unit=unit,
+                kind=kind,
+                value=value,
+                display=qualified.stated(value, qualifier, kind=kind),
+                qualifier=qualifier,
+                as_of=as_of,
+                note=note,
                 previous=old,
-                change=formatting.change(figure.value, old, kind=figure.kind),
-                metric_url=figure.metric.get_absolute_url(),
-                as_of_label=formatting.as_of(figure.as_of),
+                change=formatting.change(value, old, kind=kind),
+                metric_url=metric_url.format(slug),
+                as_of_label=formatting.as_of(as_of),
                 previous_qualifier=old_qualifier,
-                revisions=revisions.get(figure.pk, []),
+                revisions=revisions.get(pk, []),
             )
         )
     ordered = sorted(sections.values(), key=lambda section: section.order)

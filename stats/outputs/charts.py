@@ -156,7 +156,7 @@ def small_trend_chart(points: list[Point], *, kind: str = formatting.TOTAL, unit
 
 # A line is drawn through at most one point per this many drawing units of the plot's width: more
 # would fall on the same spot (ten years of weekly figures are 520 points on a 390-unit line).
-DRAWING_UNITS_PER_POINT = 2
+DRAWING_UNITS_PER_POINT = 3
 
 
 def drawn_points(points: list[Point], *, most: int) -> list[Point]:
