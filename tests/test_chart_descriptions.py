@@ -8,9 +8,12 @@ where its axis starts. They are on the page, in the PDF and in the feed, and fol
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from decimal import Decimal
 from html import unescape
+
+import pytest
 
 from stats.demo.history import generate_history
 from stats.models import Figure
@@ -193,3 +196,69 @@ def test_a_long_series_is_drawn_through_its_peaks_and_troughs_not_every_point():
     assert [p.day for p in drawn] == sorted(p.day for p in drawn)
     # Short series are drawn as they are.
     assert drawn_points(points[:50], most=160) == points[:50]
+
+
+# -- Labels that never overlap, on the page, on a phone and in the PDF ----------------------------
+
+
+def drawn_strings(node, transform=(1, 0, 0, 1, 0, 0)) -> list[tuple[float, float, float, float, str]]:
+    """Every text a chart draws, as (left, bottom, right, top, text) in the drawing's units."""
+    from reportlab.graphics.shapes import String
+    from reportlab.graphics.widgetbase import Widget
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    def combine(a, b):
+        return (
+            a[0] * b[0] + a[2] * b[1],
+            a[1] * b[0] + a[3] * b[1],
+            a[0] * b[2] + a[2] * b[3],
+            a[1] * b[2] + a[3] * b[3],
+            a[0] * b[4] + a[2] * b[5] + a[4],
+            a[1] * b[4] + a[3] * b[5] + a[5],
+        )
+
+    if isinstance(node, Widget):
+        return drawn_strings(node.draw(), transform)
+    if isinstance(node, String):
+        x = transform[0] * node.x + transform[2] * node.y + transform[4]
+        y = transform[1] * node.x + transform[3] * node.y + transform[5]
+        width = stringWidth(node.text, node.fontName, node.fontSize)
+        left = {"start": x, "middle": x - width / 2, "end": x - width}[node.textAnchor]
+        return [(left, y - 0.2 * node.fontSize, left + width, y + 0.75 * node.fontSize, node.text)]
+    found = []
+    inner = combine(transform, getattr(node, "transform", (1, 0, 0, 1, 0, 0)))
+    for child in getattr(node, "contents", []):
+        found += drawn_strings(child, inner)
+    return found
+
+
+SERIES = {
+    "one release": weekly(306_774_292),
+    "two releases": weekly(299_000_000, 306_774_292),
+    "a year": weekly(*range(250_000_000, 306_000_000, 1_076_923)),
+    "ten years": weekly(*(1_000 + n * 997 for n in range(520))),
+    "percent": [*weekly(*range(40, 92))],
+    "small counts": weekly(3, 4, 4, 5, 7),
+    "flat": weekly(*[47_000] * 30),
+}
+
+
+@pytest.mark.parametrize("name", SERIES)
+@pytest.mark.parametrize("size", ["wide", "phone"])
+def test_no_two_labels_of_a_chart_overlap_and_none_leaves_it(name, size):
+    from stats.outputs import charts
+
+    points = SERIES[name]
+    kind = formatting.PERCENT if name == "percent" else formatting.TOTAL
+    # Wide: the page's and the PDF's (pdf_layout draws the same trend_chart); phone: the small one.
+    drawing = {
+        "wide": lambda: charts.trend_chart(points, title="Prescription messages", kind=kind, unit="messages"),
+        "phone": lambda: charts.small_trend_chart(points, kind=kind, unit="messages"),
+    }[size]()
+    texts = drawn_strings(drawing)
+    assert len(texts) >= 3, texts
+    for left, bottom, right, top, text in texts:
+        assert left >= 0 and right <= drawing.width and bottom >= 0 and top <= drawing.height, text
+    for a, b in itertools.combinations(texts, 2):
+        apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+        assert apart, f"{a[4]!r} overlaps {b[4]!r}"

@@ -253,7 +253,10 @@ def _date_axis(axis, ordinals: list[int], *, layout: Layout) -> None:
     axis.labelTextFormat = lambda v: date.fromordinal(int(v)).strftime(tick)
     axis.labels.fontName = FONT
     axis.labels.fontSize = layout.label_size
-    if layout.date_ticks == 1 and steps:
+    if not steps:
+        # One release: its date reads from the start of the axis, clear of the value labels.
+        axis.labels[0].boxAnchor = "nw"
+    elif layout.date_ticks == 1:
         # Two labels only, at the ends of the axis: each reads inwards, so neither runs off the drawing.
         axis.labels[0].boxAnchor = "nw"
         axis.labels[1].boxAnchor = "ne"
