@@ -99,6 +99,9 @@ def test_a_publisher_grants_access_and_the_person_reads_the_watermarked_release_
     ann.goto(link)
     expect(ann.get_by_role("heading", level=1)).to_have_text("This pre-release access link cannot be opened")
     expect(ann.locator("main")).to_contain_text("Pre-release access opens at")
+    assert sideways_scroll(ann) == 0
+    results = Axe().run(ann, options=AXE_OPTIONS)
+    assert results.violations_count == 0, results.generate_report()
     Release.objects.filter(pk=coming.pk).update(publish_at=coming.publish_at)
 
     # The publisher revokes it on the grant's page: refused at once, and the ledger shows it all.
