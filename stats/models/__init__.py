@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -584,171 +583,30 @@ def check_placeholders(text: str, figures: dict[str, formatting.FigureValue]) ->
         raise ValidationError({"text": found})
 
 
-class Correction(models.Model):
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="corrections")
-    figure = models.ForeignKey(
-        Figure, on_delete=models.SET_NULL, null=True, blank=True, related_name="corrections"
-    )
-    statement = models.ForeignKey(
-        Statement, on_delete=models.SET_NULL, null=True, blank=True, related_name="corrections"
-    )
-    subject = models.CharField(
-        "what changed", max_length=300, help_text="e.g. “Prescription messages transmitted”."
-    )
-    old_value = models.TextField("was", blank=True)
-    new_value = models.TextField("now", blank=True)
-    reason = models.TextField(help_text="Why it changed, in plain English, for the public.")
-    created_at = models.DateTimeField("corrected at", default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+# The public records a release's life leaves (corrections, files built, moved dates), and the
+# pre-release access ledger: their own modules, the same app.
+from stats.models.prerelease import (  # noqa: E402
+    PreReleaseAccess,
+    PreReleaseBreach,
+    PreReleaseGrant,
+    new_access_token,
+)
+from stats.models.records import Correction, ReleaseDateChange, ReleaseFile  # noqa: E402
 
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return f"{self.subject}: {self.old_value} → {self.new_value}"
-
-
-class ReleaseFile(models.Model):
-    """The size of one of a release's files as last built, so pages can show it without building it."""
-
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="files")
-    format = models.CharField(max_length=10)
-    size = models.PositiveIntegerField()
-    version = models.PositiveIntegerField(help_text="The release's version the file was built from.")
-    built_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["release", "format"], name="release_file_one_per_format")
-        ]
-
-    def __str__(self):
-        return f"{self.release}: {self.format}, {self.size} bytes"
-
-
-class ReleaseDateChange(models.Model):
-    """A public record that an announced publish time moved, or was cancelled, and why."""
-
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="date_changes")
-    old_publish_at = models.DateTimeField("was", null=True, blank=True)
-    new_publish_at = models.DateTimeField("now", null=True, blank=True, help_text="Empty when cancelled.")
-    reason = models.TextField(help_text="Why the date changed, in plain English, for the public.")
-    changed_at = models.DateTimeField(default=timezone.now)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["-changed_at"]
-        verbose_name = "release date change"
-
-    def __str__(self):
-        return f"{self.release}: {self.old_publish_at} → {self.new_publish_at or 'cancelled'}"
-
-    @property
-    def is_cancellation(self) -> bool:
-        return self.new_publish_at is None
-
-
-# --- Pre-release access -----------------------------------------------------------------------
-# The Code of Practice for Statistics: access before publication is limited, recorded and
-# published. The ledger is these three tables; the public list is generated from it.
-
-
-def new_access_token() -> str:
-    """An unguessable part of a personal link (256 random bits); the link also carries a signature."""
-    return secrets.token_urlsafe(32)
-
-
-class PreReleaseGrant(models.Model):
-    """Pre-release access to one release for one named person, from a publisher, for a reason."""
-
-    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="pre_release_grants")
-    name = models.CharField(max_length=200)
-    job_title = models.CharField(
-        max_length=200, help_text="Published with the release, with the organisation."
-    )
-    organisation = models.CharField(max_length=200)
-    email = models.EmailField(help_text="Where the personal link is sent. Never published.")
-    reason = models.TextField(help_text="Why this person needs the statistics before they are published.")
-    token = models.CharField(max_length=64, unique=True, default=new_access_token, editable=False)
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
-    )
-    granted_at = models.DateTimeField(default=timezone.now, editable=False)
-    # The approval it was granted for: a release sent back and approved again needs a new grant.
-    approval = models.DateTimeField("for the approval of", null=True, blank=True, editable=False)
-    emailed_at = models.DateTimeField("link emailed", null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        editable=False,
-    )
-    revoke_reason = models.TextField("why revoked", blank=True, editable=False)
-    history = HistoricalRecords(excluded_fields=["token"])
-
-    class Meta:
-        ordering = ["granted_at", "pk"]
-        verbose_name = "pre-release access grant"
-        permissions = [("grant_pre_release", "Can grant and revoke pre-release access")]
-
-    def __str__(self):
-        return f"{self.name}, {self.job_title}, {self.organisation} ({self.release})"
-
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
-
-class PreReleaseAccess(models.Model):
-    """One use of a personal link, or one refused attempt: what was asked for, when, and the answer."""
-
-    class Outcome(models.TextChoices):
-        OPENED = "opened", "Opened"
-        REFUSED = "refused", "Refused"
-
-    grant = models.ForeignKey(
-        PreReleaseGrant, on_delete=models.PROTECT, null=True, blank=True, related_name="accesses"
-    )
-    release = models.ForeignKey(
-        Release, on_delete=models.PROTECT, null=True, blank=True, related_name="pre_release_accesses"
-    )
-    at = models.DateTimeField(default=timezone.now)
-    viewed = models.CharField("asked for", max_length=20)  # "page" or "pdf"
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    refusal = models.CharField("why refused", max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["at", "pk"]
-        verbose_name = "pre-release access log entry"
-        verbose_name_plural = "pre-release access log"
-
-    def __str__(self):
-        return f"{self.get_outcome_display()} {self.viewed} at {self.at:%Y-%m-%d %H:%M:%S}"
-
-
-class PreReleaseBreach(models.Model):
-    """A breach of pre-release access, published with the release with its explanation."""
-
-    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="pre_release_breaches")
-    explanation = models.TextField(
-        help_text="What happened and what was done, in plain English, for the public."
-    )
-    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
-    )
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["recorded_at", "pk"]
-        verbose_name = "pre-release access breach"
-
-    def __str__(self):
-        return f"Breach of pre-release access: {self.release}"
+__all__ = [
+    "Correction",
+    "Figure",
+    "Kind",
+    "Metric",
+    "PreReleaseAccess",
+    "PreReleaseBreach",
+    "PreReleaseGrant",
+    "Programme",
+    "Qualifier",
+    "Release",
+    "ReleaseDateChange",
+    "ReleaseFile",
+    "Statement",
+    "check_placeholders",
+    "new_access_token",
+]
