@@ -181,6 +181,12 @@ ACTIONS = {
         Action("start-next", "Start the next release", "start-next", StartNextForm),
     )
 }
+# Any other step of the workflow's table: a button named by its verb, with an optional reason.
+ACTIONS |= {
+    step: Action(step, workflow.VERBS[step].capitalize(), step, OptionalReasonForm)
+    for step in services.RELEASE_STEPS
+    if step not in ACTIONS
+}
 
 
 def available_actions(release: Release, user) -> list[Action]:

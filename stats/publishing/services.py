@@ -417,16 +417,18 @@ def cancel_release(*, release: Release, by, reason: str, expected_version: int |
 
 # --- one place that names the release-wide workflow steps -------------------------------------
 
-RELEASE_STEPS = (
-    "start-next",
-    "submit",
-    "approve",
-    "publish-now",
-    "return-to-draft",
-    "change-date",
-    "cancel",
-    "withdraw",
-)
+# The workflow's steps, as its table names them (editing and correcting have their own pages).
+RELEASE_STEPS = tuple(action for action in workflow.RULES if action not in ("edit", "correct"))
+
+
+@transaction.atomic
+def move_release(*, release: Release, by, step: str, reason: str = "", expected_version: int | None = None):
+    """A step that only moves the release to the state the table gives it, its reason in the history."""
+    release = lock(release, expected_version)
+    workflow.require(by, step, release)
+    release.status = workflow.TARGETS[step]
+    text = workflow.VERBS[step].capitalize() + (f": {reason.strip()}" if reason.strip() else "")
+    return save_step(release, by=by, reason=text, fields=["status"])
 
 
 def run_release_step(
@@ -461,4 +463,6 @@ def run_release_step(
             return cancel_release(**on, reason=reason)
         case "withdraw":
             return withdraw_release(**on, reason=reason)
+        case _ if step in RELEASE_STEPS and step in workflow.TARGETS:
+            return move_release(**on, step=step, reason=reason)
     raise ValueError(f"“{step}” is not a workflow step; use one of: {', '.join(RELEASE_STEPS)}.")

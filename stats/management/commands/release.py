@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from stats.models import Release
-from stats.publishing import services
+from stats.publishing import services, workflow
 from stats.wording import ukclock
 
 
@@ -74,6 +74,12 @@ class Command(BaseCommand):
         p.add_argument("--reason", default="")
         p.add_argument("--confirm", action="store_true")
         action("cancel", "Cancel a coming release.").add_argument("--reason", required=True)
+        # Any other step of the workflow's table: its name and an optional reason.
+        for step in services.RELEASE_STEPS:
+            if step not in sub.choices:
+                action(step, f"{workflow.VERBS[step].capitalize()} a release.").add_argument(
+                    "--reason", default=""
+                )
         p = action("correct-figure", "Correct a figure of a public release.")
         p.add_argument("--metric", required=True)
         p.add_argument("--value", required=True)
