@@ -53,7 +53,7 @@ serve: install
 	DEBUG=$${DEBUG:-0} $(BIN)/gunicorn newsroom.wsgi:application -c newsroom/gunicorn.conf.py
 
 test: install
-	$(BIN)/pytest
+	NEWSROOM_CACHE=locmem $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
@@ -68,4 +68,4 @@ check: install
 		$(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .cache

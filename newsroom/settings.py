@@ -124,8 +124,19 @@ if REDIS_URL:
             },
         }
     }
-else:
+elif os.environ.get("NEWSROOM_CACHE") == "locmem":
+    # One process's memory: the test runs (each test clears it).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # The embedded default: files on this machine, shared by the web server, the task worker and
+    # any command, so a release the worker publishes, or a change made with `manage.py release`,
+    # reaches the pages the web server keeps.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("NEWSROOM_CACHE_DIR", str(BASE_DIR / ".cache" / "django")),
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
