@@ -5,6 +5,18 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+def pytest_configure(config):
+    """Tests keep the cache in memory, however pytest is started (`make test` says so too): each
+    test clears it, and no test reads what the site or another run left on disk."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    if "filebased" in settings.CACHES["default"]["BACKEND"]:
+        override_settings(
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        ).enable()
+
+
 @pytest.fixture
 def seed_release(db):
     from stats.demo.seed import load_seed

@@ -56,6 +56,14 @@ def link(grant, *, pdf: bool = False) -> str:
     return prerelease.link_path(grant, pdf=pdf)
 
 
+def open_copy(client, grant, *, pdf: bool = False):
+    """As the person does: follow the emailed link, press "Open the release", read it."""
+    pressed = client.post(link(grant))
+    if pressed.status_code != 303:
+        return pressed
+    return client.get(link(grant, pdf=pdf))
+
+
 # -- Who may grant, and when ------------------------------------------------------------------
 
 
@@ -121,7 +129,7 @@ def test_the_command_grants_as_a_named_publisher_and_prints_the_link(scheduled, 
 
 def test_the_link_opens_a_watermarked_private_copy_inside_the_window(client, scheduled, publisher):
     grant = grant_to(scheduled, publisher)  # the release is an hour away: inside the 24-hour window
-    response = client.get(link(grant))
+    response = open_copy(client, grant)
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
     assert "noindex" in response["X-Robots-Tag"]
@@ -184,7 +192,7 @@ def test_the_window_follows_the_setting(client, scheduled, publisher, monkeypatc
     move_clock(monkeypatch, at(scheduled, hours=-4))
     assert "3 hours before publication" in client.get(link(grant)).content.decode()
     move_clock(monkeypatch, at(scheduled, hours=-2))
-    assert client.get(link(grant)).status_code == 200
+    assert "987,654,321" in open_copy(client, grant).content.decode()
 
 
 # -- The public record -------------------------------------------------------------------------
@@ -197,7 +205,7 @@ def test_no_grant_data_reaches_a_public_address_before_publication_and_the_list_
     grant_to(scheduled, publisher, name="Una Unused", email="una@example.org", job_title="Chief economist")
     revoked = grant_to(scheduled, publisher, name="Rex Revoked", email="rex@example.org", job_title="Analyst")
     prerelease.revoke_access(grant=revoked, by=publisher, reason="Not needed.")
-    assert client.get(link(used)).status_code == 200  # used
+    assert open_copy(client, used).status_code == 200  # used
 
     paths = [p for t in url_templates() if not skip_reason(t) for p in fill(t, candidate_values(scheduled))]
     assert not any("pre-release" in p and used.token in p for p in paths)
@@ -254,30 +262,50 @@ def test_the_ledger_is_read_only_once_the_release_is_out(scheduled, publisher):
         prerelease.revoke_access(grant=grant, by=publisher, reason="Too late.")
 
 
-def test_only_a_get_reads_the_release_and_only_a_get_is_logged(client, scheduled, publisher):
+def test_following_the_link_is_not_reading_the_release(client, scheduled, publisher):
+    """A mail system that checks links follows them (GET) without pressing anything: it sees the
+    button, not the statistics, and its visit does not count as the person's."""
     grant = grant_to(scheduled, publisher)
-    for method in ("head", "options", "trace", "post", "put", "delete"):
+    for url in (link(grant), link(grant, pdf=True)):
+        response = client.get(url)
+        assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
+        page = response.content.decode()
+        assert "Open the release" in page and "987,654,321" not in page
+    for method in ("head", "options", "trace", "put", "delete"):
         for url in (link(grant), link(grant, pdf=True)):
             response = getattr(client, method)(url)
             assert response.status_code == 405, (method, url)
             assert b"987,654,321" not in response.content and b"%PDF" not in response.content
+    assert client.post(link(grant, pdf=True)).status_code == 405
     assert not PreReleaseAccess.objects.exists()
+    Release.objects.filter(pk=scheduled.pk).update(publish_at=timezone.now() - dt.timedelta(minutes=1))
+    page = client.get(f"/statistics/{scheduled.period_date}/").content.decode()
+    assert "Had access and used it" not in page and "Granted access but did not use it" in page
+
+
+def test_the_button_works_for_its_own_link_only(client, scheduled, publisher):
+    first = grant_to(scheduled, publisher)
+    second = grant_to(scheduled, publisher, name="Una", email="una@example.org")
+    assert open_copy(client, first).status_code == 200
+    # The same browser, another person's link: the button again, nothing read.
+    assert "Open the release" in client.get(link(second)).content.decode()
+    assert list(PreReleaseAccess.objects.values_list("grant", flat=True)) == [first.pk]
 
 
 def test_the_link_is_never_written_to_the_request_log(client, scheduled, publisher, caplog):
     grant = grant_to(scheduled, publisher)
     with caplog.at_level("INFO"):
-        client.get(link(grant))
+        open_copy(client, grant)
         client.get(link(grant).replace(str(scheduled.period_date), "2010-03-03"))
     assert caplog.records, "nothing was logged"
     assert not [r for r in caplog.records if grant.token in r.getMessage()]
     logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "newsroom.requests"]
-    assert [line["path"] for line in logged] == ["/statistics/pre-release/…"] * 2
+    assert [line["path"] for line in logged] == ["/statistics/pre-release/…"] * 3
 
 
 def test_a_release_sent_back_and_approved_again_needs_new_grants(client, scheduled, publisher, press_officer):
     grant = grant_to(scheduled, publisher)
-    assert client.get(link(grant)).status_code == 200
+    assert open_copy(client, grant).status_code == 200
     services.return_to_draft(release=scheduled, by=publisher, reason="A figure to check.")
     scheduled.refresh_from_db()
     assert client.get(link(grant)).status_code == 403  # no longer scheduled

@@ -165,8 +165,9 @@ class Refused(Exception):
         self.message, self.status = message, status
 
 
-def open_link(period: dt.date, token: str, *, viewed: str) -> PreReleaseGrant:
-    """The grant a link opens now, logged as opened; or Refused, logged as refused.
+def open_link(period: dt.date, token: str, *, viewed: str, record: bool = True) -> PreReleaseGrant:
+    """The grant a link opens now, logged as opened (unless not `record`: a check before the
+    person asks to read it); or Refused, logged as refused.
 
     A link whose signature fails was never ours (made up or altered): refused, and not logged, so
     nobody can fill the log by guessing.
@@ -191,9 +192,10 @@ def open_link(period: dt.date, token: str, *, viewed: str) -> PreReleaseGrant:
             refusal=refused.message[:300],
         )
         raise
-    PreReleaseAccess.objects.create(
-        grant=grant, release=grant.release, at=now, viewed=viewed, outcome=PreReleaseAccess.Outcome.OPENED
-    )
+    if record:
+        PreReleaseAccess.objects.create(
+            grant=grant, release=grant.release, at=now, viewed=viewed, outcome=PreReleaseAccess.Outcome.OPENED
+        )
     return grant
 
 

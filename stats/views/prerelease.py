@@ -3,14 +3,20 @@
 Never cached anywhere (`private, no-store`), never indexed; every open and every refusal is logged
 by `prerelease.open_link`. The page is the release as the public will see it at its time, with its
 downloads replaced by the holder's own watermarked PDF.
+
+The emailed link opens a page with one button, "Open the release": mail systems that follow links
+to check them (a GET) see only that page and are not counted as the person reading the release.
+The button (a POST) sets a signed cookie for this link; the release and its PDF are shown, and
+logged as opened, to a browser that holds it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
 
 from stats.models import Release
 from stats.outputs import pdf
@@ -24,7 +30,8 @@ from stats.wording import ukclock
 def _private(response):
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"  # the link is a secret: never sent on to another site
+    # The link is a secret: never sent to another site (this site gets it, so its form can post).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -42,25 +49,66 @@ def _refused(request, refused: prerelease.Refused):
     return response
 
 
-def _only_get(request):
-    """Only a GET reads the release: anything else is refused before the link is looked at or logged."""
-    if request.method != "GET":
-        response = HttpResponseNotAllowed(["GET"])
+def _only(request, methods):
+    """Other methods are refused before the link is looked at or logged."""
+    if request.method not in methods:
+        response = HttpResponseNotAllowed(methods)
         response._has_been_logged = True
         return _private(response)
     return None
+
+
+COOKIE = "pre_release"
+COOKIE_SALT = prerelease.SALT + ":asked-to-open"
+
+
+def _asked_to_open(request, token: str) -> bool:
+    """Whether this browser pressed "Open the release" for this link."""
+    return request.get_signed_cookie(COOKIE, default=None, salt=COOKIE_SALT) == token
+
+
+def _landing(request, grant, token: str):
+    context = {
+        "grant": grant,
+        "publish_uk": ukclock.uk_label(grant.release.publish_at),
+        "breadcrumbs": [{"text": "Home", "href": "/"}],
+    }
+    return _private(render(request, "statistics/pre_release_landing.html", context))
+
+
+def _opened(request, grant, token: str):
+    """The button: remember the choice for this link until publication, and show the release."""
+    response = HttpResponseRedirect(prerelease.link_path(grant), status=303)
+    seconds = max(1, int((grant.release.publish_at - timezone.now()).total_seconds()))
+    response.set_signed_cookie(
+        COOKIE,
+        token,
+        salt=COOKIE_SALT,
+        max_age=seconds,
+        path=f"/statistics/pre-release/{grant.release.period_date}/",
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return _private(response)
 
 
 class PreReleaseView(ReleasePreviewView):
     """The release page for one pre-release access holder."""
 
     def dispatch(self, request, *args, **kwargs):
-        if refusal := _only_get(request):
+        if refusal := _only(request, ["GET", "POST"]):
             return refusal
+        token = kwargs["token"]
+        reading = request.method == "GET" and _asked_to_open(request, token)
         try:
-            self.grant = prerelease.open_link(kwargs["period"], kwargs["token"], viewed="page")
+            self.grant = prerelease.open_link(kwargs["period"], token, viewed="page", record=reading)
         except prerelease.Refused as refused:
             return _refused(request, refused)
+        if request.method == "POST":
+            return _opened(request, self.grant, token)
+        if not reading:
+            return _landing(request, self.grant, token)
         return _private(super(ReleasePreviewView, self).dispatch(request, *args, **kwargs))
 
     def page(self) -> dict:
@@ -95,12 +143,15 @@ class PreReleaseView(ReleasePreviewView):
 
 
 def pre_release_pdf(request, period, token):
-    if refusal := _only_get(request):
+    if refusal := _only(request, ["GET"]):
         return refusal
+    reading = _asked_to_open(request, token)
     try:
-        grant = prerelease.open_link(period, token, viewed="pdf")
+        grant = prerelease.open_link(period, token, viewed="pdf", record=reading)
     except prerelease.Refused as refused:
         return _refused(request, refused)
+    if not reading:
+        return _landing(request, grant, token)
     release = grant.release
     visible = Release.objects.as_published(release)
     document = build_release_document(release, visible=visible)

@@ -1,7 +1,7 @@
-"""Pre-release access in a real Chromium: a publisher grants it in the admin, the person opens the
-link from their email and reads the watermarked release; the link is refused before its window,
-after revocation and after publication; at publication the public list names the roles that had
-access.
+"""Pre-release access in a real Chromium: a publisher grants it in the admin; the person opens the
+link from their email, presses "Open the release" and reads the watermarked release; the link is
+refused before its window, after revocation and after publication; at publication the public list
+names the roles that had access.
 """
 
 from __future__ import annotations
@@ -90,6 +90,9 @@ def test_a_publisher_grants_access_and_the_person_reads_the_watermarked_release_
     # Ann, not signed in, on her phone: the watermarked release, its embargoed figures, her PDF.
     ann = browser.new_context(viewport={"width": 320, "height": 800}, is_mobile=True).new_page()
     ann.goto(link)
+    expect(ann.get_by_role("heading", level=1)).to_have_text("Pre-release access for Ann Lee")
+    accessible(ann, "pre-release-open-320")
+    ann.get_by_role("button", name="Open the release").click()
     expect(ann.locator("#preview-banner")).to_contain_text(
         "Pre-release access for Ann Lee. Not for publication until"
     )
