@@ -1,6 +1,7 @@
 import ipaddress
 import json
 import logging
+import re
 import time
 
 from csp.middleware import CSPMiddleware, PolicyParts
@@ -14,12 +15,16 @@ database_logger = logging.getLogger("newsroom.database")
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-def redacted(path: str) -> str:
-    """A path as logged: the secret part of a personal link (settings.NEWSROOM_SECRET_PATHS) left out."""
-    for prefix in settings.NEWSROOM_SECRET_PATHS:
-        if path.startswith(prefix):
-            return prefix + "…"
-    return path
+class RedactSecretPaths(logging.Filter):
+    """Leaves out the secret part of personal links (settings.NEWSROOM_SECRET_PATHS: pre-release and
+    subscription links) from every line a logger writes: the request log, Django's "Not Found: …"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for prefix in settings.NEWSROOM_SECRET_PATHS:
+            message = re.sub(re.escape(prefix) + r"[^\s\"']*", prefix + "…", message)
+        record.msg, record.args = message, ()
+        return True
 
 
 class RequestLogMiddleware:
@@ -35,7 +40,7 @@ class RequestLogMiddleware:
             json.dumps(
                 {
                     "method": request.method,
-                    "path": redacted(request.path),
+                    "path": request.path,
                     "status": response.status_code,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                     "cache": response.get("X-Cache", ""),

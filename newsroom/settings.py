@@ -195,6 +195,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"secret_paths": {"()": "newsroom.middleware.RedactSecretPaths"}},
+    # The loggers that write request paths: personal links are never written whole.
+    "loggers": {name: {"filters": ["secret_paths"]} for name in ("newsroom.requests", "django.request")},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

@@ -9,7 +9,6 @@ a change to that is a public change. Everything else the statistics and contacts
 
 from django.apps import apps
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
-from django.utils import timezone
 
 from common.cache import invalidate, invalidate_scopes
 
@@ -20,19 +19,6 @@ WATCHED_APPS = ("statistics", "contacts")
 UNWATCHED_MODELS = ("statistics.PreReleaseGrant", "statistics.PreReleaseAccess")
 # What the calendar shows of a release that is not out yet.
 ANNOUNCED = ("period_date", "publish_at", "date_confirmed", "status")
-
-
-def _on_public_pages(release) -> bool:
-    """Whether a release is read on public pages now: out, or withdrawn (its notice stays)."""
-    from stats.models import Release
-
-    if release.status == Release.Status.WITHDRAWN:
-        return True
-    return (
-        release.status in Release.PUBLIC_STATUSES
-        and release.publish_at is not None
-        and release.publish_at <= timezone.now()
-    )
 
 
 def _invalidate(sender, **kwargs):
@@ -59,7 +45,7 @@ def _release_saved(sender, instance, created, raw=False, **kwargs):
     before = getattr(instance, "_announced_before", None)
     if created or before is None or any(getattr(before, f) != getattr(instance, f) for f in ANNOUNCED):
         invalidate()
-    elif _on_public_pages(instance):
+    elif instance.is_out:
         invalidate_scopes(_shown_with(instance))
 
 
@@ -74,9 +60,9 @@ def _row_changed(sender, instance, **kwargs):
     if release is None:
         invalidate()
     elif sender is ReleaseFile:
-        if _on_public_pages(release):
+        if release.is_out:
             invalidate_scopes([release.cache_scope], site=False)  # a size on the release's own pages
-    elif _on_public_pages(release):
+    elif release.is_out:
         invalidate_scopes(_shown_with(release))
 
 

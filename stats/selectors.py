@@ -176,6 +176,30 @@ PROGRAMME_FIELDS_OF_METRIC = tuple(f"metric__programme__{field}" for field in PR
 SLUG_MARK = "slug-mark"
 
 
+def figure_row(
+    *, slug, name, unit, url, kind, value, qualifier, as_of, note, previous, revisions=()
+) -> FigureRow:
+    """One figure as every output reads it; `previous` is the previous release's (value, qualifier)."""
+    old, old_qualifier = previous
+    return FigureRow(
+        metric_slug=slug,
+        metric_name=name,
+        unit=unit,
+        kind=kind,
+        value=value,
+        display=qualified.stated(value, qualifier, kind=kind),
+        qualifier=qualifier,
+        as_of=as_of,
+        note=note,
+        previous=old,
+        change=formatting.change(value, old, kind=kind),
+        metric_url=url,
+        as_of_label=formatting.as_of(as_of),
+        previous_qualifier=old_qualifier,
+        revisions=list(revisions),
+    )
+
+
 def build_release_document(release: Release, *, visible=None) -> ReleaseDocument:
     """Everything a release shows, in a fixed number of queries.
 
@@ -225,23 +249,18 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
             revisions.setdefault(correction.figure_id, []).append(correction)
     for row in figures:
         pk, slug, name, unit, metric_id, value, kind, qualifier, as_of, note = row[: len(FIGURE_FIELDS)]
-        old, old_qualifier = previous_figures.get(metric_id, (None, ""))
         section_for(*row[len(FIGURE_FIELDS) :]).figures.append(
-            FigureRow(
-                metric_slug=slug,
-                metric_name=name,
+            figure_row(
+                slug=slug,
+                name=name,
                 unit=unit,
+                url=metric_url.format(slug),
                 kind=kind,
                 value=value,
-                display=qualified.stated(value, qualifier, kind=kind),
                 qualifier=qualifier,
                 as_of=as_of,
                 note=note,
-                previous=old,
-                change=formatting.change(value, old, kind=kind),
-                metric_url=metric_url.format(slug),
-                as_of_label=formatting.as_of(as_of),
-                previous_qualifier=old_qualifier,
+                previous=previous_figures.get(metric_id, (None, "")),
                 revisions=revisions.get(pk, []),
             )
         )

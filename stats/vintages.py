@@ -24,8 +24,8 @@ from django.utils import timezone
 from contacts.models import group_by_programme
 from stats.models import Correction, Figure, Metric, Programme, Release, Statement
 from stats.outputs import downloads
-from stats.selectors import FigureRow, ReleaseDocument, Section, build_release_document
-from stats.wording import formatting, qualified
+from stats.selectors import FigureRow, ReleaseDocument, Section, build_release_document, figure_row
+from stats.wording import formatting
 from stats.wording.parsing import parse_number
 from stats.wording.ukclock import UK
 
@@ -249,22 +249,17 @@ def _metric_order(metric: Metric) -> tuple:
 
 def _figure_row(state: FigureState, metric: Metric, before: dict) -> FigureRow:
     """The document's row for a figure as it stood then (made as `build_release_document` makes it)."""
-    old, old_qualifier = before.get(state.metric_id, (None, ""))
-    return FigureRow(
-        metric_slug=metric.slug,
-        metric_name=metric.name,
+    return figure_row(
+        slug=metric.slug,
+        name=metric.name,
         unit=metric.unit,
+        url=metric.get_absolute_url(),
         kind=state.kind,
         value=state.value,
-        display=qualified.stated(state.value, state.qualifier, kind=state.kind),
         qualifier=state.qualifier,
         as_of=state.as_of,
         note=state.note,
-        previous=old,
-        change=formatting.change(state.value, old, kind=state.kind),
-        metric_url=metric.get_absolute_url(),
-        as_of_label=formatting.as_of(state.as_of),
-        previous_qualifier=old_qualifier,
+        previous=before.get(state.metric_id, (None, "")),
     )
 
 
@@ -273,17 +268,10 @@ def metric_rows_then(metric: Metric, vintage: Vintage, *, request) -> list[downl
     states = figures_then(vintage, metric_id=metric.pk)
     releases = Release.objects.only("pk", "period_date").in_bulk({s.release_id for s in states})
     rows = [
-        downloads.Row(
+        downloads.Row.of_figure(
+            s,
+            metric=metric,
             period=releases[s.release_id].period_date,
-            programme=metric.programme.name,
-            metric_slug=metric.slug,
-            metric_name=metric.name,
-            kind=s.kind,
-            unit=metric.unit,
-            value=s.value,
-            as_of=s.as_of,
-            qualifier=s.qualifier,
-            note=s.note,
             release_url=request.build_absolute_uri(releases[s.release_id].get_absolute_url()),
         )
         for s in states

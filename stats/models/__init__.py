@@ -387,6 +387,11 @@ class Release(models.Model):
         )
 
     @property
+    def is_out(self) -> bool:
+        """Public, or withdrawn after it was (its permanent address keeps the notice)."""
+        return self.status == self.Status.WITHDRAWN or self.is_public
+
+    @property
     def cache_scope(self) -> str:
         """The public cache's name for the pages that show this release's figures, text and files
         (its own, and the next release's, which compares with it)."""

@@ -49,10 +49,11 @@ class Row:
     release_url: str
 
     @classmethod
-    def of_figure(cls, figure, *, metric, release_url: str) -> Row:
-        """The row for one saved figure of `metric` (passed in, so callers choose how it was fetched)."""
+    def of_figure(cls, figure, *, metric, release_url: str, period: date | None = None) -> Row:
+        """The row for one figure of `metric` (passed in, so callers choose how it was fetched): a saved
+        one, or one as it stood then (`stats.vintages`, which gives its release's `period`)."""
         return cls(
-            period=figure.release.period_date,
+            period=period or figure.release.period_date,
             programme=metric.programme.name,
             metric_slug=metric.slug,
             metric_name=metric.name,

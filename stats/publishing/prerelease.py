@@ -46,26 +46,14 @@ def window(release: Release) -> Window:
     return Window(release.publish_at - dt.timedelta(hours=hours()), release.publish_at)
 
 
-def is_coming(release: Release, now: dt.datetime | None = None) -> bool:
+def is_coming(release: Release) -> bool:
     """Approved and not yet public: the only state in which access may be granted or used."""
-    now = now or timezone.now()
-    return (
-        release.status == Release.Status.SCHEDULED
-        and release.publish_at is not None
-        and release.publish_at > now
-    )
+    return workflow.state_of(release) == workflow.COMING
 
 
-def ledger_closed(release: Release, now: dt.datetime | None = None) -> bool:
+def ledger_closed(release: Release) -> bool:
     """Out (or withdrawn): its grants can no longer change. Before, even sent back to draft, they can."""
-    now = now or timezone.now()
-    if release.status in (Release.Status.PUBLISHED, Release.Status.WITHDRAWN):
-        return True
-    return (
-        release.status == Release.Status.SCHEDULED
-        and release.publish_at is not None
-        and release.publish_at <= now
-    )
+    return release.is_out
 
 
 def _require(user, permission: str, what: str) -> None:

@@ -36,25 +36,19 @@ def _private(response):
 
 
 def _refused(request, refused: prerelease.Refused):
-    """A page that says why; not in Django's request log either, which would name the link."""
+    """A page that says why (the logs never name the link: newsroom.middleware.RedactSecretPaths)."""
     context = {
         "message": refused.message,
         "hours": prerelease.hours(),
         "breadcrumbs": [{"text": "Home", "href": "/"}],
     }
-    response = _private(
-        render(request, "statistics/pre_release_refused.html", context, status=refused.status)
-    )
-    response._has_been_logged = True
-    return response
+    return _private(render(request, "statistics/pre_release_refused.html", context, status=refused.status))
 
 
 def _only(request, methods):
     """Other methods are refused before the link is looked at or logged."""
     if request.method not in methods:
-        response = HttpResponseNotAllowed(methods)
-        response._has_been_logged = True
-        return _private(response)
+        return _private(HttpResponseNotAllowed(methods))
     return None
 
 
