@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.module_loading import import_string
 
@@ -303,14 +303,23 @@ def public_fragment(key: str, build):
     return _build_once(f"building:{state['generation']}:{key}", lambda: _lookup(key)[1], build_and_store)
 
 
+# Sent as a public change is made, before it commits: `scopes` None for anything every page may
+# show, else the scopes of the pages that show it. What else keeps rendered public content (stored
+# release bodies) moves on with it.
+public_changed = Signal()
+
+
 def invalidate() -> None:
     """Forget every cached public page, once the current transaction commits."""
+    public_changed.send(sender=None, scopes=None)
     transaction.on_commit(_forget_generation)
 
 
 def invalidate_scopes(names, *, site: bool = True) -> None:
     """Forget the pages that show these scopes (and, with `site`, every page not narrower than the
     site), once the current transaction commits. If the cache does not take it, everything goes."""
+    names = list(names)
+    public_changed.send(sender=None, scopes=names)
     names = [*names, *([SITE] if site else [])]
 
     def move_on():

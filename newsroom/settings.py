@@ -124,6 +124,9 @@ if REDIS_URL:
             },
         }
     }
+elif os.environ.get("NEWSROOM_CACHE") == "none":
+    # A cache that keeps nothing: every request as if every cache had just been cleared (load tests).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 elif os.environ.get("NEWSROOM_CACHE") == "locmem":
     # One process's memory: the test runs (each test clears it).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

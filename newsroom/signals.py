@@ -15,14 +15,25 @@ from common.cache import invalidate, invalidate_scopes
 WATCHED_APPS = ("statistics", "contacts")
 # Never seen by the public while they can change: pre-release grants and their log are read-only
 # once the release is out, and the public list is built then (a breach, which can come later, is
-# watched).
-UNWATCHED_MODELS = ("statistics.PreReleaseGrant", "statistics.PreReleaseAccess")
+# watched). Renditions and versions are what these changes move on, not changes themselves.
+UNWATCHED_MODELS = (
+    "statistics.PreReleaseGrant",
+    "statistics.PreReleaseAccess",
+    "statistics.PublicVersion",
+    "statistics.ReleaseRendition",
+)
 # What the calendar shows of a release that is not out yet.
 ANNOUNCED = ("period_date", "publish_at", "date_confirmed", "status")
 
 
 def _invalidate(sender, **kwargs):
     invalidate()
+
+
+def _m2m_changed(sender, **kwargs):
+    """A contact's programmes (and any other many-to-many of these apps); not staff groups' permissions."""
+    if sender._meta.app_label in WATCHED_APPS:
+        invalidate()
 
 
 def _remember_announced(sender, instance, raw=False, **kwargs):
@@ -84,4 +95,4 @@ def connect() -> None:
             else:
                 post_save.connect(_invalidate, sender=model, dispatch_uid=uid + "-save")
             post_delete.connect(_invalidate, sender=model, dispatch_uid=uid + "-delete")
-    m2m_changed.connect(_invalidate, dispatch_uid="newsroom-cache-m2m")
+    m2m_changed.connect(_m2m_changed, dispatch_uid="newsroom-cache-m2m")

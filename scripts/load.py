@@ -3,18 +3,22 @@
 
 Usage: .venv/bin/python scripts/load.py [--seconds 30] [--connections 16]
 
-Starts two gunicorn servers on a scratch PostgreSQL database holding the seed
+Starts three gunicorn servers on a scratch PostgreSQL database holding the seed
 release and two years of history: one with public caching in Redis, one with
-all public caching off. Prints requests/s, p99 latency and errors, with each
+all public caching off, one with a cache that keeps nothing. Prints requests/s,
+p99 latency and errors, with each
 rate as a ratio to the trivial view's (the median of interleaved rounds; p99 is
 the worst round's), for:
 
 - a trivial Django view (robots.txt, through the whole middleware stack);
 - the release page served whole from the page cache;
 - the release page with the page cache passed by, as for a reader carrying a
-  session cookie: the view runs, and the release body comes from the fragment
-  cache (newsroom.caching.public_fragment);
-- the release page with nothing cached: every request builds and renders it.
+  session cookie: the view runs and reads the release body as stored;
+- the release page with every cache empty (a cache that keeps nothing,
+  `NEWSROOM_CACHE=none`): every request reads the release and its stored body
+  (rendered when the release last changed) and renders the page around it;
+- the release page with nothing cached or stored: every request builds and
+  renders it all.
 
 Then the 09:30 case: a release scheduled to come out part-way through a run of
 the latest-release page on the caching server. It prints that run's rate, p99
@@ -404,14 +408,16 @@ def report_release_second(result: dict, trivial: dict) -> bool:
 
 @contextlib.contextmanager
 def servers():
-    """The scratch database and gunicorn on it twice: 8201 caching in Redis, 8202 with public caching off."""
+    """The scratch database and gunicorn on it three times: 8201 caching in Redis, 8202 with public
+    caching off, 8203 with a cache that keeps nothing."""
     prepare()
     cached = start(8201, REDIS_URL="redis://127.0.0.1:6379/14")
     uncached = start(8202, PUBLIC_CACHE_SECONDS="0")
+    forgetful = start(8203, NEWSROOM_CACHE="none")
     try:
         yield
     finally:
-        for server in (cached, uncached):
+        for server in (cached, uncached, forgetful):
             server.terminate()
             server.wait()
 
@@ -442,6 +448,7 @@ def main() -> None:
         sys.exit(1 if report_release_second(release, trivial) else 0)
     with servers():
         urllib.request.urlopen(f"http://127.0.0.1:8201{PAGE}").read()  # warm the cache
+        urllib.request.urlopen(f"http://127.0.0.1:8203{PAGE}").read()  # store its body
         cases = {
             "trivial view (robots.txt)": (f"http://127.0.0.1:8202{TRIVIAL}", ()),
             "release page, page cache hit": (f"http://127.0.0.1:8201{PAGE}", ()),
@@ -449,7 +456,8 @@ def main() -> None:
                 f"http://127.0.0.1:8201{PAGE}",
                 ("Cookie: sessionid=load-test",),
             ),
-            "release page, nothing cached": (f"http://127.0.0.1:8202{PAGE}", ()),
+            "release page, every cache empty": (f"http://127.0.0.1:8203{PAGE}", ()),
+            "release page, nothing cached or stored": (f"http://127.0.0.1:8202{PAGE}", ()),
         }
         rounds = [
             {name: wrk(url, headers=headers, **load) for name, (url, headers) in cases.items()}

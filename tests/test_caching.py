@@ -218,16 +218,22 @@ def test_the_cache_never_answers_for_a_host_that_is_not_allowed(client, redis_ca
     assert client.get("/statistics/", HTTP_HOST="evil.example").status_code == 400
 
 
-def test_a_reader_the_page_cache_passes_by_gets_the_release_without_a_query(
+def test_a_reader_the_page_cache_passes_by_gets_the_stored_body_in_three_queries(
     client, redis_cache, committed, django_assert_num_queries
 ):
+    """Signed in (or a new query string): the release, its stored body with the versions it must
+    match, the releases either side; nothing rendered again."""
+    from stats.models import ReleaseRendition
+
     client.cookies["sessionid"] = "not-a-session"  # the page cache serves no one with a session
     first = client.get("/statistics/2010-03-03/")
-    with django_assert_num_queries(0):
+    rendered_at = ReleaseRendition.objects.get(release=committed).built_at
+    with django_assert_num_queries(3):
         again = client.get("/statistics/2010-03-03/")
     assert "X-Cache" not in again
     assert again.content == first.content
     assert "306,774,292" in again.content.decode()
+    assert ReleaseRendition.objects.get(release=committed).built_at == rendered_at
 
 
 def test_a_correction_reaches_readers_the_page_cache_passes_by_at_once(client, redis_cache, committed):

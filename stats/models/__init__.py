@@ -596,7 +596,13 @@ from stats.models.prerelease import (  # noqa: E402
     PreReleaseGrant,
     new_access_token,
 )
-from stats.models.records import Correction, ReleaseDateChange, ReleaseFile  # noqa: E402
+from stats.models.records import (  # noqa: E402
+    Correction,
+    PublicVersion,
+    ReleaseDateChange,
+    ReleaseFile,
+    ReleaseRendition,
+)
 
 __all__ = [
     "Correction",
@@ -607,10 +613,12 @@ __all__ = [
     "PreReleaseBreach",
     "PreReleaseGrant",
     "Programme",
+    "PublicVersion",
     "Qualifier",
     "Release",
     "ReleaseDateChange",
     "ReleaseFile",
+    "ReleaseRendition",
     "Statement",
     "check_placeholders",
     "new_access_token",

@@ -75,3 +75,42 @@ class ReleaseDateChange(models.Model):
     @property
     def is_cancellation(self) -> bool:
         return self.new_publish_at is None
+
+
+class PublicVersion(models.Model):
+    """How far what some public pages show has moved on: "all" (what every page may show: contacts,
+    measures, which releases are out) or one release's cache scope (its figures, text and files).
+
+    Moved on after every public change commits, by the same calls that forget cached pages
+    (`common.cache.public_changed`). A stored rendition built at other versions is never served.
+    """
+
+    scope = models.CharField(max_length=40, unique=True)
+    version = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.scope} at {self.version}"
+
+
+class ReleaseRendition(models.Model):
+    """A public release's page body as rendered for one site address, kept with the versions it was
+    rendered from, so a reader's request reads it rather than renders it again.
+
+    Like the release's files it is made when what it shows changes (by the first request after, or
+    the warming at the release second), not on every request; unlike a cache entry it is never lost,
+    and one rendered from anything older than the current versions is never served.
+    """
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="renditions")
+    site = models.CharField(max_length=200, help_text="The address its links were written for.")
+    built_from = models.CharField(max_length=200)
+    body = models.TextField()
+    built_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["release", "site"], name="release_rendition_one_per_site")
+        ]
+
+    def __str__(self):
+        return f"{self.release} for {self.site}"

@@ -12,10 +12,10 @@ from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
-from common.cache import declare_scopes, public_fragment
+from common.cache import declare_scopes
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
-from stats.outputs import charts, downloads, payloads
+from stats.outputs import charts, downloads, payloads, renditions
 from stats.outputs.files import (
     all_data_csv_bytes,
     all_data_rows,
@@ -51,8 +51,8 @@ class ReleaseDetailView(TemplateView):
     def get_queryset(self):
         return Release.objects.public().select_related("lead_contact")
 
-    def get_object(self):
-        queryset = self.get_queryset()
+    def get_object(self, queryset=None):
+        queryset = self.get_queryset() if queryset is None else queryset
         period = self.kwargs.get("period")
         if period is None:
             release = queryset.order_by("-period_date").first()
@@ -79,32 +79,58 @@ class ReleaseDetailView(TemplateView):
         return self.render_to_response(self.get_context_data(**page))
 
     def page(self) -> dict:
-        """The page's title, description and rendered body.
+        """The page's title, description and body: the body as stored for what it shows
+        (`renditions`), with this moment's links to the releases either side put in.
 
-        They are the same for every reader, so they are kept in the public fragment cache:
-        a reader the page cache passes by (signed in) or misses (a new query string) costs no query.
+        A reader the page cache passes by (signed in) or misses (a new query string) reads the
+        stored body too; it is rendered again only after something it shows has changed.
         """
-        where = self.kwargs.get("period") or "latest"
-        return public_fragment(
-            f"release-page:{where}:{self.request.build_absolute_uri('/')}", self.build_page
+        visible = self.get_queryset()
+        release = self.get_object(visible.select_related(None))
+        declare_scopes([release.cache_scope])  # before anything of it is read
+        body = renditions.release_body(
+            release,
+            site=self.request.build_absolute_uri("/"),
+            render=lambda: self.render_body(release, slots=True),
         )
+        live = self.live_parts(*renditions.neighbours(release, among=visible))
+        return self.page_of(release, renditions.fill(body, **live))
 
     def build_page(self) -> dict:
+        """The page rendered now, nothing stored: previews and pre-release copies."""
         release = self.get_object()
-        declare_scopes([release.cache_scope])  # before anything of it is read
+        return self.page_of(release, self.render_body(release))
+
+    @staticmethod
+    def page_of(release, body) -> dict:
+        return {"heading": release.heading, "summary": release.summary, "body": body}
+
+    def render_body(self, release, *, slots: bool = False) -> str:
+        """The release's body; with `slots`, marks where `live_parts` go rather than them."""
         document = build_release_document(release, visible=self.get_queryset())
+        live = renditions.SLOTS if slots else self.live_parts(document.previous, document.next)
         context = {
             "release": release,
             "document": document,
-            "is_latest": "period" not in self.kwargs and not self.is_preview,
             "downloads": release_downloads(document, request=self.request),
-            "nav": release_nav(document),
+            "release_nav": live["nav"],
+            "latest_caption": live["latest"],
             **self.body_context(release),
         }
+        return render_to_string(self.body_template, context, request=self.request)
+
+    def live_parts(self, previous, following) -> dict:
+        """What changes with time rather than with an edit: the links either side, the caption."""
+        is_latest = "period" not in self.kwargs and not self.is_preview
         return {
-            "heading": release.heading,
-            "summary": release.summary,
-            "body": render_to_string(self.body_template, context, request=self.request),
+            "nav": mark_safe(
+                render_to_string(
+                    "statistics/includes/release_nav.html", {"nav": release_nav(previous, following)}
+                )
+            ),
+            "latest": mark_safe(
+                render_to_string("statistics/includes/latest_caption.html") if is_latest else ""
+            ),
         }
 
     def body_context(self, release) -> dict:
@@ -118,11 +144,10 @@ class ReleaseDetailView(TemplateView):
         return context
 
 
-def release_nav(document) -> dict:
+def release_nav(previous, following) -> dict:
     """Links to the releases either side of this one."""
     nav = {}
-    for side in ("previous", "next"):
-        other = getattr(document, side)
+    for side, other in (("previous", previous), ("next", following)):
         if other is not None:
             nav[f"{side}_href"] = other.get_absolute_url()
             nav[f"{side}_label"] = f"w/c {other.period_label}"

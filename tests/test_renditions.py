@@ -1,0 +1,178 @@
+"""A release page's body is rendered once for what it shows, kept, and rendered again only when
+something it shows changes (stats/outputs/renditions.py).
+
+Every page below is read with the page cache cleared first, so what a reader gets is the stored body
+or a new rendering, never a cached page. Real commits: the versions move on when a change commits.
+"""
+
+import datetime as dt
+import time
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from contacts.models import MediaContact
+from stats.models import Figure, Metric, Release, ReleaseRendition
+from stats.outputs import renditions
+from stats.publishing import services
+from tests.factories import make_groups
+
+
+@pytest.fixture(autouse=True)
+def public_caching_on(settings):
+    settings.PUBLIC_CACHE_SECONDS = 300
+
+
+@pytest.fixture
+def history(transactional_db):
+    from stats.demo.history import generate_history
+    from stats.demo.seed import load_seed
+
+    load_seed()
+    generate_history(weeks=6)
+    return list(Release.objects.public().order_by("period_date"))
+
+
+def read(client, path) -> str:
+    cache.clear()  # no cached page: the stored body or a new rendering
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return response.content.decode()
+
+
+def rendered(releases) -> dict:
+    """Each release's stored body: when it was rendered."""
+    kept = dict(ReleaseRendition.objects.values_list("release_id", "built_at"))
+    return {release.period_date: kept.get(release.pk) for release in releases}
+
+
+def read_all(client, releases) -> dict:
+    for release in releases:
+        read(client, release.get_absolute_url())
+    return rendered(releases)
+
+
+def person(django_user_model, name, group):
+    make_groups()
+    user = django_user_model.objects.create_user(name, f"{name}@example.org", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def test_a_correction_renders_again_only_the_bodies_that_show_it(client, history, django_user_model):
+    before = read_all(client, history)
+    assert all(before.values()), "every release page keeps its body"
+    assert read_all(client, history) == before, "read again, nothing is rendered again"
+
+    corrected, following = history[2], history[3]
+    figure = Figure.objects.get(release=corrected, metric__slug="eps-messages-total")
+    with transaction.atomic():
+        services.correct_figure(
+            figure=figure,
+            by=person(django_user_model, "sam", "Publishers"),
+            value=figure.value + 7,
+            reason="A late batch of messages.",
+        )
+
+    after = read_all(client, history)
+    again = sorted(period for period in after if after[period] != before[period])
+    assert again == [corrected.period_date, following.period_date]
+    html = read(client, corrected.get_absolute_url())
+    assert "A late batch of messages." in html
+    assert f"{int(figure.value) + 7:,}" in html
+
+
+def test_a_draft_s_edits_render_no_body_again(client, history, django_user_model):
+    officer = person(django_user_model, "pat", "Press officers")
+    draft = services.start_next_release(source=history[-1], by=officer)
+    before = read_all(client, history)
+    with transaction.atomic():
+        draft.title = "A new title for this week"
+        draft.save()
+        Figure.objects.filter(release=draft, metric__slug="eps-messages-total").get().save()
+        services.confirm_figures(release=draft, by=officer)
+    assert read_all(client, history) == before
+
+
+def test_a_contact_s_new_number_reaches_every_release_page(client, history):
+    read_all(client, history)
+    contact = MediaContact.objects.active().first()
+    with transaction.atomic():
+        contact.name = "Alex Renamed-Officer"
+        contact.save()
+    for release in history:
+        assert "Alex Renamed-Officer" in read(client, release.get_absolute_url())
+
+
+def test_a_body_stored_by_other_code_is_never_served(client, history):
+    release = history[0]
+    read(client, release.get_absolute_url())
+    kept = ReleaseRendition.objects.get(release=release)
+    current = kept.built_from
+    assert current.startswith(renditions.code_digest() + ":")
+    # What is stored is what readers get while it stands for what the release shows ...
+    ReleaseRendition.objects.filter(pk=kept.pk).update(body=kept.body.replace("Media contacts", "MARKED"))
+    assert "MARKED" in read(client, release.get_absolute_url())
+    # ... and one stored by another deployment's code or templates is rendered again.
+    ReleaseRendition.objects.filter(pk=kept.pk).update(built_from="0123456789abcdef" + current[16:])
+    html = read(client, release.get_absolute_url())
+    assert "MARKED" not in html and "Media contacts" in html
+    assert ReleaseRendition.objects.get(pk=kept.pk).built_from == current
+
+
+def test_the_code_digest_follows_the_templates(tmp_path, settings):
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>{{ figure }}</p>")
+    first = renditions.code_digest.__wrapped__(tmp_path)
+    page.write_text("<p>{{ figure }} messages</p>")
+    assert renditions.code_digest.__wrapped__(tmp_path) != first
+    settings.TIME_ZONE = "UTC"
+    page.write_text("<p>{{ figure }}</p>")
+    assert renditions.code_digest.__wrapped__(tmp_path) != first  # a setting it reads
+
+
+def test_with_public_caching_off_every_body_is_rendered_for_its_request(client, history, settings):
+    settings.PUBLIC_CACHE_SECONDS = 0
+    read(client, history[0].get_absolute_url())
+    assert not ReleaseRendition.objects.exists()
+
+
+def test_the_next_release_link_appears_at_its_second_without_rendering_again(client, history):
+    latest = history[-1]
+    metric = Metric.objects.get(slug="eps-messages-total")
+    publish_at = timezone.now() + dt.timedelta(seconds=2)
+    coming = Release.objects.create(
+        period_date=latest.period_date + dt.timedelta(days=7),
+        status=Release.Status.SCHEDULED,
+        publish_at=publish_at,
+    )
+    Figure.objects.create(release=coming, metric=metric, value=999_000_000)
+    assert "Next release" not in read(client, latest.get_absolute_url())
+    kept = rendered([latest])
+    time.sleep(max(0, (publish_at - timezone.now()).total_seconds()) + 0.05)
+    html = read(client, latest.get_absolute_url())
+    assert "Next release" in html and coming.get_absolute_url() in html
+    assert rendered([latest]) == kept, "the link is put in per request, the body is not rendered again"
+
+
+def test_the_latest_page_and_its_dated_page_share_one_body_and_differ_by_the_caption(client, history):
+    latest = history[-1]
+    dated = read(client, latest.get_absolute_url())
+    newest = read(client, "/statistics/")
+    assert ReleaseRendition.objects.filter(release=latest).count() == 1
+    caption = "Latest deployment statistics and information"
+    assert caption in newest and caption not in dated
+    assert "<!--newsroom:" not in newest + dated
+
+
+def test_previews_and_pre_release_copies_store_nothing(client, history, django_user_model):
+    officer = person(django_user_model, "pat", "Press officers")
+    draft = services.start_next_release(source=history[-1], by=officer)
+    client.force_login(officer)
+    html = client.get(f"/statistics/preview/{draft.pk}/").content.decode()
+    assert 'id="preview-banner"' in html and "<!--newsroom:" not in html
+    assert not ReleaseRendition.objects.exists()
