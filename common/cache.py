@@ -140,7 +140,7 @@ BUILD_WAIT_SECONDS = 5.0
 BUILD_POLL_SECONDS = 0.02
 
 
-def _build_once(lock: str, read, build):
+def build_once(lock: str, read, build):
     """`build()` if no other server is building the same entry, else what it stores.
 
     `read()` returns the stored entry or None. A waiter builds for itself if the other
@@ -177,7 +177,7 @@ def remember(key: str, build, timeout: int | None = None):
         _safe(lambda: cache.set(key, value, timeout))
         return value
 
-    return _build_once(f"building:{key}", lambda: _safe(lambda: cache.get(key)), build_and_store)
+    return build_once(f"building:{key}", lambda: _safe(lambda: cache.get(key)), build_and_store)
 
 
 def _next_publish_timestamp() -> float:
@@ -264,48 +264,9 @@ def _built_scopes(site_scope: dict) -> dict:
     return _declared.get() or site_scope
 
 
-# Fragments belong to a generation, so they can be kept far longer than a page's max-age.
-FRAGMENT_SECONDS = 60 * 60 * 24
-
-
-def public_fragment(key: str, build):
-    """A piece of public page that is the same for every reader, built once per generation.
-
-    Like whole pages, it is forgotten when anything public changes and never outlives the
-    next publish time; unlike them it also serves readers the page cache passes by (signed-in
-    staff) or misses (each new query string). Built every time when public caching is off or
-    the cache is down.
-    """
-    if settings.PUBLIC_CACHE_SECONDS <= 0:
-        return build()
-    key = f"fragment:{key}"
-    state, value, site_scope = _lookup(key)
-    if value is not None:
-        return value
-    if state is None:
-        return build()
-
-    def build_and_store():
-        outer = _declared.set(None)
-        try:
-            value = build()
-            scopes = _built_scopes(site_scope)
-        finally:
-            declared = _declared.get()
-            _declared.reset(outer)
-            if declared is not None:
-                _declared.set(declared)  # the page around the fragment shows the same
-        timeout = int(min(FRAGMENT_SECONDS, state["next_publish"] - time.time()))
-        if timeout > 0:
-            _store(key, state, value, timeout, scopes)
-        return value
-
-    return _build_once(f"building:{state['generation']}:{key}", lambda: _lookup(key)[1], build_and_store)
-
-
 # Sent as a public change is made, before it commits: `scopes` None for anything every page may
-# show, else the scopes of the pages that show it. What else keeps rendered public content (stored
-# release bodies) moves on with it.
+# show, else the scopes of the pages that show it (and, with `site`, pages not narrower than the
+# site). What else keeps rendered public content (stored renditions) moves on with it.
 public_changed = Signal()
 
 
@@ -319,7 +280,7 @@ def invalidate_scopes(names, *, site: bool = True) -> None:
     """Forget the pages that show these scopes (and, with `site`, every page not narrower than the
     site), once the current transaction commits. If the cache does not take it, everything goes."""
     names = list(names)
-    public_changed.send(sender=None, scopes=names)
+    public_changed.send(sender=None, scopes=names, site=site)
     names = [*names, *([SITE] if site else [])]
 
     def move_on():

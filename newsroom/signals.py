@@ -20,7 +20,7 @@ UNWATCHED_MODELS = (
     "statistics.PreReleaseGrant",
     "statistics.PreReleaseAccess",
     "statistics.PublicVersion",
-    "statistics.ReleaseRendition",
+    "statistics.Rendition",
 )
 # What the calendar shows of a release that is not out yet.
 ANNOUNCED = ("period_date", "publish_at", "date_confirmed", "status")

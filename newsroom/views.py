@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -21,6 +22,7 @@ from newsroom.context_processors import contacts_url
 from newsroom.forms import SearchForm
 from newsroom.middleware import DATABASE_UNAVAILABLE
 from stats.models import Metric, Programme, Release, Statement
+from stats.outputs import renditions
 from stats.selectors import build_release_document
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,15 @@ SEARCH_LIMIT = 20
 
 def home(request):
     """The newsroom home: headline figures of the latest release, recent releases, what is next."""
+    content = renditions.series_body(
+        "home",
+        site=request.build_absolute_uri("/"),
+        render=lambda: render_to_string("newsroom/home_content.html", home_context(), request=request),
+    )
+    return render(request, "newsroom/home.html", {"content": content})
+
+
+def home_context() -> dict:
     public = Release.objects.public()
     recent = list(public.order_by("-period_date")[:RECENT_RELEASES])
     latest = recent[0] if recent else None
@@ -38,7 +49,7 @@ def home(request):
     headlines = []
     if document:
         headlines = [(section, section.headline) for section in document.sections if section.headline]
-    context = {
+    return {
         "latest": latest,
         "document": document,
         "headlines": headlines,
@@ -46,7 +57,6 @@ def home(request):
         "next_release": Release.objects.upcoming().only("period_date", "publish_at").first(),
         "contacts_url": contacts_url(),
     }
-    return render(request, "newsroom/home.html", context)
 
 
 def _text_search(queryset, fields: list[str], query: str):

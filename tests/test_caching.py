@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from common.cache import BUILD_WAIT_SECONDS, breaker, current_state, public_fragment
+from common.cache import BUILD_WAIT_SECONDS, breaker, current_state, remember
 from stats.models import Figure, Metric, Release
 
 REDIS = {
@@ -223,17 +223,17 @@ def test_a_reader_the_page_cache_passes_by_gets_the_stored_body_in_three_queries
 ):
     """Signed in (or a new query string): the release, its stored body with the versions it must
     match, the releases either side; nothing rendered again."""
-    from stats.models import ReleaseRendition
+    from stats.models import Rendition
 
     client.cookies["sessionid"] = "not-a-session"  # the page cache serves no one with a session
     first = client.get("/statistics/2010-03-03/")
-    rendered_at = ReleaseRendition.objects.get(release=committed).built_at
+    rendered_at = Rendition.objects.get(key=f"release:{committed.pk}").built_at
     with django_assert_num_queries(3):
         again = client.get("/statistics/2010-03-03/")
     assert "X-Cache" not in again
     assert again.content == first.content
     assert "306,774,292" in again.content.decode()
-    assert ReleaseRendition.objects.get(release=committed).built_at == rendered_at
+    assert Rendition.objects.get(key=f"release:{committed.pk}").built_at == rendered_at
 
 
 def test_a_correction_reaches_readers_the_page_cache_passes_by_at_once(client, redis_cache, committed):
@@ -246,7 +246,7 @@ def test_a_correction_reaches_readers_the_page_cache_passes_by_at_once(client, r
     assert "306,774,299" in get(client, "/statistics/2010-03-03/")[1]
 
 
-def test_a_staff_preview_is_never_served_from_the_public_fragment_cache(
+def test_a_staff_preview_is_never_served_from_what_the_public_is_served(
     client, redis_cache, committed, django_user_model
 ):
     get(client, "/statistics/2010-03-03/")  # warm the public fragment
@@ -267,7 +267,7 @@ def test_when_readers_miss_together_one_builds_and_the_others_wait_for_it(redis_
         return "rendered"
 
     with ThreadPoolExecutor(4) as pool:
-        pages = list(pool.map(lambda _: public_fragment("release-page:2010-03-10", render), range(4)))
+        pages = list(pool.map(lambda _: remember("release-2010-03-10.pdf", render), range(4)))
     assert pages == ["rendered"] * 4
     assert len(builds) == 1
 
@@ -282,10 +282,10 @@ def test_if_the_one_building_fails_the_waiting_readers_build_at_once(redis_cache
         raise RuntimeError("the database went away")
 
     with ThreadPoolExecutor(1) as pool:
-        first = pool.submit(public_fragment, "release-page:2010-03-10", failing)
+        first = pool.submit(remember, "release-2010-03-10.pdf", failing)
         assert started.wait(2)
         began = time.monotonic()
-        assert public_fragment("release-page:2010-03-10", lambda: "rendered") == "rendered"
+        assert remember("release-2010-03-10.pdf", lambda: "rendered") == "rendered"
         assert time.monotonic() - began < BUILD_WAIT_SECONDS / 2
         with pytest.raises(RuntimeError):
             first.result()

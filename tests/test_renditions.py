@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import MediaContact
-from stats.models import Figure, Metric, Release, ReleaseRendition
+from stats.models import Figure, Metric, Release, Rendition
 from stats.outputs import renditions
 from stats.publishing import services
 from tests.factories import make_groups
@@ -45,8 +45,8 @@ def read(client, path) -> str:
 
 def rendered(releases) -> dict:
     """Each release's stored body: when it was rendered."""
-    kept = dict(ReleaseRendition.objects.values_list("release_id", "built_at"))
-    return {release.period_date: kept.get(release.pk) for release in releases}
+    kept = dict(Rendition.objects.values_list("key", "built_at"))
+    return {release.period_date: kept.get(f"release:{release.pk}") for release in releases}
 
 
 def read_all(client, releases) -> dict:
@@ -110,17 +110,17 @@ def test_a_contact_s_new_number_reaches_every_release_page(client, history):
 def test_a_body_stored_by_other_code_is_never_served(client, history):
     release = history[0]
     read(client, release.get_absolute_url())
-    kept = ReleaseRendition.objects.get(release=release)
+    kept = Rendition.objects.get(key=f"release:{release.pk}")
     current = kept.built_from
     assert current.startswith(renditions.code_digest() + ":")
     # What is stored is what readers get while it stands for what the release shows ...
-    ReleaseRendition.objects.filter(pk=kept.pk).update(body=kept.body.replace("Media contacts", "MARKED"))
+    Rendition.objects.filter(pk=kept.pk).update(body=kept.body.replace("Media contacts", "MARKED"))
     assert "MARKED" in read(client, release.get_absolute_url())
     # ... and one stored by another deployment's code or templates is rendered again.
-    ReleaseRendition.objects.filter(pk=kept.pk).update(built_from="0123456789abcdef" + current[16:])
+    Rendition.objects.filter(pk=kept.pk).update(built_from="0123456789abcdef" + current[16:])
     html = read(client, release.get_absolute_url())
     assert "MARKED" not in html and "Media contacts" in html
-    assert ReleaseRendition.objects.get(pk=kept.pk).built_from == current
+    assert Rendition.objects.get(pk=kept.pk).built_from == current
 
 
 def test_the_code_digest_follows_the_templates(tmp_path, settings):
@@ -138,7 +138,7 @@ def test_the_code_digest_follows_the_templates(tmp_path, settings):
 def test_with_public_caching_off_every_body_is_rendered_for_its_request(client, history, settings):
     settings.PUBLIC_CACHE_SECONDS = 0
     read(client, history[0].get_absolute_url())
-    assert not ReleaseRendition.objects.exists()
+    assert not Rendition.objects.exists()
 
 
 def test_the_next_release_link_appears_at_its_second_without_rendering_again(client, history):
@@ -163,7 +163,7 @@ def test_the_latest_page_and_its_dated_page_share_one_body_and_differ_by_the_cap
     latest = history[-1]
     dated = read(client, latest.get_absolute_url())
     newest = read(client, "/statistics/")
-    assert ReleaseRendition.objects.filter(release=latest).count() == 1
+    assert Rendition.objects.filter(key__startswith="release:").count() == 1
     caption = "Latest deployment statistics and information"
     assert caption in newest and caption not in dated
     assert "<!--newsroom:" not in newest + dated
@@ -175,4 +175,81 @@ def test_previews_and_pre_release_copies_store_nothing(client, history, django_u
     client.force_login(officer)
     html = client.get(f"/statistics/preview/{draft.pk}/").content.decode()
     assert 'id="preview-banner"' in html and "<!--newsroom:" not in html
-    assert not ReleaseRendition.objects.exists()
+    assert not Rendition.objects.exists()
+
+
+def test_a_metric_s_series_and_the_archive_are_kept_until_a_figure_or_the_releases_out_change(
+    client, history, django_user_model
+):
+    metric_page, archive = "/statistics/metrics/eps-messages-total/", "/statistics/archive/"
+
+    def kept() -> dict:
+        return dict(
+            Rendition.objects.filter(key__in=["metric:eps-messages-total", "archive"]).values_list(
+                "key", "built_at"
+            )
+        )
+
+    read(client, metric_page), read(client, archive)
+    before = kept()
+    assert len(before) == 2
+    read(client, metric_page), read(client, archive)
+    assert kept() == before, "read again, nothing is rendered again"
+    sorted_page = read(client, metric_page + "?sort=value")
+    assert kept() == before and "Every figure" in sorted_page  # a sorted table is rendered as asked
+
+    # A correction to any release's figure: the series shows it.
+    corrected = history[1]
+    figure = Figure.objects.get(release=corrected, metric__slug="eps-messages-total")
+    with transaction.atomic():
+        services.correct_figure(
+            figure=figure,
+            by=person(django_user_model, "sam", "Publishers"),
+            value=figure.value + 5,
+            reason="Late.",
+        )
+    assert f"{int(figure.value) + 5:,}" in read(client, metric_page)
+    after = kept()
+    assert after["metric:eps-messages-total"] != before["metric:eps-messages-total"]
+
+    # A release coming out at its second, with no save at that moment: both show it.
+    metric = Metric.objects.get(slug="eps-messages-total")
+    publish_at = timezone.now() + dt.timedelta(seconds=2)
+    coming = Release.objects.create(
+        period_date=history[-1].period_date + dt.timedelta(days=7),
+        status=Release.Status.SCHEDULED,
+        publish_at=publish_at,
+    )
+    Figure.objects.create(release=coming, metric=metric, value=987_654_321)
+    assert "987,654,321" not in read(client, metric_page)
+    assert "10 March 2010" not in read(client, archive)
+    time.sleep(max(0, (publish_at - timezone.now()).total_seconds()) + 0.05)
+    assert "987,654,321" in read(client, metric_page)
+    assert "10 March 2010" in read(client, archive)
+
+
+def test_the_home_page_is_kept_until_the_next_release_comes_out_or_its_date_moves(client, history):
+    html = read(client, "/")
+    assert "No release date has been announced yet." in html
+    kept = dict(Rendition.objects.filter(key="home").values_list("key", "built_at"))
+    assert (
+        read(client, "/") == html
+        and dict(Rendition.objects.filter(key="home").values_list("key", "built_at")) == kept
+    )
+
+    publish_at = timezone.now() + dt.timedelta(seconds=3)
+    with transaction.atomic():
+        coming = Release.objects.create(
+            period_date=history[-1].period_date + dt.timedelta(days=7),
+            status=Release.Status.SCHEDULED,
+            publish_at=publish_at,
+        )
+        Figure.objects.create(
+            release=coming, metric=Metric.objects.get(slug="eps-messages-total"), value=987_654_321
+        )
+    html = read(client, "/")
+    assert "The statistics for w/c 10 March 2010 are due to be published on" in html
+    assert "987,654,321" not in html
+    time.sleep(max(0, (publish_at - timezone.now()).total_seconds()) + 0.05)
+    html = read(client, "/")
+    assert "Latest figures: w/c 10 March 2010" in html and "987,654,321" in html

@@ -601,7 +601,7 @@ from stats.models.records import (  # noqa: E402
     PublicVersion,
     ReleaseDateChange,
     ReleaseFile,
-    ReleaseRendition,
+    Rendition,
 )
 
 __all__ = [
@@ -618,7 +618,7 @@ __all__ = [
     "Release",
     "ReleaseDateChange",
     "ReleaseFile",
-    "ReleaseRendition",
+    "Rendition",
     "Statement",
     "check_placeholders",
     "new_access_token",

@@ -92,25 +92,23 @@ class PublicVersion(models.Model):
         return f"{self.scope} at {self.version}"
 
 
-class ReleaseRendition(models.Model):
-    """A public release's page body as rendered for one site address, kept with the versions it was
-    rendered from, so a reader's request reads it rather than renders it again.
+class Rendition(models.Model):
+    """A piece of public page as rendered for one site address, kept with what it was rendered from
+    (the code, the versions of what it shows), so a reader's request reads it rather than renders it.
 
-    Like the release's files it is made when what it shows changes (by the first request after, or
-    the warming at the release second), not on every request; unlike a cache entry it is never lost,
-    and one rendered from anything older than the current versions is never served.
+    Made when what it shows changes (by the first request after, or the warming at the release
+    second), not on every request; unlike a cache entry it is never lost, and one rendered from
+    anything older than what it shows now is never served (`stats.outputs.renditions`).
     """
 
-    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="renditions")
+    key = models.CharField(max_length=100, help_text="What it is: a release's body, a metric's series…")
     site = models.CharField(max_length=200, help_text="The address its links were written for.")
     built_from = models.CharField(max_length=200)
     body = models.TextField()
     built_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["release", "site"], name="release_rendition_one_per_site")
-        ]
+        constraints = [models.UniqueConstraint(fields=["key", "site"], name="rendition_one_per_site")]
 
     def __str__(self):
-        return f"{self.release} for {self.site}"
+        return f"{self.key} for {self.site}"

@@ -289,8 +289,8 @@ def release_dataset(document, *, download_list, base: str, organisation: str, ca
     return dataset
 
 
-def metric_dataset(metric, points, *, download_list, base: str, organisation: str, catalogue: dict) -> dict:
-    """One measure's series as a schema.org Dataset."""
+def metric_dataset(metric, coverage, *, download_list, base: str, organisation: str, catalogue: dict) -> dict:
+    """One measure's series as a schema.org Dataset; `coverage`: its first and last periods, or None."""
     url = base + metric.get_absolute_url()
     publisher = _organisation(organisation, base + "/")
     description = metric.definition.strip() or f"{metric.name}, every weekly release."
@@ -317,8 +317,8 @@ def metric_dataset(metric, points, *, download_list, base: str, organisation: st
         "includedInDataCatalog": {"@type": "DataCatalog", **catalogue},
         "distribution": _distribution(download_list, base=base),
     }
-    if points:
-        dataset["temporalCoverage"] = _week(points[0].day, points[-1].day)
+    if coverage:
+        dataset["temporalCoverage"] = _week(*coverage)
     return dataset
 
 

@@ -1,15 +1,19 @@
-"""A public release's page body, rendered once for what it shows and kept.
+"""Pieces of public page rendered once for what they show, and kept.
 
-A release page's body (its figures, comparisons, notes, corrections, contacts, files) changes only
-when something it shows changes, and every such change already tells the public cache which pages
-show it (`common.cache.invalidate` / `invalidate_scopes`). The same calls move on the versions kept
-here (`PublicVersion`), in the database: "all" for what every page may show, a release's scope for
-its own content. A body is stored with the versions it was rendered from, read before rendering, so
-one rendered from data older than a change is never served, whatever the order of the reader and
-the change; with the code and settings it was rendered by, so a new deployment renders again.
+A release page's body (its figures, comparisons, notes, corrections, contacts, files), a metric's
+series and the archive change only when something they show changes, and every such change already
+tells the public cache which pages show it (`common.cache.invalidate` / `invalidate_scopes`). The
+same calls move on the versions kept here (`PublicVersion`), in the database: "all" for what every
+page may show, "site" for what pages of every release show (any public release's content), a
+release's scope for its own. A piece is stored with the versions it was rendered from, read before
+rendering, so one rendered from data older than a change is never served, whatever the order of the
+reader and the change; with the code and settings it was rendered by, so a new deployment renders
+again; and with whatever else it depends on that no save announces (which releases are out: one
+comes out at its second).
 
-What changes with time, not with an edit, is left out and put in per request: the links to the
-releases either side (the next one appears at its second) and the "latest" caption.
+What changes with time, not with an edit, and is cheap is left out and put in per request: a
+release page's links to the releases either side (the next appears at its second) and its "latest"
+caption.
 """
 
 from __future__ import annotations
@@ -24,17 +28,18 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Max, Min, Q, Subquery
+from django.db.models import Count, Max, Min, Q, Subquery
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from common.cache import public_changed
-from stats.models import PublicVersion, Release, ReleaseRendition
+from common.cache import build_once, public_changed
+from stats.models import PublicVersion, Release, Rendition
 
 logger = logging.getLogger(__name__)
 
 EVERYTHING = "all"
+SITE = "site"
 # Where the per-request parts go in a stored body.
 NAV_SLOT = mark_safe("<!--newsroom:release-nav-->")
 LATEST_SLOT = mark_safe("<!--newsroom:latest-caption-->")
@@ -42,14 +47,24 @@ SLOTS = {"nav": NAV_SLOT, "latest": LATEST_SLOT}
 # What a body's rendering depends on besides data: the project's code and templates, the libraries
 # that format what it prints, and the settings it reads.
 SOURCE_DIRS = ("templates", "stats", "contacts", "common", "newsroom")
-LIBRARIES = ("django", "phonenumbers", "phonenumberslite", "django-phonenumber-field")
+LIBRARIES = (
+    "django",
+    "django-tables2",
+    "reportlab",
+    "phonenumbers",
+    "phonenumberslite",
+    "django-phonenumber-field",
+)
 SETTINGS = ("TIME_ZONE", "LANGUAGE_CODE", "NEWSROOM_SITE_NAME", "NEWSROOM_ORGANISATION", "PRE_RELEASE_HOURS")
 
 
 @receiver(public_changed)
-def move_on(sender, scopes, **kwargs) -> None:
+def move_on(sender, scopes, site=True, **kwargs) -> None:
     """After the change commits: a new version for what it touched."""
-    names = [EVERYTHING] if scopes is None else sorted({s for s in scopes if s.startswith("release:")})
+    if scopes is None:
+        names = [EVERYTHING]
+    else:
+        names = sorted({s for s in scopes if s.startswith("release:")} | ({SITE} if site else set()))
     if names:
         transaction.on_commit(lambda: bump(names))
 
@@ -63,8 +78,8 @@ def bump(names) -> None:
             unique_fields=["scope"],
             update_fields=["version"],
         )
-    except DatabaseError:  # the change has committed; its release's own version still moved on
-        logger.error("Could not move on the stored bodies of %s.", ", ".join(names), exc_info=True)
+    except DatabaseError:  # the change has committed; a release's own version has moved on with it
+        logger.error("Could not move on the stored pieces of %s.", ", ".join(names), exc_info=True)
 
 
 @cache
@@ -87,54 +102,86 @@ def code_digest(base: Path | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _version_of(scope: str) -> Subquery:
-    return Subquery(PublicVersion.objects.filter(scope=scope).values("version")[:1])
+def keeping() -> bool:
+    """Whether pieces are kept: only with public caching on, as whole pages are."""
+    return settings.PUBLIC_CACHE_SECONDS > 0
 
 
-def built_from(release: Release, everything: int | None, own: int | None) -> str:
-    """What a body of `release` is rendered from: code, the versions of what it shows, the release's."""
-    return f"{code_digest()}:{everything or 0}:{own or 0}:{release.version}"
+def stored(key: str, *, site: str, shows: list[str], also: str = "", render: Callable[[], str]) -> SafeString:
+    """The piece `key` as stored for `site` if nothing it shows has moved on since (one query), else
+    `render()`'s, stored.
 
-
-def release_body(release: Release, *, site: str, render: Callable[[], str]) -> SafeString:
-    """The release's body as stored for `site` if nothing it shows has moved on since (one query),
-    else `render()`'s, stored.
-
-    The current versions are read with the stored body, so a body rendered from data older than
-    a change is never served. A page that fails to store it is still served. With public caching
-    off (PUBLIC_CACHE_SECONDS 0) every body is rendered for its request, as every page is.
+    `shows`: the scopes whose versions it must match; `also`: anything else it was rendered from that
+    no save announces. The current versions are read with the stored piece, before any rendering.
+    A page that fails to store it is still served. With public caching off (PUBLIC_CACHE_SECONDS
+    0) every piece is rendered for its request, as every page is.
     """
-    if settings.PUBLIC_CACHE_SECONDS <= 0:
+    if not keeping():
         return mark_safe(render())
-    versions = {"everything": _version_of(EVERYTHING), "own": _version_of(release.cache_scope)}
+    versions = {
+        f"version_{n}": Subquery(PublicVersion.objects.filter(scope=scope).values("version")[:1])
+        for n, scope in enumerate(shows)
+    }
     kept = (
-        ReleaseRendition.objects.filter(release=release, site=site)
+        Rendition.objects.filter(key=key, site=site)
         .annotate(**versions)
-        .values_list("built_from", "body", "everything", "own")
+        .values_list("built_from", "body", *versions)
         .first()
     )
     if kept is None:  # never rendered for this address
-        current = dict(
-            PublicVersion.objects.filter(scope__in=[EVERYTHING, release.cache_scope]).values_list(
-                "scope", "version"
-            )
-        )
-        kept = (None, None, current.get(EVERYTHING), current.get(release.cache_scope))
-    stored_from, stored_body, everything, own = kept
-    wanted = built_from(release, everything, own)
+        current = dict(PublicVersion.objects.filter(scope__in=shows).values_list("scope", "version"))
+        kept = (None, None, *(current.get(scope) for scope in shows))
+    stored_from, stored_body, *now = kept
+    wanted = ":".join([code_digest(), *(str(version or 0) for version in now), also])
     if stored_from == wanted:
         return mark_safe(stored_body)
-    body = render()
-    try:
-        with transaction.atomic():
-            ReleaseRendition.objects.update_or_create(
-                release=release,
-                site=site,
-                defaults={"built_from": wanted, "body": body, "built_at": timezone.now()},
+
+    def read():
+        return (
+            Rendition.objects.filter(key=key, site=site, built_from=wanted)
+            .values_list("body", flat=True)
+            .first()
+        )
+
+    def render_and_store():
+        body = render()
+        try:  # one statement: two servers storing the same piece at once both succeed, the later kept
+            Rendition.objects.bulk_create(
+                [Rendition(key=key, site=site, built_from=wanted, body=body, built_at=timezone.now())],
+                update_conflicts=True,
+                unique_fields=["key", "site"],
+                update_fields=["built_from", "body", "built_at"],
             )
-    except DatabaseError:
-        logger.warning("Could not store the rendered body of %s; served it anyway.", release, exc_info=True)
-    return mark_safe(body)
+        except DatabaseError:
+            logger.warning("Could not store %s for %s; served it anyway.", key, site, exc_info=True)
+        return body
+
+    # When a release comes out every reader misses at once: one server renders each piece.
+    lock = "building:rendition:" + hashlib.sha256(f"{key} {site} {wanted}".encode()).hexdigest()
+    return mark_safe(build_once(lock, read, render_and_store))
+
+
+def release_body(release: Release, *, site: str, render: Callable[[], str]) -> SafeString:
+    """A public release's page body: its own content, what every page shows, and its version
+    (which every edit moves on, bulk ones included)."""
+    return stored(
+        f"release:{release.pk}",
+        site=site,
+        shows=[EVERYTHING, release.cache_scope],
+        also=str(release.version),
+        render=render,
+    )
+
+
+def series_body(key: str, *, site: str, render: Callable[[], str]) -> SafeString:
+    """A piece made from the figures of every public release (a metric's chart and table, the
+    archive): any public release's content, what every page shows, and which releases are out."""
+    if not keeping():
+        return mark_safe(render())
+    out = Release.objects.public().aggregate(count=Count("pk"), latest=Max("period_date"))
+    return stored(
+        key, site=site, shows=[EVERYTHING, SITE], also=f"{out['count']}-{out['latest']}", render=render
+    )
 
 
 def neighbours(release: Release, *, among) -> tuple[Release | None, Release | None]:

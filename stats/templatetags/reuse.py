@@ -29,9 +29,7 @@ def dataset_json_ld(context):
     if context.get("document") is not None:
         return metadata.json_ld(metadata.release_dataset(context["document"], **shared))
     if context.get("metric") is not None:
-        return metadata.json_ld(
-            metadata.metric_dataset(context["metric"], context.get("points") or [], **shared)
-        )
+        return metadata.json_ld(metadata.metric_dataset(context["metric"], context.get("coverage"), **shared))
     return ""
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from django.db.models import Max, Min
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -241,6 +242,18 @@ class ArchiveView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["archive"] = renditions.series_body(
+            "archive",
+            site=self.request.build_absolute_uri("/"),
+            render=lambda: render_to_string(
+                "statistics/includes/archive_list.html", self.list_context(), request=self.request
+            ),
+        )
+        context["breadcrumbs"] = statistics_crumbs()
+        return context
+
+    @staticmethod
+    def list_context() -> dict:
         releases = list(
             Release.objects.public()
             .order_by("-period_date")
@@ -249,11 +262,11 @@ class ArchiveView(TemplateView):
         years: dict[int, list[Release]] = {}
         for release in releases:
             years.setdefault(release.period_date.year, []).append(release)
-        context["years"] = sorted(years.items(), reverse=True)
-        context["release_count"] = len(releases)
-        context["synthetic_count"] = sum(r.is_synthetic for r in releases)
-        context["breadcrumbs"] = statistics_crumbs()
-        return context
+        return {
+            "years": sorted(years.items(), reverse=True),
+            "release_count": len(releases),
+            "synthetic_count": sum(r.is_synthetic for r in releases),
+        }
 
 
 def statistics_crumbs(*parents) -> list[dict]:
@@ -343,6 +356,29 @@ class MetricDetailView(DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         metric = self.object
+
+        def render():
+            return render_to_string(
+                "statistics/includes/metric_series.html", self.series_context(metric), request=self.request
+            )
+
+        # The table's first page in its first order is kept rendered; a sorted or later page (any
+        # query string) is rendered as asked.
+        context["series"] = (
+            mark_safe(render())
+            if self.request.GET
+            else renditions.series_body(
+                f"metric:{metric.slug}", site=self.request.build_absolute_uri("/"), render=render
+            )
+        )
+        context["downloads"] = metric_downloads(metric, request=self.request)
+        context["coverage"] = series_coverage(metric)
+        context["breadcrumbs"] = statistics_crumbs(
+            (metric.programme.name, metric.programme.get_absolute_url())
+        )
+        return context
+
+    def series_context(self, metric) -> dict:
         points = series_for([metric])[metric.pk]
         previous = {point.day: before.value for before, point in itertools.pairwise(points)}
         figures = (
@@ -354,18 +390,24 @@ class MetricDetailView(DetailView):
         )
         table = SeriesTable(figures, previous=previous, caption=f"{metric.name}, by reporting period")
         RequestConfig(self.request).configure(table)
-        context["table"] = table
-        context["points"] = points
-        context["latest"] = points[-1] if points else None
-        context["latest_display"] = (
-            qualified.stated(points[-1].value, points[-1].qualifier, kind=metric.kind) if points else ""
-        )
-        context["chart"] = chart_for(metric, points, id_prefix="chart-series")
-        context["downloads"] = metric_downloads(metric, request=self.request)
-        context["breadcrumbs"] = statistics_crumbs(
-            (metric.programme.name, metric.programme.get_absolute_url())
-        )
-        return context
+        return {
+            "metric": metric,
+            "table": table,
+            "points": points,
+            "latest": points[-1] if points else None,
+            "latest_display": (
+                qualified.stated(points[-1].value, points[-1].qualifier, kind=metric.kind) if points else ""
+            ),
+            "chart": chart_for(metric, points, id_prefix="chart-series"),
+        }
+
+
+def series_coverage(metric: Metric):
+    """The first and last periods of a metric's public figures (one query), or None."""
+    days = Figure.objects.filter(metric=metric, release__in=Release.objects.public()).aggregate(
+        first=Min("release__period_date"), last=Max("release__period_date")
+    )
+    return (days["first"], days["last"]) if days["first"] else None
 
 
 def metric_download(request, slug, fmt):

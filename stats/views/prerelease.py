@@ -106,7 +106,7 @@ class PreReleaseView(ReleasePreviewView):
         return _private(super(ReleasePreviewView, self).dispatch(request, *args, **kwargs))
 
     def page(self) -> dict:
-        return self.build_page()  # one person's copy: never from or into the public fragment cache
+        return self.build_page()  # one person's copy: rendered for them, never kept or served to another
 
     def get_queryset(self):
         return Release.objects.as_published(self.grant.release).select_related("lead_contact")

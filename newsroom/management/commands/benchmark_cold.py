@@ -5,7 +5,9 @@ The peer is the site `../shared/peers/wagtail_peer.sh` builds (stock Wagtail, th
 rich-text page): this command builds it the same way into a scratch directory (a virtualenv with
 Wagtail from PyPI, `wagtail start`, the peer's app and seed) unless `--peer-site` names one already
 built, then runs the peer's own `count_queries` command, which times its page with Django's test
-client and `time.process_time`, as this command times ours.
+client and `time.process_time`, as this command times ours, with the peer's cache (in-process
+memory) unless told to use ours. Pieces of page kept rendered in the database stay (they are data,
+made when what they show changes); one row forgets them before each request too.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ PAGES = {
 TRIVIAL = "/robots.txt"
 PEER_PAGE, PEER_TRIVIAL = "/deployment-statistics/", "/trivial/"
 PROJECT = "statsite"
+# The peer's settings name no cache: Django's default, in-process memory.
+PEER_CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 def clear_caches() -> None:
@@ -44,10 +48,10 @@ def clear_caches() -> None:
 
 
 def forget_renditions() -> None:
-    """Every stored release body too: each is rendered again from the figures, as after a change."""
-    from stats.models import ReleaseRendition
+    """Every stored rendition too: each piece is rendered again from the figures, as after a change."""
+    from stats.models import Rendition
 
-    ReleaseRendition.objects.all().delete()
+    Rendition.objects.all().delete()
 
 
 def cpu_ms(client: Client, path: str, *, runs: int, cold: bool, rerender: bool = False) -> float:
@@ -85,11 +89,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--peer-site", help="A peer site already built (keeps it between runs).")
         parser.add_argument("--no-peer", action="store_true", help="Ours only.")
+        parser.add_argument(
+            "--cache-as-configured",
+            action="store_true",
+            help="Our cache as settings say (the file cache, or Redis with REDIS_URL); by default Django's "
+            "in-process memory cache, as the peer runs.",
+        )
 
     def say(self, text: str = "") -> None:
         self.stdout.write(text)
 
-    def handle(self, *args, runs, peer_dir, peer_site, no_peer, **options):
+    def handle(self, *args, runs, peer_dir, peer_site, no_peer, cache_as_configured, **options):
         peer = None
         if not no_peer:
             site = Path(peer_site) if peer_site else Path(tempfile.mkdtemp(prefix="wagtail-peer-"))
@@ -102,7 +112,8 @@ class Command(BaseCommand):
         old_name = connection.settings_dict["NAME"]
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
-            with override_settings(DEBUG=False, ALLOWED_HOSTS=["testserver"]):
+            caches_now = {} if cache_as_configured else {"CACHES": PEER_CACHES}
+            with override_settings(DEBUG=False, ALLOWED_HOSTS=["testserver"], **caches_now):
                 self.run(runs=runs, peer=peer)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -181,6 +192,8 @@ class Command(BaseCommand):
         shutil.copytree(app / "peerstats", project / "peerstats")
         (project / "peerstats" / "templates" / "peerstats" / "static_page.html").unlink(missing_ok=True)
         shutil.copy(app / "settings_bench.py", project / PROJECT / "settings" / "bench.py")
+        # And the peer's cached settings, so its own load test (bench.py) can run on this site too.
+        shutil.copy(app / "settings_bench_cached.py", project / PROJECT / "settings" / "bench_cached.py")
         env = self.peer_env()
         for step in (
             ["makemigrations", "peerstats", "-v0"],
