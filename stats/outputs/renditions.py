@@ -27,8 +27,8 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
-from django.db.models import Count, Max, Min, Q, Subquery
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Max, Min, Q
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -107,6 +107,24 @@ def keeping() -> bool:
     return settings.PUBLIC_CACHE_SECONDS > 0
 
 
+def _kept(key: str, site: str, shows: list[str]) -> tuple:
+    """The stored piece's `built_from` and body (None, None if there is none) and the current
+    versions of `shows`, in one statement: the hottest read of the public site, written out so no
+    query is compiled for it on each request."""
+    quote = connection.ops.quote_name
+    version = (
+        f"(SELECT {quote('version')} FROM {quote(PublicVersion._meta.db_table)} WHERE {quote('scope')} = %s)"
+    )
+    sql = (
+        f"SELECT r.{quote('built_from')}, r.{quote('body')}, {', '.join([version] * len(shows))} "
+        f"FROM (SELECT 1 AS one) AS o LEFT JOIN {quote(Rendition._meta.db_table)} AS r "
+        f"ON r.{quote('key')} = %s AND r.{quote('site')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*shows, key, site])
+        return cursor.fetchone()
+
+
 def stored(key: str, *, site: str, shows: list[str], also: str = "", render: Callable[[], str]) -> SafeString:
     """The piece `key` as stored for `site` if nothing it shows has moved on since (one query), else
     `render()`'s, stored.
@@ -118,20 +136,7 @@ def stored(key: str, *, site: str, shows: list[str], also: str = "", render: Cal
     """
     if not keeping():
         return mark_safe(render())
-    versions = {
-        f"version_{n}": Subquery(PublicVersion.objects.filter(scope=scope).values("version")[:1])
-        for n, scope in enumerate(shows)
-    }
-    kept = (
-        Rendition.objects.filter(key=key, site=site)
-        .annotate(**versions)
-        .values_list("built_from", "body", *versions)
-        .first()
-    )
-    if kept is None:  # never rendered for this address
-        current = dict(PublicVersion.objects.filter(scope__in=shows).values_list("scope", "version"))
-        kept = (None, None, *(current.get(scope) for scope in shows))
-    stored_from, stored_body, *now = kept
+    stored_from, stored_body, *now = _kept(key, site, shows)
     wanted = ":".join([code_digest(), *(str(version or 0) for version in now), also])
     if stored_from == wanted:
         return mark_safe(stored_body)
