@@ -253,3 +253,13 @@ def test_the_home_page_is_kept_until_the_next_release_comes_out_or_its_date_move
     time.sleep(max(0, (publish_at - timezone.now()).total_seconds()) + 0.05)
     html = read(client, "/")
     assert "Latest figures: w/c 10 March 2010" in html and "987,654,321" in html
+
+
+def test_a_deleted_release_s_body_goes_with_it(client, history):
+    release, other = history[0], history[1]
+    read(client, release.get_absolute_url()), read(client, other.get_absolute_url())
+    key = f"release:{release.pk}"
+    assert Rendition.objects.filter(key=key).exists()
+    release.delete()
+    assert not Rendition.objects.filter(key=key).exists()
+    assert Rendition.objects.filter(key=f"release:{other.pk}").exists(), "the others stay"

@@ -29,6 +29,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Max, Min, Q
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -67,6 +68,12 @@ def move_on(sender, scopes, site=True, **kwargs) -> None:
         names = sorted({s for s in scopes if s.startswith("release:")} | ({SITE} if site else set()))
     if names:
         transaction.on_commit(lambda: bump(names))
+
+
+@receiver(post_delete, sender=Release)
+def forget_release(sender, instance, **kwargs) -> None:
+    """A deleted release's body goes with it (a new release never matches it: "all" moved on)."""
+    Rendition.objects.filter(key=f"release:{instance.pk}").delete()
 
 
 def bump(names) -> None:
