@@ -72,7 +72,7 @@ def _row_changed(sender, instance, **kwargs):
         invalidate()
     elif sender is ReleaseFile:
         if release.is_out:
-            invalidate_scopes([release.cache_scope], site=False)  # a size on the release's own pages
+            invalidate_scopes([release.files_scope], site=False)  # a size on the release's page
     elif release.is_out:
         invalidate_scopes(_shown_with(release))
 

@@ -6,6 +6,7 @@ or a new rendering, never a cached page. Real commits: the versions move on when
 """
 
 import datetime as dt
+import re
 import time
 
 import pytest
@@ -263,3 +264,68 @@ def test_a_deleted_release_s_body_goes_with_it(client, history):
     release.delete()
     assert not Rendition.objects.filter(key=key).exists()
     assert Rendition.objects.filter(key=f"release:{other.pk}").exists(), "the others stay"
+
+
+def test_a_file_s_size_reaches_the_kept_page_once_the_file_is_built(client, history):
+    from stats.models import ReleaseFile
+
+    release = history[-1]
+    path = f"/statistics/{release.period_date:%Y-%m-%d}.csv"
+
+    def csv_link(html: str) -> str:
+        return re.search(rf'<a href="{path}">.*?</a>', html, re.S).group(0)
+
+    ReleaseFile.objects.filter(release=release).delete()  # as just after a correction, before the build
+    assert "(CSV)" in csv_link(read(client, release.get_absolute_url()))
+    csv = client.get(path)  # built, its size recorded
+    assert csv.status_code == 200
+    size = ReleaseFile.objects.get(release=release, format="csv").size
+    assert re.search(r"\(CSV, [\d.]+ (KB|bytes)\)", csv_link(read(client, release.get_absolute_url()))), size
+
+
+def test_a_release_compares_with_an_earlier_period_that_comes_out_late_at_its_second(client, history):
+    latest, late = history[-1], history[-2]
+    late_period = late.period_date
+    late.delete()  # w/c 24 February is not out yet: it comes out after the next week
+    html = read(client, latest.get_absolute_url())
+    assert "change since w/c 17 February 2010" in html
+    publish_at = timezone.now() + dt.timedelta(seconds=2)
+    coming = Release.objects.create(
+        period_date=late_period, status=Release.Status.SCHEDULED, publish_at=publish_at
+    )
+    Figure.objects.create(
+        release=coming, metric=Metric.objects.get(slug="eps-messages-total"), value=300_000_000
+    )
+    assert "change since w/c 17 February 2010" in read(client, latest.get_absolute_url())
+    time.sleep(max(0, (publish_at - timezone.now()).total_seconds()) + 0.05)
+    html = read(client, latest.get_absolute_url())  # no save at the second
+    assert "change since w/c 24 February 2010" in html
+
+
+def test_a_task_queue_that_refuses_work_neither_fails_a_new_date_nor_leaves_the_home_page_behind(
+    client, history, settings, django_user_model
+):
+    """The release's moment cannot be queued (Redis refuses): the new date still stands and the home
+    page says it at once (the periodic catch-up publishes the release at its time)."""
+    from stats.wording import ukclock
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "DEFAULT_TIMEOUT": 5}}
+    first, then = (timezone.now() + dt.timedelta(days=days) for days in (2, 3))
+    coming = Release.objects.create(
+        period_date=history[-1].period_date + dt.timedelta(days=7),
+        status=Release.Status.SCHEDULED,
+        publish_at=first,
+    )
+    before = read(client, "/")
+    assert ukclock.uk_label(first, weekday=True) in before
+    services.change_release_date(
+        release=coming,
+        by=person(django_user_model, "sam", "Publishers"),
+        publish_at=then,
+        reason="The supplier's file is late.",
+    )
+    coming.refresh_from_db()
+    assert coming.publish_at == then
+    after = read(client, "/")
+    assert ukclock.uk_label(then, weekday=True) in after

@@ -397,6 +397,12 @@ class Release(models.Model):
         (its own, and the next release's, which compares with it)."""
         return f"release:{self.pk}"
 
+    @property
+    def files_scope(self) -> str:
+        """The public cache's name for what shows the sizes of this release's files (its page), so
+        recording a size moves on that page and not the files themselves."""
+        return f"release-files:{self.pk}"
+
     def previous(self, queryset=None) -> Release | None:
         """The release before this one among `queryset` (public ones by default)."""
         queryset = Release.objects.public() if queryset is None else queryset

@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from common.cache import STATE_KEY, _safe, remember
+from common.cache import STATE_KEY, _safe, invalidate_scopes, remember
 from stats.models import Figure, Metric, Programme, Release, ReleaseFile
 from stats.outputs import bundles, downloads, metadata, payloads
 from stats.selectors import build_release_document
@@ -50,6 +50,8 @@ def record_sizes(release: Release, sizes: dict[str, int]) -> None:
             unique_fields=["release", "format"],
             update_fields=["size", "version", "built_at"],
         )
+        if release.is_out:  # a bulk write sends no signal: the release's page shows the sizes
+            invalidate_scopes([release.files_scope], site=False)
 
 
 def site_request(base_url: str | None = None) -> HttpRequest:

@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 EVERYTHING = "all"
 SITE = "site"
+RELEASE_SCOPES = ("release:", "release-files:")  # a release's content; the sizes of its files
 # Where the per-request parts go in a stored body.
 NAV_SLOT = mark_safe("<!--newsroom:release-nav-->")
 LATEST_SLOT = mark_safe("<!--newsroom:latest-caption-->")
@@ -65,7 +66,7 @@ def move_on(sender, scopes, site=True, **kwargs) -> None:
     if scopes is None:
         names = [EVERYTHING]
     else:
-        names = sorted({s for s in scopes if s.startswith("release:")} | ({SITE} if site else set()))
+        names = sorted({s for s in scopes if s.startswith(RELEASE_SCOPES)} | ({SITE} if site else set()))
     if names:
         transaction.on_commit(lambda: bump(names))
 
@@ -173,14 +174,17 @@ def stored(key: str, *, site: str, shows: list[str], also: str = "", render: Cal
     return mark_safe(build_once(lock, read, render_and_store))
 
 
-def release_body(release: Release, *, site: str, render: Callable[[], str]) -> SafeString:
-    """A public release's page body: its own content, what every page shows, and its version
-    (which every edit moves on, bulk ones included)."""
+def release_body(
+    release: Release, *, previous: Release | None, site: str, render: Callable[[], str]
+) -> SafeString:
+    """A public release's page body: its own content, what every page shows, its version (which
+    every edit moves on, bulk ones included), and which release it compares with (an earlier
+    period coming out late, at its second, becomes the one)."""
     return stored(
         f"release:{release.pk}",
         site=site,
-        shows=[EVERYTHING, release.cache_scope],
-        also=str(release.version),
+        shows=[EVERYTHING, release.cache_scope, release.files_scope],
+        also=f"{release.version}:{previous.period_date if previous else '-'}",
         render=render,
     )
 

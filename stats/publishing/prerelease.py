@@ -91,7 +91,7 @@ def grant_access(
         from stats.publishing.tasks import send_pre_release_link
 
         grant_id = grant.pk
-        transaction.on_commit(lambda: send_pre_release_link.enqueue(grant_id))
+        transaction.on_commit(lambda: send_pre_release_link.enqueue(grant_id), robust=True)
     return grant
 
 

@@ -45,12 +45,14 @@ def schedule_release_moment(release: Release) -> None:
     runs, whether its time has really come.
     """
     release_id, when = release.pk, release.publish_at
-    transaction.on_commit(lambda: _later(release_moment, when, release_id))
+    # Robust: a queue that refuses it is logged, and the catch-up publishes the release; the
+    # change's other hooks (forgetting cached pages, moving kept pages on) still run.
+    transaction.on_commit(lambda: _later(release_moment, when, release_id), robust=True)
 
 
 def announce(signal, **ids) -> None:
     """Send a workflow event once the current change commits."""
-    transaction.on_commit(lambda: signal.send(sender=Release, **ids))
+    transaction.on_commit(lambda: signal.send(sender=Release, **ids), robust=True)
 
 
 @task()

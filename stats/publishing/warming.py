@@ -26,12 +26,13 @@ class Warmed:
 
 
 def release_paths(release: Release) -> list[str]:
-    """Every public address a release's coming out changes."""
+    """Every public address a release's coming out changes: its files first, so the sizes they
+    record are on its page when the page is built."""
     period = release.period_date
     paths = [
-        release.get_absolute_url(),
         reverse("statistics:release-pdf", args=[period]),
         *(reverse("statistics:release-download", args=[period, fmt]) for fmt in DATA_FORMATS),
+        release.get_absolute_url(),
         "/",
         reverse("statistics:release-latest"),
         reverse("statistics:archive"),

@@ -88,14 +88,15 @@ class ReleaseDetailView(TemplateView):
         """
         visible = self.get_queryset()
         release = self.get_object(visible.select_related(None))
-        declare_scopes([release.cache_scope])  # before anything of it is read
+        declare_scopes([release.cache_scope, release.files_scope])  # before anything of it is read
+        previous, following = renditions.neighbours(release, among=visible)
         body = renditions.release_body(
             release,
+            previous=previous,
             site=self.request.build_absolute_uri("/"),
             render=lambda: self.render_body(release, slots=True),
         )
-        live = self.live_parts(*renditions.neighbours(release, among=visible))
-        return self.page_of(release, renditions.fill(body, **live))
+        return self.page_of(release, renditions.fill(body, **self.live_parts(previous, following)))
 
     def build_page(self) -> dict:
         """The page rendered now, nothing stored: previews and pre-release copies."""
