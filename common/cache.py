@@ -265,7 +265,7 @@ def _built_scopes(site_scope: dict) -> dict:
 
 
 # Sent as a public change is made, before it commits: `scopes` None for anything every page may
-# show, else the scopes of the pages that show it (and, with `site`, pages not narrower than the
+# show, else the scopes of the pages that show it (SITE among them for pages not narrower than the
 # site). What else keeps rendered public content (stored renditions) moves on with it.
 public_changed = Signal()
 
@@ -279,9 +279,8 @@ def invalidate() -> None:
 def invalidate_scopes(names, *, site: bool = True) -> None:
     """Forget the pages that show these scopes (and, with `site`, every page not narrower than the
     site), once the current transaction commits. If the cache does not take it, everything goes."""
-    names = list(names)
-    public_changed.send(sender=None, scopes=names, site=site)
     names = [*names, *([SITE] if site else [])]
+    public_changed.send(sender=None, scopes=names)
 
     def move_on():
         version = time.time_ns()

@@ -63,20 +63,26 @@ def person(django_user_model, name, group):
     return user
 
 
+def correct(release, *, by, add: int, reason: str) -> Figure:
+    """A publisher corrects the release's prescription messages figure, in the open; the figure as it was."""
+    figure = Figure.objects.get(release=release, metric__slug="eps-messages-total")
+    with transaction.atomic():
+        services.correct_figure(figure=figure, by=by, value=figure.value + add, reason=reason)
+    return figure
+
+
 def test_a_correction_renders_again_only_the_bodies_that_show_it(client, history, django_user_model):
     before = read_all(client, history)
     assert all(before.values()), "every release page keeps its body"
     assert read_all(client, history) == before, "read again, nothing is rendered again"
 
     corrected, following = history[2], history[3]
-    figure = Figure.objects.get(release=corrected, metric__slug="eps-messages-total")
-    with transaction.atomic():
-        services.correct_figure(
-            figure=figure,
-            by=person(django_user_model, "sam", "Publishers"),
-            value=figure.value + 7,
-            reason="A late batch of messages.",
-        )
+    figure = correct(
+        corrected,
+        by=person(django_user_model, "sam", "Publishers"),
+        add=7,
+        reason="A late batch of messages.",
+    )
 
     after = read_all(client, history)
     again = sorted(period for period in after if after[period] != before[period])
@@ -201,14 +207,7 @@ def test_a_metric_s_series_and_the_archive_are_kept_until_a_figure_or_the_releas
 
     # A correction to any release's figure: the series shows it.
     corrected = history[1]
-    figure = Figure.objects.get(release=corrected, metric__slug="eps-messages-total")
-    with transaction.atomic():
-        services.correct_figure(
-            figure=figure,
-            by=person(django_user_model, "sam", "Publishers"),
-            value=figure.value + 5,
-            reason="Late.",
-        )
+    figure = correct(corrected, by=person(django_user_model, "sam", "Publishers"), add=5, reason="Late.")
     assert f"{int(figure.value) + 5:,}" in read(client, metric_page)
     after = kept()
     assert after["metric:eps-messages-total"] != before["metric:eps-messages-total"]

@@ -34,14 +34,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from common.cache import build_once, public_changed
+from common.cache import SITE, build_once, public_changed
 from stats.models import PublicVersion, Release, Rendition
 
 logger = logging.getLogger(__name__)
 
 EVERYTHING = "all"
-SITE = "site"
-RELEASE_SCOPES = ("release:", "release-files:")  # a release's content; the sizes of its files
 # Where the per-request parts go in a stored body.
 NAV_SLOT = mark_safe("<!--newsroom:release-nav-->")
 LATEST_SLOT = mark_safe("<!--newsroom:latest-caption-->")
@@ -61,12 +59,9 @@ SETTINGS = ("TIME_ZONE", "LANGUAGE_CODE", "NEWSROOM_SITE_NAME", "NEWSROOM_ORGANI
 
 
 @receiver(public_changed)
-def move_on(sender, scopes, site=True, **kwargs) -> None:
-    """After the change commits: a new version for what it touched."""
-    if scopes is None:
-        names = [EVERYTHING]
-    else:
-        names = sorted({s for s in scopes if s.startswith(RELEASE_SCOPES)} | ({SITE} if site else set()))
+def move_on(sender, scopes, **kwargs) -> None:
+    """After the change commits: a new version for what it touched (the public cache's scopes)."""
+    names = [EVERYTHING] if scopes is None else sorted(set(scopes))
     if names:
         transaction.on_commit(lambda: bump(names))
 
@@ -74,7 +69,7 @@ def move_on(sender, scopes, site=True, **kwargs) -> None:
 @receiver(post_delete, sender=Release)
 def forget_release(sender, instance, **kwargs) -> None:
     """A deleted release's body goes with it (a new release never matches it: "all" moved on)."""
-    Rendition.objects.filter(key=f"release:{instance.pk}").delete()
+    Rendition.objects.filter(key=instance.cache_scope).delete()
 
 
 def bump(names) -> None:
@@ -133,19 +128,21 @@ def _kept(key: str, site: str, shows: list[str]) -> tuple:
         return cursor.fetchone()
 
 
-def stored(key: str, *, site: str, shows: list[str], also: str = "", render: Callable[[], str]) -> SafeString:
+def stored(
+    key: str, *, site: str, shows: list[str], also: Callable[[], str], render: Callable[[], str]
+) -> SafeString:
     """The piece `key` as stored for `site` if nothing it shows has moved on since (one query), else
     `render()`'s, stored.
 
-    `shows`: the scopes whose versions it must match; `also`: anything else it was rendered from that
-    no save announces. The current versions are read with the stored piece, before any rendering.
+    `shows`: the scopes whose versions it must match; `also()`: anything else it was rendered from
+    that no save announces. The current versions are read with the stored piece, before any rendering.
     A page that fails to store it is still served. With public caching off (PUBLIC_CACHE_SECONDS
     0) every piece is rendered for its request, as every page is.
     """
     if not keeping():
         return mark_safe(render())
     stored_from, stored_body, *now = _kept(key, site, shows)
-    wanted = ":".join([code_digest(), *(str(version or 0) for version in now), also])
+    wanted = ":".join([code_digest(), *(str(version or 0) for version in now), also()])
     if stored_from == wanted:
         return mark_safe(stored_body)
 
@@ -181,10 +178,10 @@ def release_body(
     every edit moves on, bulk ones included), and which release it compares with (an earlier
     period coming out late, at its second, becomes the one)."""
     return stored(
-        f"release:{release.pk}",
+        release.cache_scope,
         site=site,
         shows=[EVERYTHING, release.cache_scope, release.files_scope],
-        also=f"{release.version}:{previous.period_date if previous else '-'}",
+        also=lambda: f"{release.version}:{previous.period_date if previous else '-'}",
         render=render,
     )
 
@@ -192,12 +189,12 @@ def release_body(
 def series_body(key: str, *, site: str, render: Callable[[], str]) -> SafeString:
     """A piece made from the figures of every public release (a metric's chart and table, the
     archive): any public release's content, what every page shows, and which releases are out."""
-    if not keeping():
-        return mark_safe(render())
-    out = Release.objects.public().aggregate(count=Count("pk"), latest=Max("period_date"))
-    return stored(
-        key, site=site, shows=[EVERYTHING, SITE], also=f"{out['count']}-{out['latest']}", render=render
-    )
+
+    def out() -> str:
+        releases = Release.objects.public().aggregate(count=Count("pk"), latest=Max("period_date"))
+        return f"{releases['count']}-{releases['latest']}"
+
+    return stored(key, site=site, shows=[EVERYTHING, SITE], also=out, render=render)
 
 
 def neighbours(release: Release, *, among) -> tuple[Release | None, Release | None]:
