@@ -99,6 +99,24 @@ DATABASES = {
     )
 }
 
+# How long a write on the embedded SQLite waits for another process's write to finish (seconds).
+SQLITE_BUSY_SECONDS = float(os.environ.get("SQLITE_BUSY_SECONDS", "20"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the task worker and commands share one file. WAL lets readers and one writer
+    # go on together; every transaction takes the write lock when it begins (IMMEDIATE), so a
+    # transaction that read first never fails at once when it comes to write ("database is locked"):
+    # it waits its turn, up to SQLITE_BUSY_SECONDS.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": SQLITE_BUSY_SECONDS,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}"
+            ),
+        }
+    )
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database host that does not answer fails a request in seconds (then a 503), not minutes.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

@@ -133,7 +133,11 @@ def schedule_catch_up() -> bool:
 
 @task()
 def send_pre_release_link(grant_id: int) -> str:
-    """Email one person their personal pre-release link (once: a repeat run sends nothing)."""
+    """Email one person their personal pre-release link (once: a repeat run sends nothing).
+
+    The grant is claimed in a short transaction and the email sent after it: no write lock is held
+    while the mail server answers. A send that fails gives the claim back, for the next run.
+    """
     from stats.models import PreReleaseGrant
     from stats.publishing import prerelease
 
@@ -145,22 +149,26 @@ def send_pre_release_link(grant_id: int) -> str:
             return "nothing to send"
         if not prerelease.is_coming(grant.release):
             return "not sent: the release is no longer approved and coming"
-        times = prerelease.window(grant.release)
-        body = "\n\n".join(
-            [
-                f"Dear {grant.name},",
-                f"You have been given pre-release access to “{grant.release.heading}”, for this reason: "
-                f"{grant.reason}",
-                f"Your personal link, for you alone: {prerelease.link_url(grant)}",
-                f"It opens at {ukclock.uk_label(times.opens)} and closes at publication, "
-                f"{ukclock.uk_label(times.closes)}. {prerelease.notice(grant)}",
-                "Each time you open it is recorded, and the job titles and organisations of those who "
-                "had pre-release access are published with the release, as the Code of Practice for "
-                "Statistics requires. Do not forward this email.",
-                settings.NEWSROOM_ORGANISATION,
-            ]
-        )
+        claimed_at = timezone.now()
+        PreReleaseGrant.objects.filter(pk=grant.pk).update(emailed_at=claimed_at)
+    times = prerelease.window(grant.release)
+    body = "\n\n".join(
+        [
+            f"Dear {grant.name},",
+            f"You have been given pre-release access to “{grant.release.heading}”, for this reason: "
+            f"{grant.reason}",
+            f"Your personal link, for you alone: {prerelease.link_url(grant)}",
+            f"It opens at {ukclock.uk_label(times.opens)} and closes at publication, "
+            f"{ukclock.uk_label(times.closes)}. {prerelease.notice(grant)}",
+            "Each time you open it is recorded, and the job titles and organisations of those who "
+            "had pre-release access are published with the release, as the Code of Practice for "
+            "Statistics requires. Do not forward this email.",
+            settings.NEWSROOM_ORGANISATION,
+        ]
+    )
+    try:
         send_mail(f"Pre-release access: {grant.release.heading}", body, None, [grant.email])
-        grant.emailed_at = timezone.now()
-        grant.save(update_fields=["emailed_at"])
+    except Exception:
+        PreReleaseGrant.objects.filter(pk=grant.pk, emailed_at=claimed_at).update(emailed_at=None)
+        raise
     return f"sent to grant {grant_id}"
