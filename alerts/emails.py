@@ -74,14 +74,12 @@ def alert_headers(subscriber: Subscriber, delivery: Delivery) -> dict:
 
 
 def next_release_line(after: Release) -> str:
-    """The next announced release date, or that there is none yet."""
+    """The next release the calendar announces once `after` is out, or that there is none yet."""
     moment = max(after.publish_at or datetime.now(UTC), datetime.now(UTC))
-    upcoming = (
-        Release.objects.upcoming(at=moment).exclude(pk=after.pk).only("period_date", "publish_at").first()
-    )
+    upcoming = Release.objects.exclude(pk=after.pk).next_announced(at=moment)
     if upcoming is None:
         return "Next release: not announced yet."
-    return f"Next release: w/c {upcoming.period_label}, due {ukclock.uk_label(upcoming.publish_at)}."
+    return f"Next release: {upcoming.announcement}."
 
 
 @dataclass
@@ -130,23 +128,36 @@ class ReleaseAlert:
             return "Not sent: the subscriber no longer wants releases about these programmes."
         return ""
 
+    def _chosen_sections(self, chosen: set[str] | None):
+        return [s for s in self.document.sections if chosen is None or s.programme_slug in chosen]
+
+    @staticmethod
+    def _item(section, row) -> dict:
+        return {
+            "programme": section.programme_name,
+            "metric": row.metric_name,
+            "display": row.display,
+            "change": row.change,
+            "as_of": formatting.as_of(row.as_of),  # only when it differs from the period
+            "explanation": row.explanation,
+            "url": absolute(row.metric_url) if row.metric_url else "",
+        }
+
     def headlines(self, chosen: set[str] | None) -> list[dict]:
-        rows = []
-        for section in self.document.sections:
-            row = section.headline
-            if row is None or (chosen is not None and section.programme_slug not in chosen):
-                continue
-            rows.append(
-                {
-                    "programme": section.programme_name,
-                    "metric": row.metric_name,
-                    "display": row.display,
-                    "change": row.change,
-                    "as_of": formatting.as_of(row.as_of),  # only when it differs from the period
-                    "url": absolute(row.metric_url) if row.metric_url else "",
-                }
-            )
-        return rows
+        return [
+            self._item(section, section.headline)
+            for section in self._chosen_sections(chosen)
+            if section.headline is not None
+        ]
+
+    def explained(self, chosen: set[str] | None) -> list[dict]:
+        """The other figures whose movement the release explains: a fall is never sent without why."""
+        return [
+            self._item(section, row)
+            for section in self._chosen_sections(chosen)
+            for row in section.figures
+            if row.explanation and row is not section.headline
+        ]
 
     def message(self, subscriber: Subscriber | None, delivery: Delivery | None, *, to: str = ""):
         release, chosen = self.release, self.chosen(subscriber)
@@ -155,6 +166,7 @@ class ReleaseAlert:
             "release": release,
             "published": ukclock.uk_label(release.publish_at) or "at a time not set yet",
             "headlines": self.headlines(chosen),
+            "explained": self.explained(chosen),
             "every_programme": chosen is None,
             "release_url": absolute(release.get_absolute_url()),
             "next_release": next_release_line(release),
@@ -187,10 +199,6 @@ class CorrectionAlert:
         )
         if correction is None:
             raise NotSendable(f"Correction {correction_id} is not on a public release.")
-        if correction.created_at < correction.release.publish_at:
-            raise NotSendable(
-                f"Correction {correction_id} is a note made before the release came out, not a correction."
-            )
         return cls(correction)
 
     @property

@@ -33,8 +33,12 @@ def microseconds(moment: datetime) -> int:
     return round(moment.timestamp() * 1_000_000)
 
 
-def _signer(purpose: str) -> signing.TimestampSigner:
-    return signing.TimestampSigner(salt=f"alerts.{purpose}")
+def _signer(purpose: str) -> signing.Signer:
+    """A confirmation link carries when it was signed (it expires); the others, which never expire,
+    do not, so an alert sent again (after a worker died mid-send) is the same message."""
+    if purpose == CONFIRM:
+        return signing.TimestampSigner(salt=f"alerts.{purpose}")
+    return signing.Signer(salt=f"alerts.{purpose}")
 
 
 def _fingerprint(subscriber: Subscriber) -> str:
@@ -53,7 +57,10 @@ def read(token: str, purpose: str) -> Subscriber:
     """The subscriber a token was made for; raises Expired or Invalid."""
     max_age = settings.NEWSROOM_CONFIRM_DAYS * 24 * 60 * 60 if purpose == CONFIRM else None
     try:
-        value = _signer(purpose).unsign(token, max_age=max_age)
+        if purpose == CONFIRM:
+            value = _signer(purpose).unsign(token, max_age=max_age)
+        else:  # links sent before these stopped carrying a time end ":<when signed>"
+            value = _signer(purpose).unsign(token).partition(":")[0]
     except signing.SignatureExpired as error:
         raise Expired(str(error)) from error
     except signing.BadSignature as error:

@@ -54,7 +54,7 @@ def home_context() -> dict:
         "document": document,
         "headlines": headlines,
         "recent": recent[1:],
-        "next_release": Release.objects.upcoming().only("period_date", "publish_at").first(),
+        "next_release": Release.objects.next_announced(),
         "contacts_url": contacts_url(),
     }
 

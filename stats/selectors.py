@@ -50,6 +50,9 @@ class FigureRow:
     previous_qualifier: str = ""
     # The public corrections that changed this figure's value, oldest first (each links its notice).
     revisions: list[Correction] = field(default_factory=list)
+    # Why the figure moved since the previous release, as the release explained it when it came out
+    # (an explanation, written before publication; never a correction).
+    explanation: str = ""
 
     @property
     def previous_display(self) -> str:
@@ -119,6 +122,11 @@ class ReleaseDocument:
         return [row for section in self.sections for row in section.figures]
 
     @property
+    def explained(self) -> list[FigureRow]:
+        """The figures whose movement since the previous release the release explains, in order."""
+        return [row for row in self.figures if row.explanation]
+
+    @property
     def statistics_status(self) -> StatisticsStatus:
         """The statistics' status (accredited, official, in development, management information)."""
         return self.release.statistics_status
@@ -167,6 +175,7 @@ FIGURE_FIELDS = (
     "qualifier",
     "as_of",
     "note",
+    "explanation__reason",
 )
 F_SLUG, F_VALUE, F_KIND, F_QUALIFIER, F_AS_OF = (
     FIGURE_FIELDS.index(f) for f in ("metric__slug", "value", "kind", "qualifier", "as_of")
@@ -177,7 +186,7 @@ SLUG_MARK = "slug-mark"
 
 
 def figure_row(
-    *, slug, name, unit, url, kind, value, qualifier, as_of, note, previous, revisions=()
+    *, slug, name, unit, url, kind, value, qualifier, as_of, note, previous, revisions=(), explanation=""
 ) -> FigureRow:
     """One figure as every output reads it; `previous` is the previous release's (value, qualifier)."""
     old, old_qualifier = previous
@@ -197,6 +206,7 @@ def figure_row(
         as_of_label=formatting.as_of(as_of),
         previous_qualifier=old_qualifier,
         revisions=list(revisions),
+        explanation=explanation or "",
     )
 
 
@@ -245,10 +255,12 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
     corrections = list(release.corrections.all())
     revisions: dict[int, list[Correction]] = {}
     for correction in sorted(corrections, key=lambda c: c.created_at):
-        if correction.figure_id and (correction.old_value or correction.new_value):
+        if correction.figure_id:
             revisions.setdefault(correction.figure_id, []).append(correction)
     for row in figures:
-        pk, slug, name, unit, metric_id, value, kind, qualifier, as_of, note = row[: len(FIGURE_FIELDS)]
+        pk, slug, name, unit, metric_id, value, kind, qualifier, as_of, note, explanation = row[
+            : len(FIGURE_FIELDS)
+        ]
         section_for(*row[len(FIGURE_FIELDS) :]).figures.append(
             figure_row(
                 slug=slug,
@@ -262,6 +274,7 @@ def build_release_document(release: Release, *, visible=None) -> ReleaseDocument
                 note=note,
                 previous=previous_figures.get(metric_id, (None, "")),
                 revisions=revisions.get(pk, []),
+                explanation=explanation,
             )
         )
     ordered = sorted(sections.values(), key=lambda section: section.order)

@@ -233,9 +233,19 @@ def release_document_then(release: Release, vintage: Vintage) -> ReleaseDocument
         bullets, key=lambda b: (programmes[b[0]].display_order, programmes[b[0]].name, b[1], b[2])
     ):
         section_for(programme_id).bullets.append(worded or formatting.render_statement(text, values))
+    # Explanations were published with the release; corrections count only once made.
+    now = {row.metric_slug: row for row in document.figures}
     for state in sorted(mine, key=lambda s: _metric_order(metrics[s.metric_id])):
         metric = metrics[state.metric_id]
-        section_for(metric.programme_id).figures.append(_figure_row(state, metric, before))
+        current = now.get(metric.slug)
+        row = _figure_row(
+            state,
+            metric,
+            before,
+            explanation=current.explanation if current else "",
+            revisions=[c for c in current.revisions if c.created_at <= vintage.moment] if current else [],
+        )
+        section_for(metric.programme_id).figures.append(row)
     return dataclasses.replace(
         document,
         sections=sorted(sections.values(), key=lambda section: section.order),
@@ -247,7 +257,9 @@ def _metric_order(metric: Metric) -> tuple:
     return (metric.programme.display_order, metric.display_order, metric.name)
 
 
-def _figure_row(state: FigureState, metric: Metric, before: dict) -> FigureRow:
+def _figure_row(
+    state: FigureState, metric: Metric, before: dict, *, explanation: str = "", revisions=()
+) -> FigureRow:
     """The document's row for a figure as it stood then (made as `build_release_document` makes it)."""
     return figure_row(
         slug=metric.slug,
@@ -260,6 +272,8 @@ def _figure_row(state: FigureState, metric: Metric, before: dict) -> FigureRow:
         as_of=state.as_of,
         note=state.note,
         previous=before.get(state.metric_id, (None, "")),
+        explanation=explanation,
+        revisions=revisions,
     )
 
 

@@ -625,3 +625,22 @@ def test_the_catch_up_announces_a_release_whose_worker_stopped(
         signals.catching_up.send(sender=Release)
     assert len(smtp) == 1  # once
     assert sending.send_missed_release_alerts() == []
+
+
+def test_links_that_never_expire_are_the_same_whenever_signed_and_old_ones_still_work(client, seed_release):
+    """An alert sent again after a worker died reads the same; links in emails already sent, which
+    carried the time they were signed, still unsubscribe."""
+    from django.core import signing
+
+    person = subscriber(every_release=True)
+    first = tokens.make(person, tokens.UNSUBSCRIBE)
+    time.sleep(1.1)
+    assert tokens.make(person, tokens.UNSUBSCRIBE) == first
+    assert tokens.make(person, tokens.MANAGE) != first  # each purpose its own salt
+    value = first.rpartition(":")[0]
+    sent_before = signing.TimestampSigner(salt="alerts.unsubscribe").sign(value)
+    assert sent_before != first and tokens.read(sent_before, tokens.UNSUBSCRIBE) == person
+    response = client.post(reverse("alerts:unsubscribe", args=[sent_before]))
+    assert response.status_code in (200, 302)
+    person.refresh_from_db()
+    assert person.unsubscribed_at is not None

@@ -16,7 +16,7 @@ from django.urls import reverse
 from common.cells import safe_cell
 from common.import_admin import XLSXFormat
 from common.spreadsheets import read_upload
-from stats.models import Correction, Figure, Metric, Programme, Release, Statement
+from stats.models import Correction, Explanation, Figure, Metric, Programme, Release, Statement
 from stats.spreadsheets import resources
 from stats.spreadsheets.figure_import import import_figures
 
@@ -906,7 +906,8 @@ def test_a_fall_in_a_draft_import_is_explained_by_the_explanation_box_or_an_earl
         falls, release=draft, user=superuser, reason="Records created twice were removed.", dry_run=False
     )
     assert explained.ok, explained.problems
-    note = Correction.objects.get(release=draft)
+    note = Explanation.objects.get(release=draft)
+    assert not Correction.objects.filter(release=draft).exists()  # an explanation, not a correction
     assert (note.subject, note.old_value, note.new_value, note.reason) == (
         "Summary Care Records created",
         "1,243,911 (w/c 3 March 2010)",

@@ -268,14 +268,14 @@ def test_submit_refused_while_a_figure_is_not_yet_updated(press_officer, metric,
     submit(release, press_officer)
 
 
-def test_a_falling_total_blocks_submit_until_a_correction_note_explains_it(
+def test_a_falling_total_blocks_submit_until_an_explanation_explains_it(
     press_officer, publisher, metric, editor
 ):
     release = make_release(Status.DRAFT, metric, editor, value=900)
     with pytest.raises(ValidationError) as refused:
         submit(release, press_officer)
     assert any("900 is lower than last release’s 1,000" in m for m in refused.value.messages)
-    note = services.add_correction_note(
+    note = services.explain_figure(
         release=release, by=press_officer, metric_slug="bookings-total", reason="Duplicate bookings removed."
     )
     assert (note.old_value, note.new_value) == ("1,000 (w/c 3 March 2010)", "900")
@@ -444,7 +444,7 @@ def test_a_release_needs_a_summary_and_the_next_one_starts_with_last_weeks(press
 
 def test_an_explanation_states_the_figure_as_it_is_when_submitted(press_officer, metric, editor):
     release = make_release(Status.DRAFT, metric, editor, value=900)
-    note = services.add_correction_note(
+    note = services.explain_figure(
         release=release, by=press_officer, metric_slug="bookings-total", reason="Duplicates removed."
     )
     assert note.new_value == "900"

@@ -158,11 +158,14 @@ def test_the_next_release_link_appears_at_its_second_without_rendering_again(cli
         publish_at=publish_at,
     )
     Figure.objects.create(release=coming, metric=metric, value=999_000_000)
-    assert "Next release" not in read(client, latest.get_absolute_url())
+    before = read(client, latest.get_absolute_url())
+    assert coming.get_absolute_url() not in before
+    assert f"w/c {coming.period_label} are due to be published" in before  # announced, not out
     kept = rendered([latest])
     time.sleep(max(0, (publish_at - timezone.now()).total_seconds()) + 0.05)
     html = read(client, latest.get_absolute_url())
     assert "Next release" in html and coming.get_absolute_url() in html
+    assert f"w/c {coming.period_label} are due" not in html  # out now: no longer the next announced
     assert rendered([latest]) == kept, "the link is put in per request, the body is not rendered again"
 
 

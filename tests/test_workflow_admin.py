@@ -68,7 +68,8 @@ def test_a_press_officer_takes_last_weeks_release_to_this_weeks_scheduled_releas
     # Every figure is copied, marked not yet updated; submit is refused until each is dealt with.
     page = officer.get(change_url(draft)).content.decode()
     count = draft.figures.count()
-    assert f"{count} figures copied from the previous release are not yet updated" in page
+    assert f"To do:</strong> {count} figures copied from the previous release are waiting" in page
+    assert "Error:" not in page  # a new draft's normal state is work to do, not an error found
     response = officer.post(action_url(draft, "submit"), {"version": draft.version})
     assert "not yet updated" in response.content.decode()
 
@@ -88,9 +89,12 @@ def test_a_press_officer_takes_last_weeks_release_to_this_weeks_scheduled_releas
     preview = officer.get(reverse("statistics:release-preview", args=[draft.pk]))
     assert "310 million (310,000,000) prescription messages" in preview.content.decode()
 
-    # Submit; a press officer cannot approve.
+    # Submit: a figure still "as of" a day before last week's period is a warning to check first;
+    # a press officer cannot approve.
     draft.refresh_from_db()
     response = officer.post(action_url(draft, "submit"), {"version": draft.version})
+    assert "still “as of 26 Feb 2010”" in response.content.decode()
+    response = officer.post(action_url(draft, "submit"), {"version": draft.version, "acknowledge": "on"})
     assert response.status_code == 302, errors(response)
     draft.refresh_from_db()
     assert draft.status == Status.IN_REVIEW

@@ -21,7 +21,16 @@ from stats.admin.workflow import (
     ReadOnlyRecordAdmin,
     ReleaseWorkflowMixin,
 )
-from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange, Statement
+from stats.models import (
+    Correction,
+    Explanation,
+    Figure,
+    Metric,
+    Programme,
+    Release,
+    ReleaseDateChange,
+    Statement,
+)
 from stats.publishing import workflow
 from stats.wording import formatting, ukclock
 
@@ -233,6 +242,17 @@ class StatementAdmin(DraftRowAdminMixin, StatementImportExportMixin, HistoryAdmi
 @admin.register(Correction)
 class CorrectionAdmin(ReadOnlyRecordAdmin):
     list_display = ("subject", "release", "old_value", "new_value", "created_at", "created_by")
+    list_select_related = ("release", "created_by")
+    search_fields = ("subject", "reason")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Explanation)
+class ExplanationAdmin(ReadOnlyRecordAdmin):
+    """Why figures moved since the previous release, written on drafts ("Explain a fall or jump",
+    or an import's explanation) and published beside them; corrections are separate."""
+
+    list_display = ("subject", "release", "old_value", "new_value", "reason", "created_at", "created_by")
     list_select_related = ("release", "created_by")
     search_fields = ("subject", "reason")
     date_hierarchy = "created_at"

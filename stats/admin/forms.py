@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
+from django.db.models import Case, When
 
 from stats.admin.fields import FigureValueField, UKSplitDateTimeField
 from stats.models import Figure, Release, Statement
@@ -193,11 +194,36 @@ class FigureChoiceField(forms.ModelChoiceField):
 
 
 class ExplainForm(forms.Form):
-    figure = FigureChoiceField(queryset=Figure.objects.none(), help_text="The figure that fell or jumped.")
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why, in plain English; published with the release as a correction note.",
+    figure = FigureChoiceField(
+        queryset=Figure.objects.none(),
+        help_text="The figure that fell or jumped. Those the checks found are listed first, marked.",
     )
+    reason = forms.CharField(
+        label="Why it changed",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why, in plain English; published with the release beside the figure (an explanation, "
+        "not a correction). Explaining a figure again replaces its explanation.",
+    )
+
+    def set_figures(self, figures, *, findings, explained: set[str]) -> None:
+        """Offer the release's figures, those the checks found (falls, jumps) first and marked."""
+        found = {f.metric_slug: f for f in findings if f.check in ("falls", "jumps") and f.metric_slug}
+        field = self.fields["figure"]
+        field.queryset = figures.order_by(
+            Case(When(metric__slug__in=list(found), then=0), default=1), *figures.query.order_by
+        )
+
+        def label(figure) -> str:
+            text = f"{figure.metric.programme.label}: {figure.metric.name} ({figure.display})"
+            slug = figure.metric.slug
+            if slug in found:
+                what = "fell" if found[slug].check == "falls" else "changed by more than the threshold"
+                text = f"{what.capitalize()}, {'explained' if slug in explained else 'to explain'} — {text}"
+            elif slug in explained:
+                text = f"Explained — {text}"
+            return text
+
+        field.label_from_instance = label
 
 
 class CorrectFigureForm(forms.Form):

@@ -81,11 +81,11 @@ class FigureImportForm(forms.Form):
         self.require_reason = require_reason
         self.fields["import_file"].help_text += f" Up to {size_label(max_upload_bytes())}."
         if draft:
-            self.fields["reason"].label = "Explanation of falls"
+            self.fields["reason"].label = "Explanation"
             self.fields["reason"].help_text = (
                 "Only if a total to date or a best-ever record falls since the last release, and the new "
                 "figure is right: say why, e.g. “The supplier removed duplicate bookings.” It is published "
-                "with the release as a note against each figure that falls."
+                "with the release as an explanation beside each figure that falls (not a correction)."
             )
         if require_reason:
             self.fields["reason"].label = "Correction reason"

@@ -69,6 +69,7 @@ def release_changes(release: Release) -> dict[str, Any]:
         "added_bullets": sorted(bullets - old_bullets),
         "removed_bullets": sorted(old_bullets - bullets),
         "general_findings": [f for f in findings if not f.metric_slug],
+        "explanations": list(release.explanations.all()),
         "corrections": list(release.corrections.all()),
     }
 

@@ -271,7 +271,8 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
                 (a, reverse(f"admin:statistics_release_{a.slug.replace('-', '_')}", args=[release.pk]))
                 for a in available_actions(release, request.user)
             ],
-            "workflow_findings": findings,
+            # Figures not yet updated are a draft's work to do, listed as such, not an error found.
+            "workflow_findings": [f for f in findings if f.check != "unconfirmed"],
             "unconfirmed_count": release.figures.filter(is_confirmed=False).count(),
             "publish_uk": ukclock.uk_label(release.publish_at),
             "publish_utc": ukclock.utc_label(release.publish_at),
@@ -332,7 +333,11 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
             "metric__display_order",
             "metric__name",
         )
-        if "figure" in form.fields:
+        if isinstance(form, ExplainForm):
+            # The falls a draft has (its explained ones included), to mark them in the list.
+            findings = checks.check_release(release)
+            form.set_figures(figures, findings=findings, explained=services.explained_slugs(release))
+        elif "figure" in form.fields:
             form.fields["figure"].queryset = figures
         if isinstance(form, ConfirmFiguresForm):
             form.set_figures(list(figures.filter(is_confirmed=False)))
@@ -400,7 +405,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
                     release=release, by=user, slugs=[f.metric.slug for f in data["figures"]]
                 )
             case "explain":
-                return services.add_correction_note(
+                return services.explain_figure(
                     release=release, by=user, metric_slug=data["figure"].metric.slug, reason=data["reason"]
                 )
             case "correct-figure":

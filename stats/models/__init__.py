@@ -13,7 +13,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
 from stats.designations import Designation, StatisticsStatus
-from stats.wording import formatting
+from stats.wording import formatting, ukclock
 from stats.wording.parsing import BELOW_LIMIT, FIGURE_LIMIT, too_large
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -63,6 +63,11 @@ class ReleaseQuerySet(models.QuerySet):
         return self.filter(status__in=Release.COMING_STATUSES, publish_at__gt=at or timezone.now()).order_by(
             "publish_at"
         )
+
+    def next_announced(self, at: datetime | None = None):
+        """The next release the calendar announces after `at` (now): the one "next release" that the
+        home page, the calendar, release pages and alerts all name; None when none is announced."""
+        return self.announced(at=at).only("period_date", "publish_at", "date_confirmed", "status").first()
 
     def due(self, at: datetime | None = None):
         """Approved releases whose publish time has passed but which are not yet marked published."""
@@ -372,6 +377,17 @@ class Release(models.Model):
         return f"Deployment statistics for w/c {self.period_label}"
 
     @property
+    def date_state(self) -> str:
+        """Whether an announced date may still move: "confirmed" or "provisional"."""
+        return "confirmed" if self.date_confirmed else "provisional"
+
+    @property
+    def announcement(self) -> str:
+        """A coming release as every output words it: “w/c 10 March 2010, due Wednesday 10 March
+        2010, 09:30 GMT (confirmed)”."""
+        return f"w/c {self.period_label}, due {ukclock.uk_label(self.publish_at)} ({self.date_state})"
+
+    @property
     def status_label(self) -> str:
         """The status as staff read it: an approved release whose time has come is "Published"."""
         if self.status == self.Status.SCHEDULED and self.is_public:
@@ -604,6 +620,7 @@ from stats.models.prerelease import (  # noqa: E402
 )
 from stats.models.records import (  # noqa: E402
     Correction,
+    Explanation,
     PublicVersion,
     ReleaseDateChange,
     ReleaseFile,
@@ -612,6 +629,7 @@ from stats.models.records import (  # noqa: E402
 
 __all__ = [
     "Correction",
+    "Explanation",
     "Figure",
     "Kind",
     "Metric",

@@ -10,6 +10,12 @@ from stats.models import Figure, Release, Statement
 
 
 class Correction(models.Model):
+    """A change to a public release after it came out (a figure or a bullet): old → new, when, why.
+
+    Only the correction services write one; a note written before publication explaining this
+    week's figure is an `Explanation`, never a correction.
+    """
+
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="corrections")
     figure = models.ForeignKey(
         Figure, on_delete=models.SET_NULL, null=True, blank=True, related_name="corrections"
@@ -33,6 +39,31 @@ class Correction(models.Model):
 
     def __str__(self):
         return f"{self.subject}: {self.old_value} → {self.new_value}"
+
+
+class Explanation(models.Model):
+    """A note on one figure of a release, written before it comes out, saying why the figure moved
+    since the previous release ("fell because two practices merged"). Published with the release
+    beside its figure; never a correction, which changes a figure after publication."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="explanations")
+    figure = models.OneToOneField(Figure, on_delete=models.CASCADE, related_name="explanation")
+    subject = models.CharField("measure", max_length=300)
+    old_value = models.TextField("previous release's figure", blank=True)
+    new_value = models.TextField("this release's figure", blank=True)
+    reason = models.TextField(
+        "why it changed", help_text="Why the figure moved since the previous release, in plain English."
+    )
+    created_at = models.DateTimeField("written at", default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.subject}: {self.reason}"
 
 
 class ReleaseFile(models.Model):

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from common.cache import STATE_KEY, _safe, invalidate_scopes, remember
+from common.keeping import keeping, may_keep
 from stats.models import Figure, Metric, Programme, Release, ReleaseFile
 from stats.outputs import bundles, downloads, metadata, payloads
 from stats.selectors import build_release_document
@@ -36,7 +37,13 @@ def sizes_of(release: Release) -> dict[str, int]:
 
 
 def record_sizes(release: Release, sizes: dict[str, int]) -> None:
-    """Keep the sizes of files just built: one query to read, one more only when they changed."""
+    """Keep the sizes of files just built: one query to read, one more only when they changed.
+
+    Only where this moment may keep them (`common.keeping`): building a release's files, the
+    worker's warming; a reader's download builds its file and writes nothing.
+    """
+    if not may_keep():
+        return
     kept = sizes_of(release)
     changed = [
         ReleaseFile(release=release, format=fmt, size=size, version=release.version, built_at=timezone.now())
@@ -156,12 +163,13 @@ def build_files(release: Release, *, request: HttpRequest) -> dict[str, int]:
 
     visible = Release.objects.as_published(release)
     document = build_release_document(release, visible=visible)
-    sizes = {fmt: len(content) for fmt, content in release_files(document, request=request).items()}
-    sizes["zip"] = len(release_bundle(document, request=request))
-    sizes["pdf"] = release_pdf_file(
-        release, visible=visible, url=release_web_url(request, release), document=document
-    ).size
-    record_sizes(release, sizes)
+    with keeping():
+        sizes = {fmt: len(content) for fmt, content in release_files(document, request=request).items()}
+        sizes["zip"] = len(release_bundle(document, request=request))
+        sizes["pdf"] = release_pdf_file(
+            release, visible=visible, url=release_web_url(request, release), document=document
+        ).size
+        record_sizes(release, sizes)
     # The whole-dataset CSV as it will be once the release is out: ready at the second.
     all_data_csv_bytes(visible, base=request.build_absolute_uri("/").rstrip("/"))
     return sizes
@@ -203,7 +211,10 @@ def release_csvw(document, *, request, csv_url: str = "", source: str = "") -> d
         description=release.summary.strip() or f"The figures of the release for w/c {release.period_label}.",
         landing_page=page,
         modified=revisions[-1].created_at if revisions else document.publish_at,
-        notes=metadata.correction_notes(document.corrections, target=web_csv),
+        notes=[
+            *metadata.explanation_notes(document.figures, target=web_csv),
+            *metadata.correction_notes(document.corrections, target=web_csv),
+        ],
         source=source,
         **_site(request),
     )

@@ -155,8 +155,8 @@ def _organisation(name: str, url: str) -> dict:
 
 
 def revision_corrections(corrections: Iterable) -> list:
-    """The corrections that changed a value (old → new), oldest first; explanation notes are not."""
-    return sorted((c for c in corrections if c.old_value or c.new_value), key=lambda c: c.created_at)
+    """A release's corrections (each changed a figure or bullet after it came out), oldest first."""
+    return sorted(corrections, key=lambda c: c.created_at)
 
 
 def uk_day(moment: dt.datetime) -> str:
@@ -381,24 +381,42 @@ def csvw(
     return metadata
 
 
+def _annotation(text: str, *, target: str, motive: str, created=None) -> dict:
+    note = {
+        "@type": "oa:Annotation",
+        "oa:motivatedBy": {"@id": motive},
+        "oa:hasTarget": {"@id": target},
+        "oa:hasBody": {"@type": "oa:TextualBody", "rdf:value": text},
+    }
+    if created is not None:
+        note["dc:created"] = {"@value": created.isoformat(), "@type": "xsd:dateTime"}
+    return note
+
+
 def correction_notes(corrections: Iterable, *, target: str) -> list[dict]:
-    """The release's correction notices as CSVW notes (Web Annotations on the table)."""
-    notes = []
-    for correction in sorted(corrections, key=lambda c: c.created_at):
-        if correction.old_value or correction.new_value:
-            text = f"{correction.subject}: {revision_text(correction)}"
-        else:
-            text = f"{correction.subject}: {correction.reason.strip()}"
-        notes.append(
-            {
-                "@type": "oa:Annotation",
-                "oa:motivatedBy": {"@id": "oa:editing"},
-                "oa:hasTarget": {"@id": target},
-                "oa:hasBody": {"@type": "oa:TextualBody", "rdf:value": text},
-                "dc:created": {"@value": correction.created_at.isoformat(), "@type": "xsd:dateTime"},
-            }
+    """The release's correction notices as CSVW notes (Web Annotations on the table, "editing")."""
+    return [
+        _annotation(
+            f"{correction.subject}: {revision_text(correction)}",
+            target=target,
+            motive="oa:editing",
+            created=correction.created_at,
         )
-    return notes
+        for correction in revision_corrections(corrections)
+    ]
+
+
+def explanation_notes(rows: Iterable, *, target: str) -> list[dict]:
+    """Why figures moved since the previous release, as the release explained them ("commenting")."""
+    return [
+        _annotation(
+            f"{row.metric_name}: why it changed since the previous release: {row.explanation}",
+            target=target,
+            motive="oa:commenting",
+        )
+        for row in rows
+        if row.explanation
+    ]
 
 
 def to_json_bytes(data: dict) -> bytes:

@@ -26,32 +26,19 @@ def release_summary(release: Release, *, request) -> dict:
     }
 
 
-def _revisions(document, *, request) -> dict[str, list[dict]]:
-    """Each corrected figure's revisions (old → new, when, why, the notice), by metric slug, oldest first.
-
-    One query, only when the release has a correction of a figure.
-    """
-    corrections = [c for c in metadata.revision_corrections(document.corrections) if c.figure_id]
-    if not corrections:
-        return {}
-    slugs = dict(
-        Figure.objects.filter(pk__in={c.figure_id for c in corrections}).values_list("pk", "metric__slug")
-    )
-    notice = request.build_absolute_uri(document.release.get_absolute_url()) + "#corrections-heading"
-    found: dict[str, list[dict]] = {}
-    for c in corrections:
-        if c.figure_id in slugs:
-            found.setdefault(slugs[c.figure_id], []).append(
-                {
-                    "from": c.old_value,
-                    "to": c.new_value,
-                    "revised_at": c.created_at.isoformat(),
-                    "reason": c.reason,
-                    "text": metadata.revision_text(c),
-                    "url": notice,
-                }
-            )
-    return found
+def _revisions(row, *, notice: str) -> list[dict]:
+    """A figure's corrections since publication (old → new, when, why, the notice), oldest first."""
+    return [
+        {
+            "from": c.old_value,
+            "to": c.new_value,
+            "revised_at": c.created_at.isoformat(),
+            "reason": c.reason,
+            "text": metadata.revision_text(c),
+            "url": notice,
+        }
+        for c in row.revisions
+    ]
 
 
 def _designation(status, *, request) -> dict:
@@ -71,12 +58,13 @@ def _lead_statistician(lead) -> dict | None:
 
 
 def release_payload(document, *, request, as_of=None) -> dict:
-    """A release as JSON: its figures (with change since the previous release), bullets and corrections.
+    """A release as JSON: its figures (with change since the previous release and any explanation of
+    it), bullets and corrections.
 
     `as_of` (a `stats.vintages.Vintage`) when the document is the release as published on that day.
     """
     release = document.release
-    revisions = _revisions(document, request=request)
+    notice = request.build_absolute_uri(release.get_absolute_url()) + "#corrections-heading"
     citation = metadata.release_citation(
         document,
         url=request.build_absolute_uri(release.get_absolute_url()),
@@ -108,7 +96,9 @@ def release_payload(document, *, request, as_of=None) -> dict:
                         "as_of": row.as_of.isoformat() if row.as_of else None,
                         "qualifier": row.qualifier,
                         "note": row.note,
-                        "revisions": revisions.get(row.metric_slug, []),
+                        # Why it moved since the previous release, as published with it (not a correction).
+                        "explanation": row.explanation or None,
+                        "revisions": _revisions(row, notice=notice),
                     }
                     for row in section.figures
                 ],

@@ -59,12 +59,14 @@ class Chart:
 
 @dataclass(frozen=True)
 class FigureLine:
+    """One row of a release's figures table, worded as the page words it."""
+
     metric: str
     value: str
-    previous: str = ""
     change: str = ""
     as_of: str = ""
     note: str = ""
+    explanation: str = ""  # why it moved since the previous release, as the release explained it
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,9 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
     """The release summary: bullets, figures table and trend chart per programme."""
     styles = make_styles()
     story = _release_opening(summary, styles)
-    # One line each for a measure's name, an exact figure, "+18,774,292 (+12.5%)" and "26 Feb 2010";
-    # a bound in its words ("more than 22 million") may take two.
-    widths = [FRAME_WIDTH * share for share in (0.335, 0.155, 0.155, 0.225, 0.13)]
+    # The page's columns, each wide enough for one line of its longest usual text: a bound in its words
+    # with its exact figure ("more than 22 million (22,725,621)"), "+18,774,292 (+12.5%)", "26 Feb 2010".
+    widths = [FRAME_WIDTH * share for share in (0.315, 0.33, 0.225, 0.13)]
     for section in summary.sections:
         story.extend(_release_section(section, widths, styles))
     if summary.corrections:
@@ -231,7 +233,8 @@ def _release_opening(summary: ReleaseSummary, styles) -> list:
         story.append(Spacer(1, 2 * mm))
         story.append(
             notice(
-                f"This release has been corrected ({count} correction{'s' if count > 1 else ''}): "
+                f"This release has been corrected since it came out ({count} "
+                f"correction{'s' if count > 1 else ''}): "
                 "see “Corrections” after the figures.",
                 styles,
             )
@@ -258,11 +261,16 @@ def _release_section(section: ProgrammeSection, widths: list[float], styles) -> 
             )
         )
     if section.figures:
-        rows = [["Metric", "This release", "Previous release", "Change", "As of"]]
+        rows: list[list] = [["Measure", "Figure", "Change", "As of"]]
         for line in section.figures:
-            metric = line.metric + (f" ({line.note})" if line.note else "")
-            rows.append([metric, line.value, line.previous or "–", line.change or "–", line.as_of or "–"])
-        story += [Spacer(1, 2 * mm), table(rows, widths, numeric={1, 2, 3, 4}, styles=styles)]
+            metric: str | list = line.metric + (f" ({line.note})" if line.note else "")
+            if line.explanation:
+                metric = [
+                    Paragraph(escaped(metric), styles["cell"]),
+                    Paragraph(f"<b>Why it changed:</b> {escaped(line.explanation)}", styles["cell-note"]),
+                ]
+            rows.append([metric, line.value, line.change or "–", line.as_of or "–"])
+        story += [Spacer(1, 2 * mm), table(rows, widths, numeric={1, 2, 3}, styles=styles)]
     if section.chart is not None and len(section.chart.points) > 1:
         story += [Spacer(1, 3 * mm), *_chart(section.chart, FRAME_WIDTH * 0.8, styles)]
     if section.contacts:

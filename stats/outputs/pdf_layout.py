@@ -80,6 +80,9 @@ def make_styles() -> dict[str, ParagraphStyle]:
             "h3", parent=body, fontName=FONT_BOLD, fontSize=11, leading=14, spaceBefore=8, spaceAfter=3
         ),
         "cell": ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10.5, spaceAfter=0),
+        "cell-note": ParagraphStyle(
+            "cell-note", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0, textColor=SECONDARY
+        ),
         "cell-right": ParagraphStyle(
             "cell-right", parent=body, fontSize=8.5, leading=10.5, spaceAfter=0, alignment=TA_RIGHT
         ),
@@ -239,6 +242,8 @@ def table(rows: list[list], widths: list[float], *, numeric: set[int], styles) -
     body = [
         [
             Paragraph(escaped(cell), styles["cell-right" if index in numeric else "cell"])
+            if isinstance(cell, str)
+            else cell  # flowables made by the caller
             for index, cell in enumerate(row)
         ]
         for row in rows[1:]

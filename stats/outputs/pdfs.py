@@ -108,10 +108,10 @@ def release_summary(
                     pdf.FigureLine(
                         metric=row.metric_name,
                         value=row.display,
-                        previous=row.previous_display,
                         change=row.change,
                         as_of=_day(row.as_of),  # its own date only, as the CSV's as_of
                         note=row.note,
+                        explanation=row.explanation,
                     )
                     for row in section.figures
                 ),

@@ -12,8 +12,8 @@ again; and with whatever else it depends on that no save announces (which releas
 comes out at its second).
 
 What changes with time, not with an edit, and is cheap is left out and put in per request: a
-release page's links to the releases either side (the next appears at its second) and its "latest"
-caption.
+release page's links to the releases either side (the next appears at its second), its "latest"
+caption and the next release the calendar announces.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, Subquery
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from common.cache import SITE, build_once, public_changed
+from common.keeping import may_keep
 from stats.models import PublicVersion, Release, Rendition
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ EVERYTHING = "all"
 # Where the per-request parts go in a stored body.
 NAV_SLOT = mark_safe("<!--newsroom:release-nav-->")
 LATEST_SLOT = mark_safe("<!--newsroom:latest-caption-->")
-SLOTS = {"nav": NAV_SLOT, "latest": LATEST_SLOT}
+NEXT_SLOT = mark_safe("<!--newsroom:next-release-->")
+SLOTS = {"nav": NAV_SLOT, "latest": LATEST_SLOT, "next": NEXT_SLOT}
 # What a body's rendering depends on besides data: the project's code and templates, the libraries
 # that format what it prints, and the settings it reads.
 SOURCE_DIRS = ("templates", "stats", "contacts", "common", "newsroom")
@@ -105,7 +107,7 @@ def code_digest(base: Path | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def keeping() -> bool:
+def pieces_kept() -> bool:
     """Whether pieces are kept: only with public caching on, as whole pages are."""
     return settings.PUBLIC_CACHE_SECONDS > 0
 
@@ -136,15 +138,18 @@ def stored(
 
     `shows`: the scopes whose versions it must match; `also()`: anything else it was rendered from
     that no save announces. The current versions are read with the stored piece, before any rendering.
-    A page that fails to store it is still served. With public caching off (PUBLIC_CACHE_SECONDS
-    0) every piece is rendered for its request, as every page is.
+    Only a moment that may keep (`common.keeping`: the worker's warming) stores it: a reader's
+    request renders for itself and writes nothing. A page that fails to store it is still served.
+    With public caching off (PUBLIC_CACHE_SECONDS 0) every piece is rendered for its request.
     """
-    if not keeping():
+    if not pieces_kept():
         return mark_safe(render())
     stored_from, stored_body, *now = _kept(key, site, shows)
     wanted = ":".join([code_digest(), *(str(version or 0) for version in now), also()])
     if stored_from == wanted:
         return mark_safe(stored_body)
+    if not may_keep():  # a reader: rendered for this request; the worker keeps it (warming)
+        return mark_safe(render())
 
     def read():
         return (
@@ -188,27 +193,53 @@ def release_body(
 
 def series_body(key: str, *, site: str, render: Callable[[], str]) -> SafeString:
     """A piece made from the figures of every public release (a metric's chart and table, the
-    archive): any public release's content, what every page shows, and which releases are out."""
+    archive, the home page): any public release's content, what every page shows, which releases
+    are out and the next one announced (a date passing moves it on without any save)."""
 
     def out() -> str:
-        releases = Release.objects.public().aggregate(count=Count("pk"), latest=Max("period_date"))
-        return f"{releases['count']}-{releases['latest']}"
+        now = timezone.now()
+        public = Q(pk__in=Release.objects.public(at=now).values("pk"))
+        coming = Q(pk__in=Release.objects.announced(at=now).order_by().values("pk"))
+        releases = Release.objects.aggregate(
+            count=Count("pk", filter=public),
+            latest=Max("period_date", filter=public),
+            next=Min("publish_at", filter=coming),
+        )
+        return f"{releases['count']}-{releases['latest']}-{releases['next']}"
 
     return stored(key, site=site, shows=[EVERYTHING, SITE], also=out, render=render)
 
 
-def neighbours(release: Release, *, among) -> tuple[Release | None, Release | None]:
-    """The releases either side among `among`, as far as links to them need (one query)."""
-    periods = among.aggregate(
-        previous=Max("period_date", filter=Q(period_date__lt=release.period_date)),
-        following=Min("period_date", filter=Q(period_date__gt=release.period_date)),
+def neighbours(release: Release, *, among) -> tuple[Release | None, Release | None, Release | None]:
+    """The releases either side among `among`, as far as links to them need, and the next release
+    the calendar announces (None where there is none), in one query."""
+    first = {"previous": ("-period_date", Q(period_date__lt=release.period_date))}
+    first["following"] = ("period_date", Q(period_date__gt=release.period_date))
+    fields = ("period_date", "publish_at", "date_confirmed")
+    coming = Release.objects.announced().exclude(pk=release.pk)
+    found = (
+        Release.objects.filter(pk=release.pk)
+        .annotate(
+            **{
+                name: Subquery(among.filter(where).order_by(order).values("period_date")[:1])
+                for name, (order, where) in first.items()
+            },
+            **{f"next_{field}": Subquery(coming.values(field)[:1]) for field in fields},
+        )
+        .values("previous", "following", *(f"next_{field}" for field in fields))
+        .first()
+    ) or {}
+    previous, following = (
+        Release(period_date=found[name]) if found.get(name) else None for name in ("previous", "following")
     )
-    return tuple(
-        Release(period_date=period) if period is not None else None
-        for period in (periods["previous"], periods["following"])
-    )
+    upcoming = None
+    if found.get("next_period_date"):
+        upcoming = Release(**{field: found[f"next_{field}"] for field in fields})
+    return previous, following, upcoming
 
 
-def fill(body: str, *, nav: str, latest: str) -> SafeString:
-    """A stored body with this request's parts put in."""
-    return mark_safe(body.replace(NAV_SLOT, nav, 1).replace(LATEST_SLOT, latest, 1))
+def fill(body: str, **parts: str) -> SafeString:
+    """A stored body with this request's parts (`SLOTS`' names) put in."""
+    for name, slot in SLOTS.items():
+        body = body.replace(slot, parts[name], 1)
+    return mark_safe(body)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from stats.selectors import comparison_releases, previous_figure_values
-from stats.wording import formatting, ukclock
+from stats.wording import formatting, qualified, ukclock
 
 ERROR = "error"
 WARNING = "warning"
@@ -28,8 +28,9 @@ CHECKS = {
     "summary": "The release has a summary for the archive, feed and search results.",
     "placeholders": "Every bullet’s placeholders name a figure in this release.",
     "range": "No figure is negative, and percentages are between 0 and 100.",
-    "as_of": "No “as of” date is after the release period.",
-    "falls": "Totals to date and best-ever records do not fall, unless a note explains why.",
+    "as_of": "No “as of” date is after the release period, or left from before the previous release.",
+    "qualifier": "A qualifier’s words (“almost 520,000”) fit the figure they word.",
+    "falls": "Totals to date and best-ever records do not fall, unless an explanation says why.",
     "jumps": "Changes of more than {threshold}% since the previous release are checked by a person.",
     "timing": "The publish time is close to the release period (within {days} days).",
     "status": "The statistics’ status is the previous release’s, or its change is checked by a person.",
@@ -77,14 +78,21 @@ class ProposedFigure:
     kind: str
     value: Decimal
     as_of: date | None = None
-    explained: bool = False  # a correction note explains a fall
+    explained: bool = False  # an explanation explains a fall
+    qualifier: str = ""
 
     @classmethod
     def of(cls, figure, *, explained: bool = False) -> ProposedFigure:
-        """From anything with `metric`, `value` and `as_of`: a saved figure or an import's change."""
+        """From a saved figure (its metric, value, as-of date and qualifier)."""
         m = figure.metric
         return cls(
-            slug=m.slug, name=m.name, kind=m.kind, value=figure.value, as_of=figure.as_of, explained=explained
+            slug=m.slug,
+            name=m.name,
+            kind=m.kind,
+            value=figure.value,
+            as_of=figure.as_of,
+            explained=explained,
+            qualifier=figure.qualifier,
         )
 
 
@@ -97,9 +105,11 @@ def check_figures(
     previous: dict[str, Decimal],
     *,
     period_date: date,
+    previous_period: date | None = None,
     threshold: Decimal | None = None,
 ) -> list[Finding]:
-    """Findings for figures against the previous release's values (keyed by metric slug)."""
+    """Findings for figures against the previous release's values (keyed by metric slug), whose
+    period was `previous_period`."""
     threshold = change_threshold() if threshold is None else threshold
     findings = []
     for figure in figures:
@@ -125,10 +135,16 @@ def check_figures(
                     "as_of",
                 )
             )
+        wording = qualified.misfit(value, figure.qualifier, kind=figure.kind)
+        if wording:
+            findings.append(Finding(ERROR, f"{name}: {wording}", figure.slug, "qualifier"))
         old = previous.get(figure.slug)
         if old is None:
             continue
         old = Decimal(old)
+        stale = _stale_as_of(figure, old, previous_period)
+        if stale:
+            findings.append(stale)
         if figure.kind in (formatting.TOTAL, formatting.RECORD) and value < old and not figure.explained:
             what = "total to date" if figure.kind == formatting.TOTAL else "best-ever record"
             findings.append(
@@ -136,9 +152,9 @@ def check_figures(
                     ERROR,
                     f"{name}: {shown} is lower than last release’s "
                     f"{formatting.exact(old, kind=figure.kind)}, but a {what} cannot fall. "
-                    "Check the figure. If it is right, explain the fall: in an import, write the "
-                    "explanation in the “Explanation” box; on the release page, use “Explain a fall or "
-                    "jump”. The explanation is published with the release.",
+                    "Check the figure. If it is right, explain the fall: in an import, write it in the "
+                    "“Explanation” box; on the release page, use “Explain a fall or jump”. The "
+                    "explanation is published beside the figure.",
                     figure.slug,
                     "falls",
                 )
@@ -157,10 +173,35 @@ def check_figures(
     return findings
 
 
+def _stale_as_of(figure: ProposedFigure, old: Decimal, previous_period: date | None) -> Finding | None:
+    """A figure still "as of" a day before the previous release's period: a date carried from an
+    earlier week. An error once its value has changed (the date cannot be this figure's); a warning
+    to check while it has not."""
+    if figure.as_of is None or previous_period is None or figure.as_of >= previous_period:
+        return None
+    day, before = formatting.as_of(figure.as_of), formatting.as_of(previous_period)
+    if Decimal(figure.value) != old:
+        return Finding(
+            ERROR,
+            f"{figure.name}: the figure changed, but it still says “as of {day}”, a day before the "
+            f"previous release’s period ({before}), so the date was carried from an earlier week. Clear "
+            "the “as of” date if the figure stands at this release’s period, or give the day it is for.",
+            figure.slug,
+            "as_of",
+        )
+    return Finding(
+        WARNING,
+        f"{figure.name}: still “as of {day}”, before the previous release’s period ({before}). "
+        "Check no newer figure has come in.",
+        figure.slug,
+        "as_of",
+    )
+
+
 def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
     """All findings for a saved release, compared with the release before it.
 
-    `explained` names metric slugs whose fall a correction note explains.
+    `explained` names metric slugs whose fall an explanation explains.
     """
     from stats.models import Metric
 
@@ -171,6 +212,7 @@ def check_release(release, *, explained: Iterable[str] = ()) -> list[Finding]:
         [ProposedFigure.of(f, explained=f.metric.slug in explained) for f in figures],
         {f.metric.slug: before[f.metric_id] for f in figures if f.metric_id in before},
         period_date=release.period_date,
+        previous_period=previous.period_date if previous is not None else None,
     )
     unconfirmed = [f.metric.name for f in figures if not f.is_confirmed]
     if unconfirmed:

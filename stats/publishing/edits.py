@@ -1,4 +1,4 @@
-"""Edits to a release and its rows: versions, locks, the editor on record, explanation notes.
+"""Edits to a release and its rows: versions, locks, the editor on record, explanations.
 
 Every write to a release or its figures and bullets goes through here (forms, inlines, imports,
 workflow steps), so a page opened before someone else's save is refused and the editor is known.
@@ -15,7 +15,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from stats import selectors
-from stats.models import Correction, Figure, Release
+from stats.models import Explanation, Figure, Release
 from stats.wording import formatting
 
 Status = Release.Status
@@ -85,7 +85,7 @@ def record_edits(release_ids: Iterable[int], *, by, reason: str, bump: bool = Tr
 
 
 def explanation_values(figure: Figure, previous: Release | None, old_values: dict[int, Decimal]):
-    """The "was" and "now" of a note explaining a figure's fall or jump since `previous`."""
+    """The "was" and "now" of an explanation of a figure's fall or jump since `previous`."""
     old = old_values.get(figure.metric_id)
     was = (
         f"{formatting.exact(old, kind=figure.kind)} (w/c {previous.period_label})"
@@ -96,15 +96,15 @@ def explanation_values(figure: Figure, previous: Release | None, old_values: dic
 
 
 def refresh_explanations(release: Release) -> int:
-    """A draft's notes explaining a fall or jump state its figures as they are now.
+    """A draft's explanations of a fall or jump state its figures as they are now.
 
-    A note is written when the press officer explains a figure; the figure may change again before
-    the release goes out (by hand or by import), and the public notice must state what is published.
-    Returns how many notes changed.
+    An explanation is written when the press officer explains a figure; the figure may change again
+    before the release goes out (by hand or by import), and what is published must state it as it is.
+    Returns how many explanations changed.
     """
     if release.status != Status.DRAFT or not release.pk:
         return 0
-    notes = list(release.corrections.filter(figure__isnull=False).select_related("figure__metric"))
+    notes = list(release.explanations.select_related("figure__metric"))
     if not notes:
         return 0
     previous, old_values = selectors.previous_figure_values(release, among=selectors.comparison_releases())
@@ -114,7 +114,7 @@ def refresh_explanations(release: Release) -> int:
         if (note.old_value, note.new_value) != (was, now):
             note.old_value, note.new_value = was, now
             changed.append(note)
-    Correction.objects.bulk_update(changed, ["old_value", "new_value"])
+    Explanation.objects.bulk_update(changed, ["old_value", "new_value"])
     return len(changed)
 
 

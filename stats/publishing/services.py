@@ -18,7 +18,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from stats import selectors
-from stats.models import Correction, Figure, Release, ReleaseDateChange, Statement
+from stats.models import Explanation, Figure, Release, ReleaseDateChange, Statement
 from stats.outputs.files import build_files_after_commit
 from stats.publishing import checks, signals, tasks, workflow
 from stats.publishing.corrections import correct_figure, correct_statement  # noqa: F401  (steps, one import)
@@ -78,14 +78,12 @@ def _future(publish_at: dt.datetime | None, what: str) -> dt.datetime:
 
 
 def explained_slugs(release: Release) -> set[str]:
-    """Metrics whose change a correction note on this release explains."""
-    return set(
-        release.corrections.filter(figure__isnull=False).values_list("figure__metric__slug", flat=True)
-    )
+    """Metrics whose change an explanation on this release explains."""
+    return set(release.explanations.values_list("figure__metric__slug", flat=True))
 
 
 def release_findings(release: Release, *, publish_at: dt.datetime | None = None) -> list[checks.Finding]:
-    """The integrity findings for a release, with its correction notes taken into account.
+    """The integrity findings for a release, with its explanations taken into account.
 
     `publish_at` is the time it is about to be approved or published for: how far it is from the
     release period is checked then.
@@ -208,8 +206,9 @@ def confirm_figures(*, release: Release, by, slugs: Iterable[str] | None = None)
 
 
 @transaction.atomic
-def add_correction_note(*, release: Release, by, metric_slug: str, reason: str) -> Correction:
-    """A public note on a draft explaining why a figure fell or jumped since the previous release."""
+def explain_figure(*, release: Release, by, metric_slug: str, reason: str) -> Explanation:
+    """An explanation on a draft's figure of why it fell or jumped since the previous release,
+    published beside the figure; explaining it again replaces the text."""
     release = lock(release, None)
     workflow.require(by, "edit", release)
     reason = required_reason(reason, "for the change")
@@ -218,16 +217,19 @@ def add_correction_note(*, release: Release, by, metric_slug: str, reason: str) 
         raise ValidationError(f"“{release}” has no figure for “{metric_slug}”.")
     previous, old_values = selectors.previous_figure_values(release, among=selectors.comparison_releases())
     was, now = explanation_values(figure, previous, old_values)
-    note = Correction.objects.create(
-        release=release,
+    note, _ = Explanation.objects.update_or_create(
         figure=figure,
-        subject=figure.metric.name,
-        old_value=was,
-        new_value=now,
-        reason=reason,
-        created_by=by,
+        defaults={
+            "release": release,
+            "subject": figure.metric.name,
+            "old_value": was,
+            "new_value": now,
+            "reason": reason,
+            "created_by": by,
+            "created_at": timezone.now(),
+        },
     )
-    record_edit(release.pk, by=by, reason=f"Explained {figure.metric.name}")
+    record_edit(release.pk, by=by, reason=f"Explained {figure.metric.name}: {reason}")
     return note
 
 

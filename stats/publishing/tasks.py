@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import default_task_backend, task
 
@@ -107,6 +108,28 @@ def report_late(release: Release, seconds: float) -> None:
     )
     if recipients:
         send_mail(f"Late: {release}", message, None, recipients, fail_silently=True)
+
+
+@task()
+def warm_release(release_id: int) -> str:
+    """Build and keep again the pages a public release's change touched (a correction), so readers
+    after it are served what is kept rather than each rendering it."""
+    from stats.publishing.warming import warm_public_cache
+
+    release = Release.objects.public().filter(pk=release_id).first()
+    if release is None:
+        return "not public"
+    warmed = warm_public_cache(release)
+    return f"warmed {len(warmed)} pages of {release}"
+
+
+@receiver(signals.correction_published, dispatch_uid="stats.warm_after_correction")
+def warm_after_correction(sender, correction_id: int, **kwargs) -> None:
+    from stats.models import Correction
+
+    release_id = Correction.objects.filter(pk=correction_id).values_list("release_id", flat=True).first()
+    if release_id is not None:
+        transaction.on_commit(lambda: warm_release.enqueue(release_id), robust=True)
 
 
 @task()

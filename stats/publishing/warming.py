@@ -12,6 +12,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from common.keeping import keeping
 from stats.models import Metric, Programme, Release
 from stats.outputs.downloads import DATA_FORMATS
 
@@ -54,15 +55,20 @@ def warm_public_cache(release: Release) -> list[Warmed]:
     site = urlsplit(settings.NEWSROOM_SITE_URL)
     client = Client(HTTP_HOST=site.netloc)
     warmed = []
-    for path in release_paths(release):
-        began = time.perf_counter()
-        try:
-            response = client.get(path, secure=site.scheme == "https")
-            if response.streaming:
-                b"".join(response.streaming_content)
-            status = response.status_code
-        except Exception:  # one page failing must not stop the others, nor the alerts after
-            logger.exception("Could not warm %s.", path)
-            status = 0
-        warmed.append(Warmed(path, status, (time.perf_counter() - began) * 1000))
+    with keeping():  # what the pages render is kept for their readers
+        for path in release_paths(release):
+            warmed.append(_warm(client, path, secure=site.scheme == "https"))
     return warmed
+
+
+def _warm(client: Client, path: str, *, secure: bool) -> Warmed:
+    began = time.perf_counter()
+    try:
+        response = client.get(path, secure=secure)
+        if response.streaming:
+            b"".join(response.streaming_content)
+        status = response.status_code
+    except Exception:  # one page failing must not stop the others, nor the alerts after
+        logger.exception("Could not warm %s.", path)
+        status = 0
+    return Warmed(path, status, (time.perf_counter() - began) * 1000)

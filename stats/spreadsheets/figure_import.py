@@ -24,7 +24,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from common import cache as caching
 from common.resources import Problem, normalise_header, sheet_row
 from common.spreadsheets import ImportRefused  # noqa: F401  (callers catch it from here)
-from stats.models import Correction, Figure, Metric, Release
+from stats.models import Correction, Explanation, Figure, Metric, Release
 from stats.publishing import services, signals, workflow
 from stats.publishing.checks import ERROR, ProposedFigure, check_figures
 from stats.publishing.tasks import announce
@@ -98,6 +98,33 @@ class Change:
         )
 
     @property
+    def proposed(self) -> ProposedFigure:
+        """The figure as it would be, for the publishing checks (an empty qualifier keeps the old)."""
+        qualifier = self.qualifier if self.qualifier is not None else (self.old.qualifier if self.old else "")
+        m = self.metric
+        return ProposedFigure(
+            slug=m.slug, name=m.name, kind=m.kind, value=self.value, as_of=self.as_of, qualifier=qualifier
+        )
+
+    def history_reason(self, reason: str) -> str:
+        """What the import did to this figure, for its history: its own change, and the import's
+        explanation or correction reason only where it applies to it."""
+        if self.action == "confirmed":
+            text = "Imported: confirmed unchanged"
+        elif self.old is None:
+            text = f"Imported: new, {self.now}"
+        elif self.old.value != self.value:
+            text = f"Imported: {self.was} → {self.now}"
+        else:
+            text = "Imported: date, qualifier or note changed"
+        reason = (reason or "").strip()
+        if reason and self.needs_explanation:
+            text += f"; fall explained: {reason}"
+        elif reason and needs_correction(self.release) and self.changes_anything:
+            text += f"; corrected: {reason}"
+        return text[:100]
+
+    @property
     def was(self) -> str:
         return formatting.exact(self.old.value, kind=self.metric.kind) if self.old else "—"
 
@@ -114,6 +141,10 @@ class Change:
         if self.old is None or self.old.value == self.value:
             return ""
         return formatting.change(self.value, self.old.value, kind=self.metric.kind)
+
+
+def _empty(cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 def _repeated_row(release: Release | None, metric: Metric | None, line: int, seen: dict) -> list[str]:
@@ -142,6 +173,8 @@ class FigureChecker(FigureResource):
         self.existing: dict[tuple[int, int], Figure] = {}
         self.changes: list[Change] = []
         self.warnings: list[str] = []
+        self.not_sent: list[int] = []  # rows left without a value: their figures stay as they are
+        self.previous_periods: dict[int, date] = {}
         self._refusals: dict[int, str] = {}
 
     def check_headers(self, dataset) -> list[Problem]:
@@ -160,6 +193,10 @@ class FigureChecker(FigureResource):
         for number, values in enumerate(dataset, 1):
             row = dict(zip(cols, values, strict=False))
             line = sheet_row(number)
+            left_out = self._left_out(row, line)
+            if left_out is not None:
+                problems.extend(Problem(message) for message in left_out)
+                continue
             release, metric, parsed, found = self._read_row(row, number)
             found.extend(self._release_problems(release, line))
             found.extend(_repeated_row(release, metric, line, seen))
@@ -184,6 +221,21 @@ class FigureChecker(FigureResource):
         problems.extend(self.check_integrity(changes))
         self.changes = changes
         return problems
+
+    def _left_out(self, row: dict, line: int) -> list[str] | None:
+        """A row whose value cell is empty is one the supplier did not send: the figure stays as it is
+        (None: the row is read as usual). Empty, but with an as-of date, qualifier or note: refused."""
+        if "value" not in row or not _empty(row["value"]):
+            return None
+        given = [name for name in ("as_of", "qualifier", "note") if name in row and not _empty(row[name])]
+        if not given:
+            self.not_sent.append(line)
+            return []
+        return [
+            f"Row {line}, column “value”: empty, but {', '.join(f'“{name}”' for name in given)} "
+            f"{'is' if len(given) == 1 else 'are'} given. Give the value too, or leave the row’s value, "
+            "as_of, qualifier and note all empty to keep the figure as it is."
+        ]
 
     def _read_row(self, row: dict, number: int):
         """The row's release, metric and other cells as the widgets read them, and the messages for the
@@ -295,6 +347,8 @@ class FigureChecker(FigureResource):
             index = bisect.bisect_left(dates, release.period_date)
             if index > 0:
                 previous_of[release.pk] = pool[index - 1][0]
+        periods = dict(pool)
+        self.previous_periods = {pk: periods[prev] for pk, prev in previous_of.items()}
         values: dict[int, dict[str, Decimal]] = defaultdict(dict)
         for release_id, slug, value in Figure.objects.filter(
             release_id__in=set(previous_of.values())
@@ -305,10 +359,10 @@ class FigureChecker(FigureResource):
         return {pk: values.get(prev, {}) for pk, prev in previous_of.items()}
 
     def explained_slugs(self, releases: list[Release]) -> dict[int, set[str]]:
-        """Metrics whose fall a note on the release already explains ("Explain a fall or jump")."""
+        """Metrics whose fall an explanation on the release already explains ("Explain a fall or jump")."""
         explained = defaultdict(set)
-        for release_id, slug in Correction.objects.filter(
-            release__in=releases, release__status=Release.Status.DRAFT, figure__isnull=False
+        for release_id, slug in Explanation.objects.filter(
+            release__in=releases, release__status=Release.Status.DRAFT
         ).values_list("release_id", "figure__metric__slug"):
             explained[release_id].add(slug)
         return explained
@@ -316,8 +370,8 @@ class FigureChecker(FigureResource):
     def check_integrity(self, changes: list[Change]) -> list[Problem]:
         """The publishing checks (falls, jumps) for every release the file touches.
 
-        A fall is allowed when a note already explains it, or when the import gives an explanation
-        (the reason box): a draft then gets a note per fall, a published release a correction.
+        A fall is allowed when an explanation already explains it, or when the import gives one (the
+        reason box): a draft then gets an explanation per fall, a published release a correction.
         """
         problems = []
         by_release = defaultdict(list)
@@ -331,9 +385,10 @@ class FigureChecker(FigureResource):
             for change in rows:
                 change.previous = before.get(change.metric.slug)
             findings = check_figures(
-                [ProposedFigure.of(c) for c in rows],
+                [c.proposed for c in rows],
                 previous.get(release.pk, {}),
                 period_date=release.period_date,
+                previous_period=self.previous_periods.get(release.pk),
             )
             for finding in findings:
                 change = by_slug.get(finding.metric_slug)
@@ -364,6 +419,7 @@ class FigurePlan:
     changes: list[Change] = field(default_factory=list)
     existing: dict[tuple[int, int], Figure] = field(default_factory=dict, repr=False)
     applied: bool = False
+    not_sent: list[int] = field(default_factory=list)  # rows with no value: their figures kept
 
     @property
     def ok(self) -> bool:
@@ -379,6 +435,7 @@ class FigurePlan:
             f"{len(self.changes)} rows: {self.count('new')} new, {self.count('changed')} changed, "
             + (f"{confirmed} confirmed as still right, " if confirmed else "")
             + f"{self.count('unchanged')} unchanged"
+            + (f"; {len(self.not_sent)} rows without a value, kept as they are" if self.not_sent else "")
         )
 
     @property
@@ -413,7 +470,10 @@ def plan_figures(
     if problems:
         return FigurePlan(problems=[str(p) for p in problems])
     return FigurePlan(
-        warnings=list(checker.warnings), changes=list(checker.changes), existing=checker.existing
+        warnings=list(checker.warnings),
+        changes=list(checker.changes),
+        existing=checker.existing,
+        not_sent=list(checker.not_sent),
     )
 
 
@@ -423,7 +483,6 @@ def apply_figures(plan: FigurePlan, *, reason: str = "", user=None) -> FigurePla
     if not plan.ok:
         raise ValueError("A plan with problems cannot be applied.")
     by = user if getattr(user, "pk", None) else None
-    why = ((reason or "").strip() or "Imported from a spreadsheet")[:100]
     created, updated = [], []
     for change in plan.changes:
         if not change.writes:
@@ -442,6 +501,8 @@ def apply_figures(plan: FigurePlan, *, reason: str = "", user=None) -> FigurePla
             figure.note = change.note
         figure.kind = change.metric.kind
         figure.is_confirmed = True  # a supplier's figure is this release's own, not a copy
+        figure._change_reason = change.history_reason(reason)
+    why = "Imported from a spreadsheet"
     bulk_create_with_history(created, Figure, batch_size=BATCH, default_user=by, default_change_reason=why)
     bulk_update_with_history(
         updated, Figure, FIELDS_WRITTEN, batch_size=BATCH, default_user=by, default_change_reason=why
@@ -452,8 +513,8 @@ def apply_figures(plan: FigurePlan, *, reason: str = "", user=None) -> FigurePla
     services.record_edits(touched, by=user, reason="Imported figures")
     for release in {c.release for c in plan.changes if c.writes and needs_correction(c.release)}:
         services.build_files_after_commit(release)  # corrected: its files change
-    explained = Correction.objects.filter(
-        release__in=touched, release__status=Release.Status.DRAFT, figure__isnull=False
+    explained = Explanation.objects.filter(
+        release__in=touched, release__status=Release.Status.DRAFT
     ).values_list("release_id", flat=True)
     for release in Release.objects.filter(pk__in=set(explained)):
         services.refresh_explanations(release)
@@ -477,8 +538,9 @@ def import_figures(
     return plan
 
 
-def record_import_explanations(*, changes: list[Change], reason: str, user=None) -> list[Correction]:
-    """One note per fall the import's explanation explains in a draft, published with the release."""
+def record_import_explanations(*, changes: list[Change], reason: str, user=None) -> list[Explanation]:
+    """One explanation per fall the import's explanation explains in a draft, published beside it
+    (the figure's earlier explanation, if any, takes the new text)."""
     falls = [c for c in changes if c.needs_explanation]
     if not falls:
         return []
@@ -489,15 +551,20 @@ def record_import_explanations(*, changes: list[Change], reason: str, user=None)
         ).select_related("metric")
     }
     by = user if getattr(user, "pk", None) else None
-    return Correction.objects.bulk_create(
-        Correction(
-            release=c.release,
-            figure=figures[(c.release.pk, c.metric.pk)],
-            subject=c.metric.name,
-            reason=reason.strip(),
-            created_by=by,
-        )
-        for c in falls
+    return Explanation.objects.bulk_create(
+        [
+            Explanation(
+                release=c.release,
+                figure=figures[(c.release.pk, c.metric.pk)],
+                subject=c.metric.name,
+                reason=reason.strip(),
+                created_by=by,
+            )
+            for c in falls
+        ],
+        update_conflicts=True,
+        unique_fields=["figure"],
+        update_fields=["reason", "created_by", "created_at"],
     )
 
 

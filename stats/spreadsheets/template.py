@@ -5,7 +5,7 @@ from __future__ import annotations
 import tablib
 
 from common.cells import safe_cell
-from stats.models import Figure, Metric, Release
+from stats.models import Metric, Release
 from stats.selectors import previous_figure_values
 from stats.spreadsheets.resources import FIGURE_COLUMNS
 from stats.spreadsheets.widgets import plain_decimal
@@ -20,7 +20,6 @@ def supplier_template(release: Release) -> bytes:
     _, previous_values = previous_figure_values(
         release, among=Release.objects.exclude(status=Release.Status.WITHDRAWN)
     )
-    current = dict(Figure.objects.filter(release=release).values_list("metric_id", "as_of"))
     metrics = Metric.objects.filter(programme__is_active=True).select_related("programme")
     dataset = tablib.Dataset(headers=list(TEMPLATE_COLUMNS), title="Figures")
     for metric in metrics:
@@ -36,8 +35,8 @@ def supplier_template(release: Release) -> bytes:
                     metric.kind,
                     metric.unit,
                     plain_decimal(before),
-                    None,
-                    current.get(metric.pk),
+                    None,  # the value: a row left empty keeps its figure as it is
+                    None,  # as_of: only for a figure that stands at another day than the period
                     None,
                     None,
                 )

@@ -121,9 +121,16 @@ SCHEMAS = {
             "as_of": _nullable({**DATE, "description": "The day the figure stands at, if not the period."}),
             "qualifier": QUALIFIER,
             "note": TEXT,
+            "explanation": _nullable(
+                {
+                    **TEXT,
+                    "description": "Why the figure moved since the previous release, as the release "
+                    "explained it when it came out; not a correction.",
+                }
+            ),
             "revisions": {
                 **_array(_ref("Revision")),
-                "description": "Corrections of this figure, oldest first.",
+                "description": "Corrections of this figure after the release came out, oldest first.",
             },
         }
     ),
@@ -145,7 +152,7 @@ SCHEMAS = {
             "reason": TEXT,
             "corrected_at": DATE_TIME,
         },
-        description="A public notice: a revised figure or bullet (was → now), or a note explaining a fall.",
+        description="A correction notice: a figure or bullet changed after the release came out (was → now).",
     ),
     "PreReleaseAccess": _object(
         {

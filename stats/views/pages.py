@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
@@ -38,6 +39,8 @@ from stats.views import reuse
 from stats.vintages import BadAsOf
 from stats.wording import formatting, qualified, ukclock
 
+# A value not read yet (None is an answer: nothing announced).
+UNREAD = object()
 # How many recent releases the small trend charts on a programme page cover.
 PROGRAMME_CHART_RELEASES = 52
 
@@ -89,14 +92,15 @@ class ReleaseDetailView(TemplateView):
         visible = self.get_queryset()
         release = self.get_object(visible.select_related(None))
         declare_scopes([release.cache_scope, release.files_scope])  # before anything of it is read
-        previous, following = renditions.neighbours(release, among=visible)
+        previous, following, next_release = renditions.neighbours(release, among=visible)
         body = renditions.release_body(
             release,
             previous=previous,
             site=self.request.build_absolute_uri("/"),
             render=lambda: self.render_body(release, slots=True),
         )
-        return self.page_of(release, renditions.fill(body, **self.live_parts(previous, following)))
+        live = self.live_parts(release, previous, following, next_release=next_release)
+        return self.page_of(release, renditions.fill(body, **live))
 
     def build_page(self) -> dict:
         """The page rendered now, nothing stored: previews and pre-release copies."""
@@ -110,21 +114,29 @@ class ReleaseDetailView(TemplateView):
     def render_body(self, release, *, slots: bool = False) -> str:
         """The release's body; with `slots`, marks where `live_parts` go rather than them."""
         document = build_release_document(release, visible=self.get_queryset())
-        live = renditions.SLOTS if slots else self.live_parts(document.previous, document.next)
+        live = renditions.SLOTS if slots else self.live_parts(release, document.previous, document.next)
         context = {
             "release": release,
             "document": document,
             "downloads": release_downloads(document, request=self.request),
             "release_nav": live["nav"],
             "latest_caption": live["latest"],
+            "next_release_line": live["next"],
             **self.body_context(release),
         }
         return render_to_string(self.body_template, context, request=self.request)
 
-    def live_parts(self, previous, following) -> dict:
-        """What changes with time rather than with an edit: the links either side, the caption."""
+    def live_parts(self, release, previous, following, *, next_release=UNREAD) -> dict:
+        """What changes with time rather than with an edit: the links either side, the caption, the
+        next release announced (read here unless given: for a preview, the next once it is out)."""
         is_latest = "period" not in self.kwargs and not self.is_preview
+        if next_release is UNREAD:
+            moment = max(release.publish_at or timezone.now(), timezone.now())
+            next_release = Release.objects.exclude(pk=release.pk).next_announced(at=moment)
         return {
+            "next": mark_safe(
+                render_to_string("statistics/includes/next_release.html", {"next_release": next_release})
+            ),
             "nav": mark_safe(
                 render_to_string(
                     "statistics/includes/release_nav.html", {"nav": release_nav(previous, following)}

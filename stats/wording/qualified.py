@@ -39,3 +39,28 @@ def stated(
     if _words_number(value, qualifier, kind) == value:
         return words
     return f"{words} ({formatting.exact(value, kind=kind)})"
+
+
+def misfit(value: Decimal | int | float, qualifier: str, *, kind: str = formatting.TOTAL) -> str:
+    """Why a qualifier's words do not fit the figure they word, or "" when they do.
+
+    A bound stored as its round number ("over 20 million" stored as 20,000,000) is a bound: its
+    words fit. A figure whose words round it must be near what they say: "almost 520,000" is for
+    a figure within a quarter of the rounding step below 520,000 (519,600), not 515,000, which
+    was carried from a week when it fitted.
+    """
+    value = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if qualifier != formatting.ALMOST:  # the others round down, or to the nearest: always near
+        return ""
+    number = _words_number(value, qualifier, kind)
+    if number == value:
+        return ""
+    step = Decimal(10) ** (number.adjusted() - 1) if kind != formatting.PERCENT else Decimal(1)
+    if number - value <= step / 4:
+        return ""
+    words = formatting.rounded(value, qualifier, kind=kind)
+    return (
+        f"“{words}” does not fit {formatting.exact(value, kind=kind)}: “almost” is for a figure just "
+        f"below a round number. Choose another qualifier (Automatic words it “"
+        f"{formatting.rounded(value, formatting.AUTO, kind=kind)}”)."
+    )
