@@ -315,8 +315,10 @@ NEWSROOM_IMPORT_MAX_UNZIPPED_BYTES = int(
 
 # --- Background tasks (django-tasks: Django 6.0's tasks framework, backported) ----------------------
 # "database" (the embedded default): tasks kept in the database, run by `manage.py db_worker`.
-# "rq": tasks on Redis (REDIS_URL) through RQ, run by `manage.py rqworker --job-class django_tasks_rq.Job`,
-# any number of workers on any number of machines. "immediate": run at once in the caller (tests).
+# "rq": tasks on Redis (REDIS_URL) through RQ, run by
+# `manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job` (the scheduler runs tasks due
+# later: release moments, the catch-up), any number of workers on any number of machines.
+# "immediate": run at once in the caller (tests).
 TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database")
 TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",

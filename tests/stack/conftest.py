@@ -388,7 +388,10 @@ def production_pair(request, on_postgresql, browser, inbox, postgres_database, r
                 [gunicorn, "newsroom.wsgi:application", "-c", "newsroom/gunicorn.conf.py"],
                 XDG_RUNTIME_DIR=str(tmp),  # its control socket here, not beside another gunicorn's
             )
-            stack.start("rqworker", [PYTHON, "manage.py", "rqworker", "--job-class", "django_tasks_rq.Job"])
+            stack.start(
+                "rqworker",
+                [PYTHON, "manage.py", "rqworker", "--with-scheduler", "--job-class", "django_tasks_rq.Job"],
+            )
             stack.manage("worker", "--catch-up-only")
             stack.wait_until_healthy(web)
             yield stack

@@ -1,8 +1,10 @@
 """The task worker with its catch-up: `manage.py worker` (what `make run` starts beside the site).
 
 Starts the periodic catch-up (unless one is already on its way), then runs the database backend's
-worker, `db_worker`. With TASKS_BACKEND=rq run `manage.py rqworker --job-class django_tasks_rq.Job`
-instead, and `manage.py worker --catch-up-only` once at each deployment to start the catch-up.
+worker, `db_worker`. With TASKS_BACKEND=rq run
+`manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job` instead (the scheduler moves
+tasks due later, the release moments and the catch-up, onto the queue at their time), and
+`manage.py worker --catch-up-only` once at each deployment to start the catch-up.
 """
 
 from django.conf import settings
@@ -30,7 +32,7 @@ class Command(BaseCommand):
         if settings.TASKS_BACKEND != "database":
             raise CommandError(
                 f"TASKS_BACKEND is {settings.TASKS_BACKEND!r}: run its own worker "
-                "(rq: manage.py rqworker --job-class django_tasks_rq.Job)."
+                "(rq: manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job)."
             )
         worker_options = {"interval": interval, "startup_delay": False, "reload": False}
         call_command("db_worker", batch=batch, **worker_options)
