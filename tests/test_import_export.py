@@ -279,9 +279,12 @@ BAD_FILES = {
         lambda: csv_file([["2010-03-10", "eps-messages-total", "300000000"]]),
         "Prescription messages transmitted: 300,000,000 is lower than last release’s 306,774,292",
     ),
-    "empty-value": (
-        lambda: csv_file([VALID, ["2010-03-10", "eps-messages-week", ""]]),
-        "Row 3, column “value”: the value is empty: fill it in or delete the row.",
+    "empty-value-with-a-note": (
+        lambda: csv_file(
+            [[*VALID, ""], ["2010-03-10", "eps-messages-week", "", "Late"]],
+            headers=("period", "metric_slug", "value", "note"),
+        ),
+        "Row 3, column “value”: empty, but “note” is given.",
     ),
     "stray-comma": (
         lambda: SimpleUploadedFile(
@@ -443,7 +446,7 @@ def test_import_into_a_published_release_needs_a_reason_and_records_corrections(
     assert correction.figure.value == 306700000
     assert correction.created_by.username == "boss"
     changed = Figure.history.get(id=correction.figure.pk, history_type="~")
-    assert (changed.value, changed.history_change_reason) == (306700000, reason)
+    assert (changed.value, changed.history_change_reason) == (306700000, f"Corrected: {reason}"[:100])
 
 
 def test_figure_list_import_into_a_published_release_without_reason_is_refused(admin_client, draft):

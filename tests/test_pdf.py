@@ -274,6 +274,10 @@ def test_the_release_page_shows_the_pdf_size_as_built_and_never_builds_one(clien
     assert not [key for key in cache._cache if "statistics:pdf:" in key]  # the local cache's own keys
 
     content = get_pdf(client, "/statistics/2010-03-03.pdf")
+    assert not ReleaseFile.objects.exists()  # a reader's download writes nothing
+    from stats.publishing.warming import keep_what_readers_read
+
+    assert keep_what_readers_read() == 1  # the worker's catch-up builds the files it lists
     page = client.get("/statistics/2010-03-03/").content.decode()
     assert f"(PDF, {round(len(content) / 1024)} KB)</span>" in page
     assert size_label(77_824) == "PDF, 76 KB"

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from common.keeping import keeping
 from contacts.models import MediaContact
 from stats.models import Figure, Metric, Release, Rendition
 from stats.outputs import renditions
@@ -38,8 +39,11 @@ def history(transactional_db):
 
 
 def read(client, path) -> str:
-    cache.clear()  # no cached page: the stored body or a new rendering
-    response = client.get(path)
+    """A page as the worker's warming reads it, keeping what it renders (a reader's request keeps
+    nothing: tests/test_reads_never_write.py), with no cached page: the stored body or a new one."""
+    cache.clear()
+    with keeping():
+        response = client.get(path)
     assert response.status_code == 200, path
     return response.content.decode()
 
@@ -279,7 +283,8 @@ def test_a_file_s_size_reaches_the_kept_page_once_the_file_is_built(client, hist
 
     ReleaseFile.objects.filter(release=release).delete()  # as just after a correction, before the build
     assert "(CSV)" in csv_link(read(client, release.get_absolute_url()))
-    csv = client.get(path)  # built, its size recorded
+    with keeping():  # built by the worker, its size recorded (a reader's download records nothing)
+        csv = client.get(path)
     assert csv.status_code == 200
     size = ReleaseFile.objects.get(release=release, format="csv").size
     assert re.search(r"\(CSV, [\d.]+ (KB|bytes)\)", csv_link(read(client, release.get_absolute_url()))), size

@@ -174,25 +174,18 @@ def check_figures(
 
 
 def _stale_as_of(figure: ProposedFigure, old: Decimal, previous_period: date | None) -> Finding | None:
-    """A figure still "as of" a day before the previous release's period: a date carried from an
-    earlier week. An error once its value has changed (the date cannot be this figure's); a warning
-    to check while it has not."""
+    """A changed figure still "as of" a day before the previous release's period: a date carried from
+    an earlier week, which cannot be this figure's. (An unchanged figure may stand at its day still.)"""
     if figure.as_of is None or previous_period is None or figure.as_of >= previous_period:
         return None
+    if Decimal(figure.value) == old:
+        return None
     day, before = formatting.as_of(figure.as_of), formatting.as_of(previous_period)
-    if Decimal(figure.value) != old:
-        return Finding(
-            ERROR,
-            f"{figure.name}: the figure changed, but it still says “as of {day}”, a day before the "
-            f"previous release’s period ({before}), so the date was carried from an earlier week. Clear "
-            "the “as of” date if the figure stands at this release’s period, or give the day it is for.",
-            figure.slug,
-            "as_of",
-        )
     return Finding(
-        WARNING,
-        f"{figure.name}: still “as of {day}”, before the previous release’s period ({before}). "
-        "Check no newer figure has come in.",
+        ERROR,
+        f"{figure.name}: the figure changed, but it still says “as of {day}”, a day before the "
+        f"previous release’s period ({before}), so the date was carried from an earlier week. Clear "
+        "the “as of” date if the figure stands at this release’s period, or give the day it is for.",
         figure.slug,
         "as_of",
     )

@@ -6,7 +6,8 @@ warmed, and `signals.release_published` goes out (email alerts listen). Visibili
 any of this: `Release.objects.public()` lets a release through by the clock alone.
 
 `catch_up` runs every NEWSROOM_CATCH_UP_SECONDS (it schedules its next run itself): a worker that
-was stopped at a release's time publishes, warms and announces it when it starts again.
+was stopped at a release's time publishes, warms and announces it when it starts again; and it keeps
+what readers read and never write (file sizes not built yet, the latest release's pages).
 """
 
 from __future__ import annotations
@@ -136,13 +137,15 @@ def warm_after_correction(sender, correction_id: int, **kwargs) -> None:
 def catch_up() -> str:
     """Publish what is overdue, let listeners finish what was left, and come back in a while."""
     from stats.publishing.services import publish_due_releases
+    from stats.publishing.warming import keep_what_readers_read
 
     marked = publish_due_releases()
     for release in marked:
         went_out(release)
     signals.catching_up.send(sender=Release)
+    built = keep_what_readers_read()
     schedule_catch_up()
-    return f"caught up ({len(marked)} published)"
+    return f"caught up ({len(marked)} published, files built for {built})"
 
 
 def schedule_catch_up() -> bool:

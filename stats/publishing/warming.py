@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db.models import Count, F, Q
 from django.test import Client
 from django.urls import reverse
 
@@ -72,3 +73,41 @@ def _warm(client: Client, path: str, *, secure: bool) -> Warmed:
         logger.exception("Could not warm %s.", path)
         status = 0
     return Warmed(path, status, (time.perf_counter() - began) * 1000)
+
+
+# Every file a release's page lists the size of: its data formats, the PDF and the zip.
+FILE_FORMATS = (*DATA_FORMATS, "pdf", "zip")
+
+
+def releases_without_sizes(limit: int) -> list[Release]:
+    """Public releases whose files' sizes are not kept for their current version (loaded, generated,
+    or kept by older code), newest first: a reader's download never records them."""
+    kept = Count("files", filter=Q(files__version=F("version")))
+    return list(
+        Release.objects.public()
+        .annotate(kept=kept)
+        .filter(kept__lt=len(FILE_FORMATS))
+        .order_by("-period_date")[:limit]
+    )
+
+
+def keep_what_readers_read(*, limit: int = 10) -> int:
+    """What the catch-up keeps for readers: the files of up to `limit` public releases whose sizes
+    are not kept yet (so their pages list them), and the latest release's pages; returns how many
+    releases' files were built."""
+    from stats.outputs.files import build_files, site_request
+
+    missing = releases_without_sizes(limit)
+    for release in missing:
+        try:
+            build_files(release, request=site_request())
+        except Exception:  # one release failing must not stop the others, nor the catch-up
+            logger.exception("Could not build the files of %s.", release)
+    latest = Release.objects.public().order_by("-period_date").first()
+    if latest is not None:
+        site = urlsplit(settings.NEWSROOM_SITE_URL)
+        client = Client(HTTP_HOST=site.netloc)
+        with keeping():
+            for path in (latest.get_absolute_url(), "/", reverse("statistics:archive")):
+                _warm(client, path, secure=site.scheme == "https")
+    return len(missing)

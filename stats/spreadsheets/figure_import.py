@@ -118,10 +118,10 @@ class Change:
         else:
             text = "Imported: date, qualifier or note changed"
         reason = (reason or "").strip()
+        if reason and needs_correction(self.release) and self.changes_anything:
+            return f"Corrected: {reason}"[:100]  # as a correction made on the release page reads
         if reason and self.needs_explanation:
             text += f"; fall explained: {reason}"
-        elif reason and needs_correction(self.release) and self.changes_anything:
-            text += f"; corrected: {reason}"
         return text[:100]
 
     @property

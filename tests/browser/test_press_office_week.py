@@ -32,19 +32,18 @@ def figure_row(page, metric_name: str):
 
 
 def fill_supplier_template(path, values: dict[str, Decimal | None]) -> None:
-    """What the supplier does: type this week's value on the rows they send; delete the other rows."""
+    """What the supplier does: type this week's value on the rows they send; leave the others empty."""
     import openpyxl
 
     book = openpyxl.load_workbook(path)
     sheet = book.active
     headers = [cell.value for cell in sheet[1]]
     slug_column, value_column = headers.index("metric_slug"), headers.index("value")
-    for number in range(sheet.max_row, 1, -1):
+    assert all(sheet.cell(n, headers.index("as_of") + 1).value is None for n in range(2, sheet.max_row + 1))
+    for number in range(2, sheet.max_row + 1):
         slug = sheet.cell(number, slug_column + 1).value
         if slug in values:
             sheet.cell(number, value_column + 1).value = values[slug]
-        else:
-            sheet.delete_rows(number)
     book.save(path)
 
 
@@ -66,6 +65,7 @@ def test_a_week_in_the_press_office(sign_in, people, tmp_path):
     note = import_with_the_fall_explained(officer, draft, sheet)
     confirm_the_unchanged_rest(officer, draft)
     lower_the_fallen_figure_by_hand(officer, note)
+    explain_the_fall_in_plainer_words(officer, note)
     preview_as_the_public_will_see_it(officer)
     submit_for_review(officer, draft)
 
@@ -152,22 +152,26 @@ def import_refused_until_the_fall_is_explained(officer, draft, sheet) -> None:
 
 
 def import_with_the_fall_explained(officer, draft, sheet):
-    """The explanation box named in the message unblocks the fall."""
-    from stats.models import Correction, Figure
+    """The explanation box named in the message unblocks the fall; the rows the supplier left empty
+    keep their figures."""
+    from stats.models import Correction, Explanation, Figure
 
     officer.get_by_label("Spreadsheet").set_input_files(sheet)
-    officer.get_by_label("Explanation of falls").fill("The supplier removed records created twice.")
+    officer.get_by_label("Explanation", exact=True).fill("The supplier removed records created twice.")
     officer.get_by_role("button", name="Check the file").click()
     officer.locator("table.nhsuk-table").wait_for()
     preview = officer.locator("table.nhsuk-table").inner_text()
-    assert "falls: explained as a note" in preview
+    assert "falls: explained (published beside the figure)" in preview
     assert preview.count("confirmed, unchanged") == 2
+    assert "21 rows without a value are not sent" in officer.locator("#content-main").inner_text()
     officer.get_by_role("button", name=re.compile(r"Confirm import of 5 rows")).click()
     said(officer, "Imported supplier.xlsx")
     assert Figure.objects.get(release=draft, metric__slug="cab-bookings-total").value == 23_100_000
     assert Figure.objects.get(release=draft, metric__slug="pacs-systems-live").is_confirmed
-    note = Correction.objects.get(release=draft)
+    assert not Figure.objects.get(release=draft, metric__slug="n3-connections").is_confirmed  # not sent
+    note = Explanation.objects.get(release=draft)
     assert (note.old_value, note.new_value) == ("1,243,911 (w/c 3 March 2010)", "1,200,000")
+    assert not Correction.objects.filter(release=draft).exists()
     return note
 
 
@@ -194,12 +198,29 @@ def lower_the_fallen_figure_by_hand(officer, note) -> None:
     assert note.new_value == "1,190,000"
 
 
+def explain_the_fall_in_plainer_words(officer, note) -> None:
+    """“Explain a fall or jump” lists the figure the checks found first, marked; explaining it again
+    replaces the words."""
+    officer.get_by_role("link", name="Explain a fall or jump").click()
+    choices = officer.get_by_label("Figure").locator("option").all_inner_texts()
+    assert choices[1] == "Fell, explained — NHS CRS: Summary Care Records created (1,190,000)"
+    assert not any(c.startswith(("Fell", "Changed")) for c in choices[2:])
+    officer.get_by_label("Figure").select_option(label=choices[1])
+    officer.get_by_label("Why it changed").fill("The supplier removed records that had been created twice.")
+    officer.get_by_role("button", name="Explain a fall or jump").click()
+    said(officer, "Explained Summary Care Records created")
+    note.refresh_from_db()
+    assert note.reason == "The supplier removed records that had been created twice."
+
+
 def preview_as_the_public_will_see_it(officer) -> None:
     """Preview exactly as the public will see it."""
     officer.get_by_role("link", name="Preview as the public will see it").click()
     body = officer.locator("main").inner_text()
-    assert "310,000,000" in body and "The supplier removed records created twice." in body
-    assert "now 1,190,000" in body
+    assert "310,000,000" in body
+    row = officer.locator("tr", has_text="Summary Care Records created").inner_text()
+    assert "1,190,000" in row and "Why it changed: The supplier removed records that had been" in row
+    assert officer.locator(".newsroom-corrections").count() == 0  # an explanation, not a correction
     officer.go_back()
 
 
@@ -275,8 +296,11 @@ def the_public_notice_states_what_is_published(publisher) -> None:
     reader = public.new_page()
     reader.goto(publisher.base + f"/statistics/{THIS_WEEK}/")
     notices = reader.locator(".newsroom-corrections").first.inner_text()
+    assert "Correction\n" in notices and "Corrections" not in notices  # one
     assert "Bookings made: was 23,100,000, now 23,150,000." in notices
-    assert "Summary Care Records created: was 1,243,911 (w/c 3 March 2010), now 1,190,000." in notices
+    assert "Summary Care Records" not in notices  # explained before it came out: not a correction
+    row = reader.locator("tr", has_text="Summary Care Records created").inner_text()
+    assert "Why it changed: The supplier removed records that had been created twice." in row
     figures = reader.locator("main").inner_text()
     assert "23,150,000" in figures and "1,190,000" in figures
     public.close()
