@@ -196,6 +196,34 @@ def test_full_history_shows_field_level_old_and_new(seed_release, superuser, pre
     assert "306774292.0000" not in own and "310000000.0000" not in own
 
 
+def test_what_the_worker_did_on_its_own_is_shown_as_done_by_the_release_clock(seed_release, publisher):
+    """Marked published at its second by the worker (or its catch-up): the history names the release
+    clock, never None or a dash; what a person did still names them."""
+    coming = Release.objects.create(
+        period_date=dt.date(2010, 3, 10),
+        status=Status.SCHEDULED,
+        publish_at=timezone.now() - dt.timedelta(seconds=5),
+        last_edited_by=publisher,
+    )
+    (marked,) = services.publish_due_releases()
+    assert marked.pk == coming.pk
+    boss = as_user(publisher)
+
+    history = boss.get(reverse("admin:statistics_release_history", args=[coming.pk])).content.decode()
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", history, re.S) if "Published at its time" in r)
+    cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    assert "the release clock" in cells and "None" not in cells
+
+    full = boss.get(reverse("admin:statistics_release_full_history", args=[coming.pk])).content.decode()
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", full, re.S) if "Published at its time" in r)
+    assert "<td>the release clock</td>" in row and "<td>—</td>" not in row
+
+    # A person's own step still names them.
+    draft = services.start_next_release(source=marked, by=publisher)
+    full = boss.get(reverse("admin:statistics_release_full_history", args=[draft.pk])).content.decode()
+    assert "<td>sam</td>" in full and "the release clock" not in full
+
+
 def test_publish_times_show_uk_time_with_utc_and_warn_near_a_clock_change(admin_client, db):
     winter = Release.objects.create(
         period_date=dt.date(2030, 1, 9), publish_at=dt.datetime(2030, 1, 9, 9, 30, tzinfo=UK)

@@ -201,6 +201,8 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
 
     form = ReleaseVersionForm
     change_form_template = "admin/statistics/release/change_form.html"
+    # The history list names who did each step, the release clock included (`services.done_by`).
+    object_history_list_template = "admin/statistics/release/object_history_list.html"
     actions = ["start_next_action", "submit_action"]
 
     # state is changed only through the buttons
@@ -516,6 +518,11 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
         return TemplateResponse(request, "admin/statistics/release/changes.html", context)
 
     # --- history: the release, its figures and its statements, field by field ---
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        for record in historical_records:
+            record.done_by = services.done_by(record.history_user, record.history_change_reason)
 
     def full_history_view(self, request, object_id):
         release = self._release(request, object_id)

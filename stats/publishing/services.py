@@ -337,6 +337,20 @@ def publish_now(
     )
 
 
+# Who did what nobody clicked: the worker marking an approved release published at its second, or its
+# catch-up (`manage.py publish_due` does the same by hand). Such a step is saved with no user and this
+# reason; the history names it by RELEASE_CLOCK (`done_by`).
+RELEASE_CLOCK = "the release clock"
+RELEASE_CLOCK_REASON = "Published at its time"
+
+
+def done_by(user, reason: str | None):
+    """Who did a recorded step: the person, the release clock for the worker's own, or None if unknown."""
+    if user is not None:
+        return user
+    return RELEASE_CLOCK if (reason or "").startswith(RELEASE_CLOCK_REASON) else None
+
+
 def publish_due_releases(*, at: dt.datetime | None = None) -> list[Release]:
     """Mark published every approved release whose publish time has passed: the release moment.
 
@@ -353,7 +367,7 @@ def publish_due_releases(*, at: dt.datetime | None = None) -> list[Release]:
             release.status = workflow.TARGETS["publish-due"]
             release.published_at = timezone.now()
             late = release.published_at - release.publish_at
-            reason = "Published at its time" + (
+            reason = RELEASE_CLOCK_REASON + (
                 f" ({int(late.total_seconds())} s after it)" if late.total_seconds() >= 1 else ""
             )
             marked.append(save_step(release, by=None, reason=reason, fields=["status", "published_at"]))

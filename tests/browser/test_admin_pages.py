@@ -313,3 +313,30 @@ def test_history_reads_as_people_write(sign_in, people, draft):
     assert "Value: 22,725,621 → 22,810,000" in history
     assert "Confirmed: No → Yes" in history
     assert "22725621.0000" not in history and "is_confirmed" not in history
+
+
+def test_the_history_names_the_release_clock_for_what_the_worker_did(sign_in, people, newsroom):
+    """A release the worker marked published at its second: its history pages say the release clock did it."""
+    from stats.models import Release
+    from stats.publishing import services
+
+    coming = Release.objects.create(
+        period_date=dt.date(2010, 3, 10),
+        status=Release.Status.SCHEDULED,
+        publish_at=timezone.now() - dt.timedelta(seconds=5),
+    )
+    services.publish_due_releases()
+
+    publisher = sign_in(people["publisher"])
+    change_page(publisher, coming)
+    publisher.get_by_role("link", name="History", exact=True).click()
+    row = publisher.locator("#change-history tbody tr", has_text="Published at its time")
+    cells = [text.strip() for text in row.locator("td").all_inner_texts()]
+    assert "the release clock" in cells and "None" not in cells, cells
+    screenshot(publisher, "admin-release-history-release-clock")
+
+    change_page(publisher, coming)
+    publisher.get_by_role("link", name="Full history").click()
+    row = publisher.locator("#full-history tbody tr", has_text="Published at its time")
+    who = row.locator("td").nth(1).inner_text().strip()
+    assert who == "the release clock"
