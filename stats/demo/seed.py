@@ -441,6 +441,7 @@ def load_seed() -> Release:
             "notes": NOTES,
             "status": Release.Status.PUBLISHED,
             "publish_at": dt.datetime(2010, 3, 3, 9, 30, tzinfo=UK),
+            "published_at": dt.datetime(2010, 3, 3, 9, 30, tzinfo=UK),  # out, and marked so, at its time
             "lead_contact": contacts["nhs-cfh-press-office"],
             # Weekly counts of deployments, taken from the programmes' and suppliers' operational
             # reports and published by the press office: management information, not official

@@ -340,3 +340,15 @@ def test_the_history_names_the_release_clock_for_what_the_worker_did(sign_in, pe
     row = publisher.locator("#full-history tbody tr", has_text="Published at its time")
     who = row.locator("td").nth(1).inner_text().strip()
     assert who == "the release clock"
+
+
+def test_the_seed_release_reads_as_published_at_its_time(sign_in, people, newsroom):
+    """Loaded by `load_seed`, public since 2010: its page says when it was marked published, and never
+    asks whether the task worker is running."""
+    from stats.models import Release
+
+    publisher = sign_in(people["publisher"])
+    change_page(publisher, Release.objects.get())
+    panel = publisher.locator("#workflow-panel")
+    assert "Marked published at Wednesday 3 March 2010" in panel.inner_text()
+    assert "Not yet marked published" not in panel.inner_text()
