@@ -279,11 +279,16 @@ def test_calendar_lists_coming_dates_changes_and_cancellations_never_figures(
         publish_at=dt.datetime(2099, 3, 12, 9, 30, tzinfo=UK),
         reason="Supplier data arrive a day late.",
     )
-    confirmed = services.start_next_release(source=provisional, by=press_officer)
+    # The weeks after, started from the approved seed (a draft is not started from).
+    confirmed = services.start_next_release(
+        source=seed_release, by=press_officer, period_date=dt.date(2010, 3, 17)
+    )
     services.change_release_date(
         release=confirmed, by=publisher, publish_at=dt.datetime(2099, 7, 15, 9, 30, tzinfo=UK), confirm=True
     )
-    cancelled = services.start_next_release(source=confirmed, by=press_officer)
+    cancelled = services.start_next_release(
+        source=seed_release, by=press_officer, period_date=dt.date(2010, 3, 24)
+    )
     services.change_release_date(release=cancelled, by=press_officer, publish_at=soon)
     services.cancel_release(release=cancelled, by=publisher, reason="No new figures over the holiday.")
     with django_assert_max_num_queries(4):
@@ -424,7 +429,12 @@ def errornote(response) -> str:
 
 
 def test_starting_the_release_after_the_last_possible_date_says_so(seed_release, publisher):
-    last = Release.objects.create(period_date=dt.date(9999, 12, 31), title="Typo")
+    last = Release.objects.create(
+        period_date=dt.date(9999, 12, 31),
+        title="Typo",
+        status=Status.SCHEDULED,
+        publish_at=timezone.now() + dt.timedelta(days=1),
+    )
     response = as_user(publisher).post(action_url(last, "start-next"), {"period_date": ""})
     assert response.status_code == 200  # was a 500: the date after 31 December 9999 does not exist
     assert "w/c 31 December 9999 is the last period a date can name: give the new release’s period." in (

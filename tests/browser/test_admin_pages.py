@@ -352,3 +352,25 @@ def test_the_seed_release_reads_as_published_at_its_time(sign_in, people, newsro
     panel = publisher.locator("#workflow-panel")
     assert "Marked published at Wednesday 3 March 2010" in panel.inner_text()
     assert "Not yet marked published" not in panel.inner_text()
+
+
+def test_the_next_release_is_started_only_from_an_approved_one(sign_in, people, draft):
+    """A draft offers no "Start the next release"; the published release does, and it works."""
+    from stats.models import Release
+
+    officer = sign_in(people["press officer"])
+    change_page(officer, draft)
+    assert officer.get_by_role("link", name="Submit for review").count() == 1  # the draft's own buttons
+    assert officer.get_by_role("link", name="Start the next release").count() == 0
+
+    # Its address typed in anyway: refused, saying why.
+    officer.goto(officer.base + reverse("admin:statistics_release_start_next", args=[draft.pk]))
+    said(officer, "“Start the next release” does not apply to a draft release")
+
+    seed = Release.objects.get(period_date=dt.date(2010, 3, 3))
+    change_page(officer, seed)
+    officer.get_by_role("link", name="Start the next release").click()
+    officer.get_by_label("Period of the new release").fill("2010-03-17")
+    officer.get_by_role("button", name="Start the next release").click()
+    said(officer, "Started")
+    assert Release.objects.get(period_date=dt.date(2010, 3, 17)).status == Release.Status.DRAFT
