@@ -224,6 +224,33 @@ def test_what_the_worker_did_on_its_own_is_shown_as_done_by_the_release_clock(se
     assert "<td>sam</td>" in full and "the release clock" not in full
 
 
+def test_the_last_editor_is_told_on_opening_the_approve_page_and_offered_no_button(
+    seed_release, publisher, django_user_model, settings
+):
+    from django.contrib.auth.models import Group
+
+    draft = services.start_next_release(source=seed_release, by=publisher)
+    draft.figures.update(is_confirmed=True)
+    services.submit_release(release=draft, by=publisher, acknowledge_warnings=True)
+    boss = as_user(publisher)
+    for slug, verb in (("approve", "approve"), ("publish-now", "publish")):
+        page = boss.get(action_url(draft, slug)).content.decode()  # opened, nothing filled in
+        assert f"You were the last to edit “{draft}”, so someone else must {verb} it" in page, slug
+        assert "Ask another publisher" in page
+        assert 'name="_confirm"' not in page and 'name="publish_at_0"' not in page, slug
+
+    # Another publisher is offered the form and its button.
+    other = django_user_model.objects.create_user("alex", "alex@example.org", is_staff=True)
+    other.groups.add(Group.objects.get(name="Publishers"))
+    page = as_user(other).get(action_url(draft, "approve")).content.decode()
+    assert 'name="_confirm"' in page and 'name="publish_at_0"' in page
+    assert "You were the last to edit" not in page
+
+    # With the rule switched off, the last editor may approve.
+    settings.NEWSROOM_TWO_PAIRS_OF_EYES = False
+    assert 'name="_confirm"' in boss.get(action_url(draft, "approve")).content.decode()
+
+
 def test_publish_times_show_uk_time_with_utc_and_warn_near_a_clock_change(admin_client, db):
     winter = Release.objects.create(
         period_date=dt.date(2030, 1, 9), publish_at=dt.datetime(2030, 1, 9, 9, 30, tzinfo=UK)

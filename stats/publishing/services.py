@@ -57,11 +57,17 @@ def _require(user, permission: str, action: str) -> None:
         raise PermissionDenied(f"You do not have permission to {action}. Ask a publisher.")
 
 
+def second_pair_of_eyes_refusal(release: Release, by, action: str) -> str:
+    """Why `by` may not `action` (approve, publish) `release`, being its last editor; "" if they may."""
+    if settings.NEWSROOM_TWO_PAIRS_OF_EYES and by is not None and release.last_edited_by_id == by.pk:
+        return f"You were the last to edit “{release}”, so someone else must {action} it (two pairs of eyes)."
+    return ""
+
+
 def _two_pairs_of_eyes(release: Release, by, action: str) -> None:
-    if settings.NEWSROOM_TWO_PAIRS_OF_EYES and release.last_edited_by_id == by.pk:
-        raise PermissionDenied(
-            f"You were the last to edit “{release}”, so someone else must {action} it (two pairs of eyes)."
-        )
+    refusal = second_pair_of_eyes_refusal(release, by, action)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def _future(publish_at: dt.datetime | None, what: str) -> dt.datetime:

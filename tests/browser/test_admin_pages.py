@@ -374,3 +374,30 @@ def test_the_next_release_is_started_only_from_an_approved_one(sign_in, people, 
     officer.get_by_role("button", name="Start the next release").click()
     said(officer, "Started")
     assert Release.objects.get(period_date=dt.date(2010, 3, 17)).status == Release.Status.DRAFT
+
+
+def test_the_last_editor_is_told_at_once_that_someone_else_must_approve(sign_in, people, draft):
+    """The publisher who confirmed the figures opens "Approve and schedule": told why before filling
+    anything in, with no date to fill nor button to press; another publisher gets the form."""
+    from stats.publishing import services
+
+    publisher = people["publisher"]
+    slugs = list(draft.figures.values_list("metric__slug", flat=True))
+    services.confirm_figures(release=draft, by=publisher, slugs=slugs)
+    services.submit_release(release=draft, by=publisher, acknowledge_warnings=True)
+
+    sam = sign_in(publisher)
+    change_page(sam, draft)
+    sam.get_by_role("link", name="Approve and schedule").click()
+    said(sam, "You were the last to edit")
+    said(sam, "so someone else must approve it (two pairs of eyes). Ask another publisher to approve it.")
+    assert sam.get_by_role("button", name="Approve and schedule").count() == 0
+    assert sam.locator("input[name=publish_at_0]").count() == 0  # no date to fill in for nothing
+    screenshot(sam, "admin-approve-last-editor")
+
+    root = sign_in(people["superuser"])
+    change_page(root, draft)
+    root.get_by_role("link", name="Approve and schedule").click()
+    assert root.get_by_role("button", name="Approve and schedule").is_enabled()
+    assert root.locator("input[name=publish_at_0]").count() == 1
+    assert root.locator(".errornote").filter(has_text="last to edit").count() == 0
