@@ -291,6 +291,52 @@ def test_preview_is_for_staff_only_marked_and_never_cached(
     assert 'id="preview-banner"' not in client.get("/statistics/").content.decode()
 
 
+@pytest.mark.parametrize(
+    ("status", "hours", "says"),
+    [
+        (Status.DRAFT, 24, "This is a preview of a draft release, exactly as the public will see it from "),
+        (
+            Status.IN_REVIEW,
+            24,
+            "This is a preview of a release in review, exactly as the public will see it from ",
+        ),
+        (
+            Status.SCHEDULED,
+            24,
+            "This is a preview of a scheduled release, exactly as the public will see it from ",
+        ),
+        (
+            Status.SCHEDULED,
+            -1,
+            "This is a preview of a published release, as the public sees it. It is public",
+        ),
+        (
+            Status.PUBLISHED,
+            -1,
+            "This is a preview of a published release, as the public sees it. It is public",
+        ),
+        (Status.WITHDRAWN, -1, "This is a preview of a withdrawn release, as the public would have seen it."),
+        (Status.CANCELLED, 24, "This is a preview of a cancelled release, as the public would have seen it."),
+    ],
+)
+def test_the_preview_banner_names_the_release_s_state_in_plain_english(
+    seed_release, press_officer, status, hours, says
+):
+    release = services.start_next_release(source=seed_release, by=press_officer)
+    Release.objects.filter(pk=release.pk).update(
+        status=status, publish_at=timezone.now() + dt.timedelta(hours=hours)
+    )
+    html = (
+        as_user(press_officer).get(reverse("statistics:release-preview", args=[release.pk])).content.decode()
+    )
+    banner = re.search(r'id="preview-banner">(.*?)</div>', html, re.S).group(1)
+    text = " ".join(re.sub(r"<[^>]+>", " ", banner).split())
+    assert says in text, text
+    assert "preview of draft release" not in text and "preview of in review" not in text
+    if hours > 0 or status == Status.WITHDRAWN:
+        assert "It is not public: do not share this address." in text
+
+
 def test_calendar_lists_coming_dates_changes_and_cancellations_never_figures(
     client, seed_release, press_officer, publisher, django_assert_max_num_queries
 ):

@@ -401,3 +401,12 @@ def test_the_last_editor_is_told_at_once_that_someone_else_must_approve(sign_in,
     assert root.get_by_role("button", name="Approve and schedule").is_enabled()
     assert root.locator("input[name=publish_at_0]").count() == 1
     assert root.locator(".errornote").filter(has_text="last to edit").count() == 0
+
+
+def test_the_preview_banner_reads_as_a_sentence(sign_in, people, draft):
+    officer = sign_in(people["press officer"])
+    change_page(officer, draft)
+    officer.get_by_role("link", name="Preview as the public will see it").click()
+    banner = officer.locator("#preview-banner").inner_text()
+    assert "This is a preview of a draft release, exactly as the public will see it" in banner, banner
+    assert "It is not public: do not share this address." in banner
