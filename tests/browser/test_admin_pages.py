@@ -410,3 +410,10 @@ def test_the_preview_banner_reads_as_a_sentence(sign_in, people, draft):
     banner = officer.locator("#preview-banner").inner_text()
     assert "This is a preview of a draft release, exactly as the public will see it" in banner, banner
     assert "It is not public: do not share this address." in banner
+
+
+def test_the_admin_index_spells_its_plurals_right(sign_in, people):
+    publisher = sign_in(people["publisher"])
+    publisher.goto(publisher.base + reverse("admin:index"))
+    assert publisher.get_by_role("link", name="Pre-release access breaches", exact=True).count() == 1
+    assert "breachs" not in publisher.locator("#content-main").inner_text()
