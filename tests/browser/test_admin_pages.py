@@ -417,3 +417,55 @@ def test_the_admin_index_spells_its_plurals_right(sign_in, people):
     publisher.goto(publisher.base + reverse("admin:index"))
     assert publisher.get_by_role("link", name="Pre-release access breaches", exact=True).count() == 1
     assert "breachs" not in publisher.locator("#content-main").inner_text()
+
+
+# --- metric names are read whole ---------------------------------------------------------------------
+
+LONG_METRICS = ("cab-practices-used-week", "cab-referral-share", "eps-r1-practices-percent")
+
+
+def chosen_metric(cell) -> dict:
+    """The metric a figure's autocomplete shows: its text, and whether any of it is cut off."""
+    shown = cell.locator(".select2-selection__rendered")
+    return shown.evaluate(
+        "el => ({text: el.textContent.replace('×', '').trim(), cut: el.scrollWidth > el.clientWidth + 1"
+        " || el.scrollHeight > el.clientHeight + 1, height: el.getBoundingClientRect().height})"
+    )
+
+
+def test_metric_names_are_shown_whole_at_1280_px(sign_in, people, draft):
+    """Each figure's metric on the release page and on the figure's own page reads in full, in a
+    1,280 px window, and the page still fits it."""
+    from stats.models import Figure
+
+    officer = sign_in(people["press officer"])
+    change_page(officer, draft)
+    rows = officer.locator("#figures-group tr.form-row.has_original")
+    rows.first.wait_for()
+    for slug in LONG_METRICS:
+        figure = Figure.objects.select_related("metric").get(release=draft, metric__slug=slug)
+        row = rows.filter(
+            has=officer.locator(f"select[name$='-metric'] option[value='{figure.metric_id}'][selected]")
+        )
+        shown = chosen_metric(row.locator("td.field-metric"))
+        assert shown["text"] == figure.metric.name and not shown["cut"], shown
+    assert sideways_scroll(officer) == 0
+    screenshot(officer, "admin-release-metric-names")
+
+    # Choosing another: the list offers whole names too.
+    rows.first.locator("td.field-metric .select2-selection").click()
+    officer.locator(".select2-search__field").fill("GP practices using")
+    option = officer.locator(".select2-results__option", has_text="GP practices using")
+    option.first.wait_for()
+    assert option.first.evaluate(
+        "el => el.textContent.trim() === 'GP practices using Choose and Book in the last week'"
+        " && el.scrollWidth <= el.clientWidth + 1"
+    )
+    officer.keyboard.press("Escape")
+
+    figure = Figure.objects.select_related("metric").get(release=draft, metric__slug=LONG_METRICS[0])
+    change_page(officer, figure)
+    shown = chosen_metric(officer.locator(".field-metric"))
+    assert shown["text"] == figure.metric.name and not shown["cut"], shown
+    assert sideways_scroll(officer) == 0
+    screenshot(officer, "admin-figure-metric-name")
