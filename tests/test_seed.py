@@ -143,3 +143,12 @@ def test_load_seed_repairs_an_edited_figure():
     call_command("load_seed", stdout=io.StringIO())
     figure.refresh_from_db()
     assert figure.value == 306_774_292
+
+
+@pytest.mark.django_db
+def test_load_seed_dates_the_contacts_check_and_keeps_a_later_one():
+    call_command("load_seed", stdout=io.StringIO())
+    assert set(MediaContact.objects.values_list("last_verified", flat=True)) == {date(2010, 3, 3)}
+    MediaContact.objects.filter(slug="nhs-cfh-press-office").update(last_verified=date(2026, 1, 31))
+    call_command("load_seed", stdout=io.StringIO())
+    assert MediaContact.objects.get(slug="nhs-cfh-press-office").last_verified == date(2026, 1, 31)
