@@ -66,10 +66,22 @@ def topics_of(form) -> dict:
 def subscribe(request):
     """Ask for alerts: an address and at least one topic, then a confirmation link by email."""
     form = SubscribeForm(request.POST if request.method == "POST" else None)
+    context = {"form": form, "breadcrumbs": crumbs()}
     if form.is_bound and form.is_valid():
-        services.subscribe(email=form.cleaned_data["email"], **topics_of(form))
-        return redirect("alerts:check-email")
-    return render(request, "alerts/subscribe.html", {"form": form, "breadcrumbs": crumbs()})
+        email = form.cleaned_data["email"]
+        outcome = services.subscribe(email=email, **topics_of(form))
+        if outcome is services.Confirmation.SENT:
+            return redirect("alerts:check-email")
+        if outcome is services.Confirmation.REFUSED:
+            form.add_error(
+                "email",
+                f"We could not send an email to {email}: the mail system would not take it. "
+                "Check the address is right and try again",
+            )
+        else:  # nothing went: the page says so, with what was typed kept, ready to try again
+            context["not_sent_to"] = email
+            return render(request, "alerts/subscribe.html", context, status=503)
+    return render(request, "alerts/subscribe.html", context)
 
 
 @personal

@@ -140,7 +140,8 @@ class MediaContact(models.Model):
     last_verified = models.DateField(
         null=True,
         blank=True,
-        help_text="When someone last checked these details are right. Contacts not checked for six "
+        help_text="When someone last checked these details are right. Journalists see it under the "
+        "contact (“Details checked on 3 March 2010”) and in its vCard. Contacts not checked for six "
         "months are flagged in the list; use “Mark as verified today” after checking.",
     )
 

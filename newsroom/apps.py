@@ -6,6 +6,6 @@ class NewsroomConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
-        from newsroom import signals
+        from newsroom import checks, signals  # noqa: F401  (checks registers the deployment checks)
 
         signals.connect()

@@ -339,12 +339,21 @@ NEWSROOM_CATCH_UP_SECONDS = int(os.environ.get("NEWSROOM_CATCH_UP_SECONDS", "60"
 NEWSROOM_LATE_SECONDS = int(os.environ.get("NEWSROOM_LATE_SECONDS", "60"))
 
 # --- Email (alerts to subscribers) ------------------------------------------------------------------
-# With no EMAIL_HOST the embedded default prints emails to the console.
+# With no EMAIL_HOST the embedded default prints emails to the console. Encryption to the relay is
+# what is asked for, never guessed from EMAIL_HOST: EMAIL_USE_TLS (STARTTLS, port 587 by default) or
+# EMAIL_USE_SSL (TLS from the first byte, port 465); with neither, plain SMTP on port 25.
+# `check --deploy` warns of a relay on another machine reached with neither (newsroom/checks.py).
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587" if EMAIL_HOST else "25"))
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both: STARTTLS (usually port 587) or TLS from the start "
+        "(usually port 465), as the mail relay's provider says."
+    )
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587" if EMAIL_USE_TLS else "465" if EMAIL_USE_SSL else "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"

@@ -30,6 +30,34 @@ def test_admin_is_titled_for_the_newsroom(admin_client):
     assert "Newsroom administration" in admin_client.get("/admin/").content.decode()
 
 
+def test_the_admin_index_names_each_kind_of_record_in_plain_english(admin_client):
+    """What the index lists for the newsroom's own apps, plurals written as people write them."""
+    import re
+
+    html = admin_client.get("/admin/").content.decode()
+    names = [
+        " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+        for cell in re.findall(r'<th scope="row"[^>]*>(.*?)</th>', html, re.S)
+    ]
+    ours = {
+        "Deliveries",
+        "Subscribers",
+        "Media contacts",
+        "Corrections",
+        "Figures",
+        "Metrics",
+        "Pre-release access breaches",
+        "Pre-release access grants",
+        "Pre-release access log",
+        "Programmes",
+        "Release date changes",
+        "Releases",
+        "Statements",
+    }
+    assert ours <= set(names), sorted(ours - set(names))
+    assert "Pre-release access breachs" not in html
+
+
 @pytest.fixture
 def draft(seed_release, superuser):
     """Next week's draft, started from the published seed release (published ones are read-only)."""

@@ -166,6 +166,45 @@ def test_asking_again_never_says_whether_an_address_is_subscribed(
     assert active.every_release and not active.corrections
 
 
+def test_a_confirmation_the_mail_server_cannot_take_is_never_said_to_be_sent(
+    client, smtp, seed_release, settings
+):
+    """Unreachable, then refused: the page says nothing went and what to do; the form keeps what was typed."""
+    port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+    response = client.post("/subscribe/", {"email": "reader@example.org", "corrections": "on"})
+    html = response.content.decode()
+    assert response.status_code == 503
+    assert response["Cache-Control"] == "private, no-store"
+    assert "<title>Error: Get email alerts" in html
+    assert "We could not send your confirmation email" in html
+    assert "nothing has been sent to reader@example.org" in html
+    assert "Try again in a few minutes" in html
+    assert "We have sent" not in html
+    assert 'value="reader@example.org"' in html
+    assert 'name="corrections" type="checkbox" checked' in html  # what was chosen stays chosen
+    assert len(smtp) == 0
+    (unsent,) = Delivery.objects.all()
+    assert unsent.status == Status.FAILED  # the catch-up will not send it behind the reader's back
+    assert sending.resume_pending().sent == 0 and len(smtp) == 0
+
+    # The relay answers again: pressing Subscribe at once sends it (no minute's wait after a failure).
+    settings.EMAIL_PORT = port
+    again = client.post("/subscribe/", {"email": "reader@example.org", "corrections": "on"})
+    assert again.status_code == 302 and again["Location"] == "/subscribe/check-your-email/"
+    assert len(smtp.to("reader@example.org")) == 1
+
+    # An address the relay refuses: said against the address, with what to check.
+    smtp.refuse.add("nobody@example.org")
+    refused = client.post("/subscribe/", {"email": "nobody@example.org", "every_release": "on"})
+    html = refused.content.decode()
+    assert refused.status_code == 200
+    assert "<title>Error: Get email alerts" in html
+    assert '<a href="#email">We could not send an email to nobody@example.org' in html
+    assert "Check the address is right" in html and "We have sent" not in html
+    assert len(smtp.to("nobody@example.org")) == 0
+
+
 def test_an_expired_or_broken_link_is_refused(client, smtp, seed_release, settings):
     person = subscriber("late@example.org", confirmed=False, every_release=True)
     sending.send_confirmation(person.pk)

@@ -269,6 +269,32 @@ def test_release_media_contacts_use_the_contact_card(client, seed_release):
     assert '<a href="/contacts/">All media contacts</a>' in block
 
 
+def checked_on(html: str) -> list[str]:
+    """The "details checked on" line of each contact card, in order."""
+    return [
+        " ".join(re.sub(r"<[^>]+>", " ", line).split())
+        for line in re.findall(r'<p class="[^"]*newsroom-contact-checked[^"]*">(.*?)</p>', html, re.S)
+    ]
+
+
+def test_readers_see_when_each_contact_s_details_were_last_checked(client, seed_release):
+    """On the directory, on the release page's media contacts and in each vCard (REV)."""
+    seeded = "Details checked on 3 March 2010"
+    directory = main(client.get("/contacts/").content.decode())
+    assert checked_on(directory) == [seeded] * 4
+    assert '<time datetime="2010-03-03">3 March 2010</time>' in directory
+    release = client.get("/statistics/2010-03-03/").content.decode()
+    assert checked_on(release[release.index('id="media-contacts-heading"') :]) == [seeded] * 4
+    assert checked_on(client.get("/statistics/programmes/eps/").content.decode()) == [seeded]
+    assert {card.rev.value for card in parse_vcards(client.get("/contacts/all.vcf"))} == {"2010-03-03"}
+
+    # Checked again: the new day; never checked: nothing claimed.
+    MediaContact.objects.filter(slug="nhs-cfh-press-office").update(last_verified=dt.date(2026, 1, 31))
+    MediaContact.objects.filter(slug="nhs-trusts-and-organisations").update(last_verified=None)
+    lines = checked_on(main(client.get("/contacts/").content.decode()))
+    assert lines == ["Details checked on 31 January 2026", seeded, seeded]
+
+
 def programme_section(html: str, slug: str) -> str:
     """The release page's <section> for one programme."""
     start = html.index(f'<section aria-labelledby="programme-{slug}"')

@@ -15,6 +15,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -27,6 +28,7 @@ from stats.publishing import services
 from .forms import admin_change_data, page_form_data
 
 Status = Release.Status
+User = get_user_model()
 ROLES = ("press officer", "publisher", "superuser")
 STATES = ("draft", "in review", "coming", "public", "withdrawn")
 THIS_WEEK = dt.date(2010, 3, 10)
@@ -45,6 +47,10 @@ MAY = {
     "return-to-draft": {"in review": EVERYONE, "coming": PUBLISHERS},
     "cancel": {"draft": PUBLISHERS, "in review": PUBLISHERS, "coming": PUBLISHERS},
     "withdraw": {"public": PUBLISHERS},
+    # Next week's release is started from one a publisher has approved (coming or public): its figures
+    # and bullets are what was signed off. Not from a draft or one in review (still changing: the copy
+    # would carry figures nobody has checked), nor a withdrawn one (its figures were wrong).
+    "start-next": {"coming": EVERYONE, "public": EVERYONE},
 }
 
 
@@ -319,6 +325,46 @@ def test_each_workflow_button_follows_the_matrix(seed_release, people, editor_us
     before = snapshot(release)
     workflow(step, STEPS[step])(as_user(people[role]), release, reason="")
     assert written(release, before) == may(step, role, state), (role, state, step)
+
+
+NEXT_WEEK = dt.date(2010, 3, 17)
+
+
+def start_next_button(client, release):
+    client.post(
+        reverse("admin:statistics_release_start_next", args=[release.pk]), {"version": release.version}
+    )
+
+
+def start_next_list_action(client, release):
+    client.post(
+        reverse("admin:statistics_release_changelist"),
+        {"action": "start_next_action", "_selected_action": [release.pk], "index": "0"},
+    )
+
+
+def start_next_command(client, release):
+    user = User.objects.get(pk=client.session["_auth_user_id"])
+    with contextlib.suppress(CommandError):
+        call_command("release", "start-next", THIS_WEEK.isoformat(), "--as", user.username, stdout=StringIO())
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    "path", [start_next_button, start_next_list_action, start_next_command], ids=lambda p: p.__name__
+)
+def test_starting_the_next_release_follows_the_matrix(seed_release, people, editor_user, role, state, path):
+    release = release_in(state, seed_release, editor_user)
+    client = as_user(people[role])
+    offered = (
+        'data-action="start-next"'
+        in client.get(reverse("admin:statistics_release_change", args=[release.pk])).content.decode()
+    )
+    assert offered == may("start-next", role, state), (role, state)
+    path(client, release)
+    started = Release.objects.filter(period_date=NEXT_WEEK).exists()
+    assert started == may("start-next", role, state), (role, state, path.__name__)
 
 
 @pytest.mark.parametrize("state", STATES)

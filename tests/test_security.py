@@ -160,3 +160,64 @@ def test_dev_admin_is_refused_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError):
         call_command("dev_admin")
+
+
+# --- the mail relay: encryption only when asked for, and a warning in production without it ----------
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 60 + "-a-long-random-production-secret-value",
+    "ALLOWED_HOSTS": "newsroom.example.org",
+    "PATH": "/usr/bin:/bin",
+}
+
+
+def _manage(*args: str, **env: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], env={**PRODUCTION, **env}, capture_output=True, text=True
+    )
+
+
+def email_settings(**env: str) -> dict:
+    """The mail settings Django starts with, given these environment variables."""
+    import json
+
+    code = (
+        "import json; from django.conf import settings; print(json.dumps({name: getattr(settings, name) "
+        "for name in ('EMAIL_PORT', 'EMAIL_USE_TLS', 'EMAIL_USE_SSL')}))"
+    )
+    result = _manage("shell", "--no-imports", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_naming_a_mail_relay_turns_on_no_encryption_nobody_asked_for():
+    plain = {"EMAIL_PORT": 25, "EMAIL_USE_TLS": False, "EMAIL_USE_SSL": False}
+    assert email_settings(EMAIL_HOST="relay.example.org") == plain
+    assert email_settings(EMAIL_HOST="relay.example.org", EMAIL_PORT="2525") == plain | {"EMAIL_PORT": 2525}
+    # Asked for: STARTTLS on the submission port, or TLS from the start on port 465.
+    starttls = email_settings(EMAIL_HOST="relay.example.org", EMAIL_USE_TLS="1")
+    assert starttls == plain | {"EMAIL_PORT": 587, "EMAIL_USE_TLS": True}
+    implicit = email_settings(EMAIL_HOST="relay.example.org", EMAIL_USE_SSL="1")
+    assert implicit == plain | {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True}
+
+
+def test_both_kinds_of_mail_encryption_at_once_are_refused_at_start_up():
+    result = _manage("check", EMAIL_HOST="relay.example.org", EMAIL_USE_TLS="1", EMAIL_USE_SSL="1")
+    assert result.returncode != 0
+    assert "EMAIL_USE_TLS or EMAIL_USE_SSL, not both" in result.stderr
+
+
+def test_production_warns_of_a_mail_relay_reached_without_encryption():
+    warned = _manage("check", "--deploy", "--fail-level", "WARNING", EMAIL_HOST="relay.example.org")
+    assert warned.returncode != 0
+    output = warned.stdout + warned.stderr
+    assert "newsroom.W001" in output and "relay.example.org" in output
+    assert "EMAIL_USE_TLS=1" in output
+    for safe in ({"EMAIL_USE_TLS": "1"}, {"EMAIL_USE_SSL": "1"}, {"EMAIL_HOST": "localhost"}):
+        env = {"EMAIL_HOST": "relay.example.org", **safe}
+        result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
+        assert result.returncode == 0, (safe, result.stdout + result.stderr)

@@ -97,6 +97,25 @@ def test_seed_release_is_public_and_has_contacts(seed_release):
     )
 
 
+def test_loaded_and_generated_releases_are_recorded_as_published_at_their_time(seed_release, admin_client):
+    """Public by their time, and marked so: their admin pages never ask whether the worker is running."""
+    from django.urls import reverse
+
+    from stats.demo.history import generate_history
+
+    assert seed_release.status == Release.Status.PUBLISHED
+    assert seed_release.published_at == seed_release.publish_at
+    generated = generate_history(weeks=3)
+    for release in Release.objects.filter(pk__in=[r.pk for r in generated]):
+        assert release.is_public and release.published_at == release.publish_at, release
+    assert not Release.objects.public().filter(published_at__isnull=True).exists()
+    for release in (seed_release, generated[0]):
+        url = reverse("admin:statistics_release_change", args=[release.pk])
+        page = admin_client.get(url).content.decode()
+        assert "Not yet marked published" not in page
+        assert "Marked published at" in page
+
+
 def dump() -> str:
     out = io.StringIO()
     call_command("dumpdata", "statistics", "contacts", stdout=out)
@@ -124,3 +143,12 @@ def test_load_seed_repairs_an_edited_figure():
     call_command("load_seed", stdout=io.StringIO())
     figure.refresh_from_db()
     assert figure.value == 306_774_292
+
+
+@pytest.mark.django_db
+def test_load_seed_dates_the_contacts_check_and_keeps_a_later_one():
+    call_command("load_seed", stdout=io.StringIO())
+    assert set(MediaContact.objects.values_list("last_verified", flat=True)) == {date(2010, 3, 3)}
+    MediaContact.objects.filter(slug="nhs-cfh-press-office").update(last_verified=date(2026, 1, 31))
+    call_command("load_seed", stdout=io.StringIO())
+    assert MediaContact.objects.get(slug="nhs-cfh-press-office").last_verified == date(2026, 1, 31)

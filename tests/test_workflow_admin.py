@@ -197,6 +197,61 @@ def test_full_history_shows_field_level_old_and_new(seed_release, superuser, pre
     assert "306774292.0000" not in own and "310000000.0000" not in own
 
 
+def test_what_the_worker_did_on_its_own_is_shown_as_done_by_the_release_clock(seed_release, publisher):
+    """Marked published at its second by the worker (or its catch-up): the history names the release
+    clock, never None or a dash; what a person did still names them."""
+    coming = Release.objects.create(
+        period_date=dt.date(2010, 3, 10),
+        status=Status.SCHEDULED,
+        publish_at=timezone.now() - dt.timedelta(seconds=5),
+        last_edited_by=publisher,
+    )
+    (marked,) = services.publish_due_releases()
+    assert marked.pk == coming.pk
+    boss = as_user(publisher)
+
+    history = boss.get(reverse("admin:statistics_release_history", args=[coming.pk])).content.decode()
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", history, re.S) if "Published at its time" in r)
+    cells = [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    assert "the release clock" in cells and "None" not in cells
+
+    full = boss.get(reverse("admin:statistics_release_full_history", args=[coming.pk])).content.decode()
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", full, re.S) if "Published at its time" in r)
+    assert "<td>the release clock</td>" in row and "<td>—</td>" not in row
+
+    # A person's own step still names them.
+    draft = services.start_next_release(source=marked, by=publisher)
+    full = boss.get(reverse("admin:statistics_release_full_history", args=[draft.pk])).content.decode()
+    assert "<td>sam</td>" in full and "the release clock" not in full
+
+
+def test_the_last_editor_is_told_on_opening_the_approve_page_and_offered_no_button(
+    seed_release, publisher, django_user_model, settings
+):
+    from django.contrib.auth.models import Group
+
+    draft = services.start_next_release(source=seed_release, by=publisher)
+    draft.figures.update(is_confirmed=True)
+    services.submit_release(release=draft, by=publisher, acknowledge_warnings=True)
+    boss = as_user(publisher)
+    for slug, verb in (("approve", "approve"), ("publish-now", "publish")):
+        page = boss.get(action_url(draft, slug)).content.decode()  # opened, nothing filled in
+        assert f"You were the last to edit “{draft}”, so someone else must {verb} it" in page, slug
+        assert "Ask another publisher" in page
+        assert 'name="_confirm"' not in page and 'name="publish_at_0"' not in page, slug
+
+    # Another publisher is offered the form and its button.
+    other = django_user_model.objects.create_user("alex", "alex@example.org", is_staff=True)
+    other.groups.add(Group.objects.get(name="Publishers"))
+    page = as_user(other).get(action_url(draft, "approve")).content.decode()
+    assert 'name="_confirm"' in page and 'name="publish_at_0"' in page
+    assert "You were the last to edit" not in page
+
+    # With the rule switched off, the last editor may approve.
+    settings.NEWSROOM_TWO_PAIRS_OF_EYES = False
+    assert 'name="_confirm"' in boss.get(action_url(draft, "approve")).content.decode()
+
+
 def test_publish_times_show_uk_time_with_utc_and_warn_near_a_clock_change(admin_client, db):
     winter = Release.objects.create(
         period_date=dt.date(2030, 1, 9), publish_at=dt.datetime(2030, 1, 9, 9, 30, tzinfo=UK)
@@ -237,6 +292,52 @@ def test_preview_is_for_staff_only_marked_and_never_cached(
     assert 'id="preview-banner"' not in client.get("/statistics/").content.decode()
 
 
+@pytest.mark.parametrize(
+    ("status", "hours", "says"),
+    [
+        (Status.DRAFT, 24, "This is a preview of a draft release, exactly as the public will see it from "),
+        (
+            Status.IN_REVIEW,
+            24,
+            "This is a preview of a release in review, exactly as the public will see it from ",
+        ),
+        (
+            Status.SCHEDULED,
+            24,
+            "This is a preview of a scheduled release, exactly as the public will see it from ",
+        ),
+        (
+            Status.SCHEDULED,
+            -1,
+            "This is a preview of a published release, as the public sees it. It is public",
+        ),
+        (
+            Status.PUBLISHED,
+            -1,
+            "This is a preview of a published release, as the public sees it. It is public",
+        ),
+        (Status.WITHDRAWN, -1, "This is a preview of a withdrawn release, as the public would have seen it."),
+        (Status.CANCELLED, 24, "This is a preview of a cancelled release, as the public would have seen it."),
+    ],
+)
+def test_the_preview_banner_names_the_release_s_state_in_plain_english(
+    seed_release, press_officer, status, hours, says
+):
+    release = services.start_next_release(source=seed_release, by=press_officer)
+    Release.objects.filter(pk=release.pk).update(
+        status=status, publish_at=timezone.now() + dt.timedelta(hours=hours)
+    )
+    html = (
+        as_user(press_officer).get(reverse("statistics:release-preview", args=[release.pk])).content.decode()
+    )
+    banner = re.search(r'id="preview-banner">(.*?)</div>', html, re.S).group(1)
+    text = " ".join(re.sub(r"<[^>]+>", " ", banner).split())
+    assert says in text, text
+    assert "preview of draft release" not in text and "preview of in review" not in text
+    if hours > 0 or status == Status.WITHDRAWN:
+        assert "It is not public: do not share this address." in text
+
+
 def test_calendar_lists_coming_dates_changes_and_cancellations_never_figures(
     client, seed_release, press_officer, publisher, django_assert_max_num_queries
 ):
@@ -252,11 +353,16 @@ def test_calendar_lists_coming_dates_changes_and_cancellations_never_figures(
         publish_at=dt.datetime(2099, 3, 12, 9, 30, tzinfo=UK),
         reason="Supplier data arrive a day late.",
     )
-    confirmed = services.start_next_release(source=provisional, by=press_officer)
+    # The weeks after, started from the approved seed (a draft is not started from).
+    confirmed = services.start_next_release(
+        source=seed_release, by=press_officer, period_date=dt.date(2010, 3, 17)
+    )
     services.change_release_date(
         release=confirmed, by=publisher, publish_at=dt.datetime(2099, 7, 15, 9, 30, tzinfo=UK), confirm=True
     )
-    cancelled = services.start_next_release(source=confirmed, by=press_officer)
+    cancelled = services.start_next_release(
+        source=seed_release, by=press_officer, period_date=dt.date(2010, 3, 24)
+    )
     services.change_release_date(release=cancelled, by=press_officer, publish_at=soon)
     services.cancel_release(release=cancelled, by=publisher, reason="No new figures over the holiday.")
     with django_assert_max_num_queries(4):
@@ -397,7 +503,12 @@ def errornote(response) -> str:
 
 
 def test_starting_the_release_after_the_last_possible_date_says_so(seed_release, publisher):
-    last = Release.objects.create(period_date=dt.date(9999, 12, 31), title="Typo")
+    last = Release.objects.create(
+        period_date=dt.date(9999, 12, 31),
+        title="Typo",
+        status=Status.SCHEDULED,
+        publish_at=timezone.now() + dt.timedelta(days=1),
+    )
     response = as_user(publisher).post(action_url(last, "start-next"), {"period_date": ""})
     assert response.status_code == 200  # was a 500: the date after 31 December 9999 does not exist
     assert "w/c 31 December 9999 is the last period a date can name: give the new release’s period." in (

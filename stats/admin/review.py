@@ -132,7 +132,7 @@ def release_history(release: Release) -> list[HistoryEntry]:
             entries.append(
                 HistoryEntry(
                     when=record.history_date,
-                    who=record.history_user,
+                    who=services.done_by(record.history_user, record.history_change_reason),
                     what=what,
                     kind=record.get_history_type_display(),
                     reason=record.history_change_reason or "",

@@ -156,6 +156,8 @@ class Action:
     form: type[forms.Form]
     shows_checks: bool = False
     danger: bool = False
+    # A step its release's last editor may not take (two pairs of eyes): the verb the refusal uses.
+    second_person: str = ""
 
     def permission_for(self, release: Release) -> str | None:
         return workflow.permission_for(self.rule, release)
@@ -170,8 +172,22 @@ ACTIONS = {
         Action("submit", "Submit for review", "submit", AcknowledgeForm, shows_checks=True),
         Action("confirm-figures", "Confirm unchanged figures", "edit", ConfirmFiguresForm),
         Action("explain", "Explain a fall or jump", "edit", ExplainForm),
-        Action("approve", "Approve and schedule", "approve", ApproveForm, shows_checks=True),
-        Action("publish-now", "Publish now", "publish-now", PublishNowForm, shows_checks=True),
+        Action(
+            "approve",
+            "Approve and schedule",
+            "approve",
+            ApproveForm,
+            shows_checks=True,
+            second_person="approve",
+        ),
+        Action(
+            "publish-now",
+            "Publish now",
+            "publish-now",
+            PublishNowForm,
+            shows_checks=True,
+            second_person="publish",
+        ),
         Action("return-to-draft", "Return to draft", "return-to-draft", OptionalReasonForm),
         Action("change-date", "Change or confirm the date", "change-date", ChangeDateForm),
         Action("cancel", "Cancel this release", "cancel", ReasonForm, danger=True),
@@ -201,6 +217,8 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
 
     form = ReleaseVersionForm
     change_form_template = "admin/statistics/release/change_form.html"
+    # The history list names who did each step, the release clock included (`services.done_by`).
+    object_history_list_template = "admin/statistics/release/object_history_list.html"
     actions = ["start_next_action", "submit_action"]
 
     # state is changed only through the buttons
@@ -375,7 +393,14 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
                 return HttpResponseRedirect(reverse("admin:statistics_release_change", args=[target.pk]))
         proposed = form.cleaned_data.get("publish_at") if form.is_bound and form.is_valid() else None
         findings = services.release_findings(release, publish_at=proposed) if action.shows_checks else []
+        # The last editor is told as the page opens, and offered no form to fill in for nothing.
+        not_yours = (
+            services.second_pair_of_eyes_refusal(release, request.user, action.second_person)
+            if action.second_person
+            else ""
+        )
         context = {
+            "not_yours": not_yours,
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"{action.label}: {release}",
@@ -521,6 +546,11 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
         return TemplateResponse(request, "admin/statistics/release/changes.html", context)
 
     # --- history: the release, its figures and its statements, field by field ---
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        for record in historical_records:
+            record.done_by = services.done_by(record.history_user, record.history_change_reason)
 
     def full_history_view(self, request, object_id):
         release = self._release(request, object_id)

@@ -37,7 +37,8 @@ def _step_back(value: Decimal, kind: str, rng: random.Random) -> Decimal:
 
 @transaction.atomic
 def generate_history(*, weeks: int, seed: int = 2010) -> list[Release]:
-    """Add `weeks` published, synthetic weekly releases before the earliest release.
+    """Add `weeks` published, synthetic weekly releases before the earliest release, each marked
+    published at its publish time.
 
     Figures walk back from the earliest release's own (totals never fall going
     forward), statements are copied, and every release is marked synthetic.
@@ -55,12 +56,14 @@ def generate_history(*, weeks: int, seed: int = 2010) -> list[Release]:
     new_statements = []
     for week in range(1, weeks + 1):
         period = base.period_date - dt.timedelta(weeks=week)
+        publish_at = dt.datetime.combine(period, dt.time(9, 30), tzinfo=UK)
         release = Release(
             period_date=period,
             title=base.title,
             summary=f"Synthetic demonstration data for w/c {period.day} {period:%B %Y}.",
             status=Release.Status.PUBLISHED,
-            publish_at=dt.datetime.combine(period, dt.time(9, 30), tzinfo=UK),
+            publish_at=publish_at,
+            published_at=publish_at,  # out, and marked so, at its time
             is_synthetic=True,
             lead_contact_id=base.lead_contact_id,
             statistician_name=base.statistician_name,

@@ -224,6 +224,15 @@ class Release(models.Model):
     COMING_STATUSES = (Status.DRAFT, Status.IN_REVIEW, Status.SCHEDULED)
     # What a new release's figures are compared with: approved, or on the way to approval.
     COMPARABLE_STATUSES = (Status.IN_REVIEW, Status.SCHEDULED, Status.PUBLISHED)
+    # Each status as a sentence names a release: "This is a preview of a draft release".
+    STATUS_PHRASES = {
+        Status.DRAFT: "a draft release",
+        Status.IN_REVIEW: "a release in review",
+        Status.SCHEDULED: "a scheduled release",
+        Status.PUBLISHED: "a published release",
+        Status.WITHDRAWN: "a withdrawn release",
+        Status.CANCELLED: "a cancelled release",
+    }
 
     period_date = models.DateField(
         unique=True,
@@ -393,6 +402,13 @@ class Release(models.Model):
         if self.status == self.Status.SCHEDULED and self.is_public:
             return str(self.Status.PUBLISHED.label)
         return self.get_status_display()
+
+    @property
+    def status_phrase(self) -> str:
+        """The status in a sentence, as staff read it: "a draft release", "a release in review"."""
+        if self.status == self.Status.SCHEDULED and self.is_public:
+            return self.STATUS_PHRASES[self.Status.PUBLISHED]
+        return self.STATUS_PHRASES[self.status]
 
     @property
     def is_public(self) -> bool:

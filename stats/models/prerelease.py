@@ -109,6 +109,7 @@ class PreReleaseBreach(models.Model):
     class Meta:
         ordering = ["recorded_at", "pk"]
         verbose_name = "pre-release access breach"
+        verbose_name_plural = "pre-release access breaches"
 
     def __str__(self):
         return f"Breach of pre-release access: {self.release}"

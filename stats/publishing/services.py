@@ -57,11 +57,17 @@ def _require(user, permission: str, action: str) -> None:
         raise PermissionDenied(f"You do not have permission to {action}. Ask a publisher.")
 
 
+def second_pair_of_eyes_refusal(release: Release, by, action: str) -> str:
+    """Why `by` may not `action` (approve, publish) `release`, being its last editor; "" if they may."""
+    if settings.NEWSROOM_TWO_PAIRS_OF_EYES and by is not None and release.last_edited_by_id == by.pk:
+        return f"You were the last to edit “{release}”, so someone else must {action} it (two pairs of eyes)."
+    return ""
+
+
 def _two_pairs_of_eyes(release: Release, by, action: str) -> None:
-    if settings.NEWSROOM_TWO_PAIRS_OF_EYES and release.last_edited_by_id == by.pk:
-        raise PermissionDenied(
-            f"You were the last to edit “{release}”, so someone else must {action} it (two pairs of eyes)."
-        )
+    refusal = second_pair_of_eyes_refusal(release, by, action)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def _future(publish_at: dt.datetime | None, what: str) -> dt.datetime:
@@ -339,6 +345,20 @@ def publish_now(
     )
 
 
+# Who did what nobody clicked: the worker marking an approved release published at its second, or its
+# catch-up (`manage.py publish_due` does the same by hand). Such a step is saved with no user and this
+# reason; the history names it by RELEASE_CLOCK (`done_by`).
+RELEASE_CLOCK = "the release clock"
+RELEASE_CLOCK_REASON = "Published at its time"
+
+
+def done_by(user, reason: str | None):
+    """Who did a recorded step: the person, the release clock for the worker's own, or None if unknown."""
+    if user is not None:
+        return user
+    return RELEASE_CLOCK if (reason or "").startswith(RELEASE_CLOCK_REASON) else None
+
+
 def publish_due_releases(*, at: dt.datetime | None = None) -> list[Release]:
     """Mark published every approved release whose publish time has passed: the release moment.
 
@@ -355,7 +375,7 @@ def publish_due_releases(*, at: dt.datetime | None = None) -> list[Release]:
             release.status = workflow.TARGETS["publish-due"]
             release.published_at = timezone.now()
             late = release.published_at - release.publish_at
-            reason = "Published at its time" + (
+            reason = RELEASE_CLOCK_REASON + (
                 f" ({int(late.total_seconds())} s after it)" if late.total_seconds() >= 1 else ""
             )
             marked.append(save_step(release, by=None, reason=reason, fields=["status", "published_at"]))

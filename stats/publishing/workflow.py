@@ -43,7 +43,10 @@ RULES: dict[str, dict[str, str]] = {
     "designate": {DRAFT: "approve_release"},
     # Change a public release's figures or bullets, with a public correction notice.
     "correct": {PUBLIC: "correct_release"},
-    "start-next": {state: "add_release" for state in STATES if state != CANCELLED},
+    # Start next week's draft from an approved release (coming or public): its figures and bullets are
+    # what a publisher signed off. Not from a draft or one in review (still changing), nor a cancelled
+    # or withdrawn one.
+    "start-next": {COMING: "add_release", PUBLIC: "add_release"},
     "submit": {DRAFT: "submit_release"},
     "approve": {IN_REVIEW: "approve_release"},
     "publish-now": {IN_REVIEW: "publish_release", COMING: "publish_release"},
@@ -126,7 +129,10 @@ def refusal(action: str, release: Release) -> str:
             "Return it to draft or cancel it instead."
         )
     if action == "start-next":
-        return f"“{release}” was cancelled: start the next release from another one."
+        return (
+            f"“{release}” is {STATE_LABELS[state]}: start the next release from one a publisher has "
+            "approved (scheduled or published)."
+        )
     if state == PUBLIC and action in ("publish-now", "return-to-draft", "cancel"):
         return f"“{release}” is already public: correct or withdraw it instead."
     if action == "edit":

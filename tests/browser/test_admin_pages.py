@@ -313,3 +313,159 @@ def test_history_reads_as_people_write(sign_in, people, draft):
     assert "Value: 22,725,621 → 22,810,000" in history
     assert "Confirmed: No → Yes" in history
     assert "22725621.0000" not in history and "is_confirmed" not in history
+
+
+def test_the_history_names_the_release_clock_for_what_the_worker_did(sign_in, people, newsroom):
+    """A release the worker marked published at its second: its history pages say the release clock did it."""
+    from stats.models import Release
+    from stats.publishing import services
+
+    coming = Release.objects.create(
+        period_date=dt.date(2010, 3, 10),
+        status=Release.Status.SCHEDULED,
+        publish_at=timezone.now() - dt.timedelta(seconds=5),
+    )
+    services.publish_due_releases()
+
+    publisher = sign_in(people["publisher"])
+    change_page(publisher, coming)
+    publisher.get_by_role("link", name="History", exact=True).click()
+    row = publisher.locator("#change-history tbody tr", has_text="Published at its time")
+    cells = [text.strip() for text in row.locator("td").all_inner_texts()]
+    assert "the release clock" in cells and "None" not in cells, cells
+    screenshot(publisher, "admin-release-history-release-clock")
+
+    change_page(publisher, coming)
+    publisher.get_by_role("link", name="Full history").click()
+    row = publisher.locator("#full-history tbody tr", has_text="Published at its time")
+    who = row.locator("td").nth(1).inner_text().strip()
+    assert who == "the release clock"
+
+
+def test_the_seed_release_reads_as_published_at_its_time(sign_in, people, newsroom):
+    """Loaded by `load_seed`, public since 2010: its page says when it was marked published, and never
+    asks whether the task worker is running."""
+    from stats.models import Release
+
+    publisher = sign_in(people["publisher"])
+    change_page(publisher, Release.objects.get())
+    panel = publisher.locator("#workflow-panel")
+    assert "Marked published at Wednesday 3 March 2010" in panel.inner_text()
+    assert "Not yet marked published" not in panel.inner_text()
+
+
+def test_the_next_release_is_started_only_from_an_approved_one(sign_in, people, draft):
+    """A draft offers no "Start the next release"; the published release does, and it works."""
+    from stats.models import Release
+
+    officer = sign_in(people["press officer"])
+    change_page(officer, draft)
+    assert officer.get_by_role("link", name="Submit for review").count() == 1  # the draft's own buttons
+    assert officer.get_by_role("link", name="Start the next release").count() == 0
+
+    # Its address typed in anyway: refused, saying why.
+    officer.goto(officer.base + reverse("admin:statistics_release_start_next", args=[draft.pk]))
+    said(officer, "“Start the next release” does not apply to a draft release")
+
+    seed = Release.objects.get(period_date=dt.date(2010, 3, 3))
+    change_page(officer, seed)
+    officer.get_by_role("link", name="Start the next release").click()
+    officer.get_by_label("Period of the new release").fill("2010-03-17")
+    officer.get_by_role("button", name="Start the next release").click()
+    said(officer, "Started")
+    assert Release.objects.get(period_date=dt.date(2010, 3, 17)).status == Release.Status.DRAFT
+
+
+def test_the_last_editor_is_told_at_once_that_someone_else_must_approve(sign_in, people, draft):
+    """The publisher who confirmed the figures opens "Approve and schedule": told why before filling
+    anything in, with no date to fill nor button to press; another publisher gets the form."""
+    from stats.publishing import services
+
+    publisher = people["publisher"]
+    slugs = list(draft.figures.values_list("metric__slug", flat=True))
+    services.confirm_figures(release=draft, by=publisher, slugs=slugs)
+    services.submit_release(release=draft, by=publisher, acknowledge_warnings=True)
+
+    sam = sign_in(publisher)
+    change_page(sam, draft)
+    sam.get_by_role("link", name="Approve and schedule").click()
+    said(sam, "You were the last to edit")
+    said(sam, "so someone else must approve it (two pairs of eyes). Ask another publisher to approve it.")
+    assert sam.get_by_role("button", name="Approve and schedule").count() == 0
+    assert sam.locator("input[name=publish_at_0]").count() == 0  # no date to fill in for nothing
+    screenshot(sam, "admin-approve-last-editor")
+
+    root = sign_in(people["superuser"])
+    change_page(root, draft)
+    root.get_by_role("link", name="Approve and schedule").click()
+    assert root.get_by_role("button", name="Approve and schedule").is_enabled()
+    assert root.locator("input[name=publish_at_0]").count() == 1
+    assert root.locator(".errornote").filter(has_text="last to edit").count() == 0
+
+
+def test_the_preview_banner_reads_as_a_sentence(sign_in, people, draft):
+    officer = sign_in(people["press officer"])
+    change_page(officer, draft)
+    officer.get_by_role("link", name="Preview as the public will see it").click()
+    banner = officer.locator("#preview-banner").inner_text()
+    assert "This is a preview of a draft release, exactly as the public will see it" in banner, banner
+    assert "It is not public: do not share this address." in banner
+
+
+def test_the_admin_index_spells_its_plurals_right(sign_in, people):
+    publisher = sign_in(people["publisher"])
+    publisher.goto(publisher.base + reverse("admin:index"))
+    assert publisher.get_by_role("link", name="Pre-release access breaches", exact=True).count() == 1
+    assert "breachs" not in publisher.locator("#content-main").inner_text()
+
+
+# --- metric names are read whole ---------------------------------------------------------------------
+
+LONG_METRICS = ("cab-practices-used-week", "cab-referral-share", "eps-r1-practices-percent")
+
+
+def chosen_metric(cell) -> dict:
+    """The metric a figure's autocomplete shows: its text, and whether any of it is cut off."""
+    shown = cell.locator(".select2-selection__rendered")
+    return shown.evaluate(
+        "el => ({text: el.textContent.replace('×', '').trim(), cut: el.scrollWidth > el.clientWidth + 1"
+        " || el.scrollHeight > el.clientHeight + 1, height: el.getBoundingClientRect().height})"
+    )
+
+
+def test_metric_names_are_shown_whole_at_1280_px(sign_in, people, draft):
+    """Each figure's metric on the release page and on the figure's own page reads in full, in a
+    1,280 px window, and the page still fits it."""
+    from stats.models import Figure
+
+    officer = sign_in(people["press officer"])
+    change_page(officer, draft)
+    rows = officer.locator("#figures-group tr.form-row.has_original")
+    rows.first.wait_for()
+    for slug in LONG_METRICS:
+        figure = Figure.objects.select_related("metric").get(release=draft, metric__slug=slug)
+        row = rows.filter(
+            has=officer.locator(f"select[name$='-metric'] option[value='{figure.metric_id}'][selected]")
+        )
+        shown = chosen_metric(row.locator("td.field-metric"))
+        assert shown["text"] == figure.metric.name and not shown["cut"], shown
+    assert sideways_scroll(officer) == 0
+    screenshot(officer, "admin-release-metric-names")
+
+    # Choosing another: the list offers whole names too.
+    rows.first.locator("td.field-metric .select2-selection").click()
+    officer.locator(".select2-search__field").fill("GP practices using")
+    option = officer.locator(".select2-results__option", has_text="GP practices using")
+    option.first.wait_for()
+    assert option.first.evaluate(
+        "el => el.textContent.trim() === 'GP practices using Choose and Book in the last week'"
+        " && el.scrollWidth <= el.clientWidth + 1"
+    )
+    officer.keyboard.press("Escape")
+
+    figure = Figure.objects.select_related("metric").get(release=draft, metric__slug=LONG_METRICS[0])
+    change_page(officer, figure)
+    shown = chosen_metric(officer.locator(".field-metric"))
+    assert shown["text"] == figure.metric.name and not shown["cut"], shown
+    assert sideways_scroll(officer) == 0
+    screenshot(officer, "admin-figure-metric-name")

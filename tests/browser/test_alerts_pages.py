@@ -106,3 +106,38 @@ def test_subscribe_confirm_change_topics_and_unsubscribe(browser, newsroom, inbo
     expect(page.get_by_role("heading", level=1)).to_have_text("This link does not work")
     check(page, "link-problem", width)
     context.close()
+
+
+def test_when_the_confirmation_cannot_be_sent_the_page_says_so_and_to_try_again(
+    browser, newsroom, inbox, settings
+):
+    """The mail relay does not answer: the reader is told nothing was sent, and to try again; when it
+    answers again, pressing Subscribe once more sends the email."""
+    from ..smtp import free_port
+
+    port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()  # nothing listens there
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(newsroom.url + "/subscribe/")
+    page.get_by_label("Email address").fill(ADDRESS)
+    page.get_by_label("Every release").check()
+    page.get_by_role("button", name="Subscribe").click()
+
+    problem = page.get_by_role("alert")
+    expect(problem).to_contain_text("We could not send your confirmation email")
+    expect(problem).to_contain_text(f"nothing has been sent to {ADDRESS}")
+    expect(problem).to_contain_text("Try again in a few minutes")
+    expect(page.get_by_text("We have sent")).to_have_count(0)
+    assert page.url == newsroom.url + "/subscribe/"
+    expect(page.get_by_label("Email address")).to_have_value(ADDRESS)
+    expect(page.get_by_label("Every release")).to_be_checked()
+    check(page, "not-sent", 1280)
+    assert len(inbox) == 0
+
+    settings.EMAIL_PORT = port
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url(newsroom.url + "/subscribe/check-your-email/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    assert len(inbox.to(ADDRESS)) == 1
+    context.close()

@@ -152,6 +152,27 @@ def test_journalist_filters_to_eps_taps_the_phone_and_saves_the_vcard(page, site
     assert page.outside_requests() == []
 
 
+def test_a_journalist_sees_when_each_contact_was_last_checked(page, site):
+    """Under every media contact, in the directory and on a release page, and in the saved vCard."""
+    import vobject
+
+    page.goto(site.url + "/contacts/")
+    cards = page.locator(".newsroom-contact-card")
+    assert cards.count() == 4
+    for index in range(4):
+        assert "Details checked on 3 March 2010" in cards.nth(index).inner_text()
+    page.goto(site.url + "/statistics/2010-03-03/")
+    block = page.locator(".newsroom-contacts")
+    assert block.get_by_text("Details checked on 3 March 2010").count() == 4
+    screenshot(page, "release-contacts-checked")
+    with page.expect_download() as download_info:
+        block.locator("#contact-nhs-cfh-press-office").get_by_role(
+            "link", name="Save to your contacts"
+        ).click()
+    (vcard,) = vobject.readComponents(Path(download_info.value.path()).read_text(encoding="utf-8"))
+    assert vcard.rev.value == "2010-03-03"
+
+
 def test_scripts_run_under_the_content_security_policy(page, site):
     """The NHS.UK frontend starts from our own files; the policy blocks nothing on the page."""
     problems: list[str] = []
