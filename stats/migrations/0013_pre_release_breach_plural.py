@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('statistics', '0011_renditions'),
+        ('statistics', '0012_explanations'),
     ]
 
     operations = [
