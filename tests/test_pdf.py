@@ -551,3 +551,9 @@ def test_pdf_section_contacts_from_plain_data_escape_markup():
         "Media enquiries: R&D <desk> (<b>bold</b>), telephone 020 7004 1555; "
         "Night desk, out of hours 07911 123456, n@example.org." in text
     )
+
+
+def test_the_pdf_says_when_each_media_contact_was_checked_as_the_page_does(client, seed_release):
+    page = client.get("/statistics/2010-03-03/").content.decode()
+    text = pdf_text(get_pdf(client, "/statistics/2010-03-03.pdf"))
+    assert "Details checked on" in page and "Details checked on 3 March 2010" in text

@@ -79,6 +79,7 @@ class ContactCard:
     out_of_hours: str = ""
     website: str = ""
     note: str = ""
+    checked: str = ""  # when its details were last checked, as the page says: "3 March 2010"
 
 
 @dataclass(frozen=True)

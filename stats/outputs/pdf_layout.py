@@ -330,28 +330,30 @@ def notice(text: str, styles) -> Table:
     return table
 
 
+def _card_lines(contact: ContactCard) -> list[str]:
+    """A media contact's card, line by line, as marked-up text."""
+    lines = [f"<b>{escaped(contact.name)}</b>"]
+    if contact.remit:
+        lines.append(escaped(contact.remit))
+    if contact.organisation and contact.organisation not in contact.name:
+        lines.append(escaped(contact.organisation))
+    labelled = (
+        ("Telephone: ", contact.phone),
+        ("Out of hours: ", contact.out_of_hours),
+        ("Email: ", contact.email),
+    )
+    lines += [f"{label}{escaped(value)}" for label, value in labelled if value]
+    lines += [escaped(value) for value in (contact.website, contact.note) if value]
+    if contact.checked:
+        lines.append(f"Details checked on {escaped(contact.checked)}")
+    return lines
+
+
 def contacts(contacts: tuple[ContactCard, ...], styles) -> list:
     if not contacts:
         return []
     story: list = [Heading("Media contacts", styles["h2"], key="media-contacts")]
-    cards = []
-    for contact in contacts:
-        lines = [f"<b>{escaped(contact.name)}</b>"]
-        if contact.remit:
-            lines.append(escaped(contact.remit))
-        if contact.organisation and contact.organisation not in contact.name:
-            lines.append(escaped(contact.organisation))
-        if contact.phone:
-            lines.append(f"Telephone: {escaped(contact.phone)}")
-        if contact.out_of_hours:
-            lines.append(f"Out of hours: {escaped(contact.out_of_hours)}")
-        if contact.email:
-            lines.append(f"Email: {escaped(contact.email)}")
-        if contact.website:
-            lines.append(escaped(contact.website))
-        if contact.note:
-            lines.append(escaped(contact.note))
-        cards.append(Paragraph("<br/>".join(lines), styles["cell"]))
+    cards = [Paragraph("<br/>".join(_card_lines(contact)), styles["cell"]) for contact in contacts]
     half = FRAME_WIDTH / 2
     grid = [cards[i : i + 2] + [""] * (2 - len(cards[i : i + 2])) for i in range(0, len(cards), 2)]
     table = Table(grid, colWidths=[half, half], hAlign="LEFT")

@@ -54,6 +54,11 @@ def _day(day: date | None) -> str:
     return formatting.as_of(day) if day else ""
 
 
+def _long_day(day: date | None) -> str:
+    """A day as the contact cards on the page give it: "3 March 2010"."""
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
 def _dialled(dial) -> str:
     """A contact's number as printed: the text its page shows, worked out once per contact."""
     return dial.text if dial else ""
@@ -70,6 +75,7 @@ def _contact_cards(contacts) -> tuple[pdf.ContactCard, ...]:
             out_of_hours=_dialled(contact.out_of_hours_dial),
             website=contact.website,
             note=contact.note,
+            checked=_long_day(contact.last_verified),
         )
         for contact in contacts
     )
