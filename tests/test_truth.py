@@ -7,6 +7,12 @@ feed, calendar page and .ics, home, archive, metric pages, zips, CSVW, JSON-LD, 
 read as a reader reads it (tests/truth/parsers.py) and the facts they state are compared with each
 other and with what the people did (tests/truth/record.py). Every disagreement of the whole run is
 reported, each naming the fact, the outputs and what each said.
+
+    .venv/bin/pytest tests/test_truth.py          # about a minute on SQLite; add DATABASE_URL for PostgreSQL
+
+It prints the facts compared in each simulated week; a failure lists each distinct disagreement once
+(with the step it first appeared at), the first failing step in full, and writes every step's
+disagreements to test-artifacts/truth-report.txt.
 """
 
 from __future__ import annotations
