@@ -105,7 +105,8 @@ def prepare(
 
 
 def ordinary_week(newsroom: Newsroom, week: int, **special):
-    """Monday to Thursday of an ordinary week, out on Wednesday at 09:30."""
+    """Monday to Friday of an ordinary week: out on Wednesday at its announced time (09:30, or the
+    time of day last week's came out), corrected on Thursday, every release read again on Friday."""
     this = period(week)
     prepare(newsroom, week, **special)
     tuesday = this - DAY
@@ -128,9 +129,7 @@ def ordinary_week(newsroom: Newsroom, week: int, **special):
     if special.get("revokes") is not None:
         newsroom.at(uk(tuesday, 16, 30))
         newsroom.revoke(this, f"holder{week}-{special['revokes']}@example.org")
-    if special.get(
-        "start_next_early"
-    ):  # next week's draft, with its provisional date, before this one is out
+    if special.get("start_next_early"):  # next week's draft, its date provisional, before this one is out
         newsroom.at(uk(tuesday, 17))
         newsroom.start_next(this)
     newsroom.release_moment(this)
