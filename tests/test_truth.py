@@ -59,7 +59,8 @@ def supplier_rows(newsroom: Newsroom, week: int, *, leave=()) -> dict[str, Decim
         "eps-messages-week": Decimal(3_500_000 + 12_345 * week),
         "cab-bookings-total": last["cab-bookings-total"].value + 95_000,
         "gp2gp-transfers-total": last["gp2gp-transfers-total"].value + 10_000 + week,
-        "gp2gp-transfers-week": Decimal(10_000 + 37 * week),
+        # The weekly count lags: the supplier dates it, as the seed's "correct as of 26 Feb 2010".
+        "gp2gp-transfers-week": (Decimal(10_000 + 37 * week), period(week) - 5 * DAY),
         "nhsmail-registered-users": Decimal(515_000)
         if week == 1
         else last["nhsmail-registered-users"].value + 3_000,
@@ -225,7 +226,7 @@ def thirteen_weeks(newsroom: Newsroom) -> None:
         8,
         confirm_date=True,
         leave=("gp2gp-transfers-week",),
-        typed={"gp2gp-transfers-week": Decimal(10_480)},  # typed by hand this week, no date with it
+        typed={"gp2gp-transfers-week": (Decimal(10_480), period(8) - 4 * DAY)},  # typed, with its day
         corrections=[
             lambda: n.correct(
                 period(8),

@@ -165,7 +165,7 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
     story = _release_opening(summary, styles)
     # The page's columns, each wide enough for one line of its longest usual text: a bound in its words
     # with its exact figure ("more than 22 million (22,725,621)"), "+18,774,292 (+12.5%)", "26 Feb 2010".
-    widths = [FRAME_WIDTH * share for share in (0.315, 0.33, 0.225, 0.13)]
+    widths = [FRAME_WIDTH * share for share in (0.30, 0.33, 0.225, 0.145)]
     for section in summary.sections:
         story.extend(_release_section(section, widths, styles))
     if summary.corrections:
@@ -268,7 +268,7 @@ def _release_section(section: ProgrammeSection, widths: list[float], styles) -> 
             if line.explanation:
                 metric = [
                     Paragraph(escaped(metric), styles["cell"]),
-                    Paragraph(f"<b>Why it changed:</b> {escaped(line.explanation)}", styles["cell-note"]),
+                    Paragraph(f"Why it changed: {escaped(line.explanation)}", styles["cell-note"]),
                 ]
             rows.append([metric, line.value, line.change or "–", line.as_of or "–"])
         story += [Spacer(1, 2 * mm), table(rows, widths, numeric={1, 2, 3}, styles=styles)]

@@ -135,7 +135,7 @@ def instances(draft, people):
 
     from alerts.models import Delivery, Subscriber
     from contacts.models import MediaContact
-    from stats.models import Correction, Metric, Programme, Release, ReleaseDateChange
+    from stats.models import Correction, Explanation, Metric, Programme, Release, ReleaseDateChange
     from stats.publishing import services
 
     seed = Release.objects.get(period_date="2010-03-03")
@@ -144,6 +144,9 @@ def instances(draft, people):
         by=people["superuser"],
         value=128,
         reason="One more system went live.",
+    )
+    services.explain_figure(
+        release=draft, by=people["superuser"], metric_slug="pacs-systems-live", reason="New systems."
     )
     services.change_release_date(
         release=draft,
@@ -189,6 +192,7 @@ def instances(draft, people):
         draft.figures.model: draft.figures.first(),
         draft.statements.model: draft.statements.first(),
         Correction: Correction.objects.first(),
+        Explanation: Explanation.objects.first(),
         ReleaseDateChange: ReleaseDateChange.objects.first(),
         MediaContact: MediaContact.objects.first(),
     }

@@ -157,7 +157,7 @@ def import_with_the_fall_explained(officer, draft, sheet):
     from stats.models import Correction, Explanation, Figure
 
     officer.get_by_label("Spreadsheet").set_input_files(sheet)
-    officer.get_by_label("Explanation", exact=True).fill("The supplier removed records created twice.")
+    officer.get_by_label("Explanation:", exact=True).fill("The supplier removed records created twice.")
     officer.get_by_role("button", name="Check the file").click()
     officer.locator("table.nhsuk-table").wait_for()
     preview = officer.locator("table.nhsuk-table").inner_text()
@@ -202,7 +202,8 @@ def explain_the_fall_in_plainer_words(officer, note) -> None:
     """“Explain a fall or jump” lists the figure the checks found first, marked; explaining it again
     replaces the words."""
     officer.get_by_role("link", name="Explain a fall or jump").click()
-    choices = officer.get_by_label("Figure").locator("option").all_inner_texts()
+    officer.get_by_label("Figure").wait_for()
+    choices = [c.strip() for c in officer.get_by_label("Figure").locator("option").all_text_contents()]
     assert choices[1] == "Fell, explained — NHS CRS: Summary Care Records created (1,190,000)"
     assert not any(c.startswith(("Fell", "Changed")) for c in choices[2:])
     officer.get_by_label("Figure").select_option(label=choices[1])

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 import tablib
 from django.core import mail
@@ -141,7 +142,8 @@ class Newsroom:
         book = load_workbook(io.BytesIO(supplier_template(release)))
         sheet = book.worksheets[0]
         headers = [cell.value for cell in sheet[1]]
-        column = {name: headers.index(name) for name in ("metric_slug", "previous_value", "value", "as_of")}
+        names = ("metric_slug", "previous_value", "value", "as_of", "qualifier")
+        column = {name: headers.index(name) for name in names}
         for row in sheet.iter_rows(min_row=2):
             slug = row[column["metric_slug"]].value
             given = values.get(slug)
@@ -152,11 +154,11 @@ class Newsroom:
             row[column["value"]].value = int(value) if value == int(value) else float(value)
             if as_of is not None:
                 row[column["as_of"]].value = as_of
-        upload = io.BytesIO()
-        book.save(upload)
         reason = explain[1] if explain else ""
-        read = read_upload(upload.getvalue(), f"supplier-{period}.xlsx")
-        plan = plan_figures(read.dataset, release=release, reason=reason, user=self.officer)
+        plan = self._plan(book, release, reason, period)
+        requalified = self._requalify(plan, sheet, column)
+        if requalified:  # a qualifier carried from last week no longer fits: the import says so
+            plan = self._plan(book, release, reason, period)
         assert plan.ok, plan.problems
         with self.committing():
             apply_figures(plan, reason=reason, user=self.officer)
@@ -164,7 +166,8 @@ class Newsroom:
         self.pending.setdefault(period, set()).update(values)
         for slug, given in values.items():
             value, as_of = given if isinstance(given, tuple) else (given, None)
-            entry.figures[slug] = Planned(Decimal(value), as_of, entry.figures[slug].qualifier)
+            qualifier = requalified.get(slug, entry.figures[slug].qualifier)
+            entry.figures[slug] = Planned(Decimal(value), as_of, qualifier)
         if explain:
             entry.explanations.append(explain[1])
         return self.step(
@@ -174,8 +177,28 @@ class Newsroom:
             period,
         )
 
-    def edit_by_hand(self, period: dt.date, values: dict[str, Decimal]) -> Step:
-        """Type new values on the release's admin page and save it."""
+    def _plan(self, book, release, reason: str, period: dt.date):
+        upload = io.BytesIO()
+        book.save(upload)
+        read = read_upload(upload.getvalue(), f"supplier-{period}.xlsx")
+        return plan_figures(read.dataset, release=release, reason=reason, user=self.officer)
+
+    @staticmethod
+    def _requalify(plan, sheet, column) -> dict[str, str]:
+        """The press officer reads the refusal of a qualifier that no longer fits and, as it offers,
+        words those rows automatically; the other problems stay problems."""
+        requalified = {}
+        for problem in plan.problems:
+            found = re.match(r"Row (\d+): .*” does not fit ", problem)
+            if found:
+                row = sheet[int(found.group(1))]
+                row[column["qualifier"]].value = "auto"
+                requalified[row[column["metric_slug"]].value] = "auto"
+        return requalified
+
+    def edit_by_hand(self, period: dt.date, values: dict[str, Decimal | tuple[Decimal, dt.date]]) -> Step:
+        """Type new values (and the day a figure stands at, where it is not the period) on the
+        release's admin page and save it."""
         release = self.release(period)
         url = reverse("admin:statistics_release_change", args=[release.pk])
         self.officer_client.force_login(self.officer)  # signed in today (a session lasts two weeks)
@@ -187,19 +210,24 @@ class Newsroom:
         for index in range(int(data[f"{prefix}-TOTAL_FORMS"])):
             slug = ids.get(data.get(f"{prefix}-{index}-metric"))
             if slug in values:
-                data[f"{prefix}-{index}-value"] = str(values[slug])
+                value, as_of = values[slug] if isinstance(values[slug], tuple) else (values[slug], None)
+                data[f"{prefix}-{index}-value"] = str(value)
+                data[f"{prefix}-{index}-as_of"] = as_of.isoformat() if as_of else ""
         with self.committing():
             response = self.officer_client.post(url, data)
-        assert response.status_code == 302, response.content.decode()[:3000]
+        if response.status_code != 302:
+            Path("/tmp/truth-edit.html").write_text(response.content.decode())
+        assert response.status_code == 302, "the release form refused the typed figures"
         entry = self.record[period]
         self.pending.setdefault(period, set()).update(values)
-        for slug, value in values.items():
-            entry.figures[slug] = Planned(Decimal(value), None, entry.figures[slug].qualifier)
+        for slug, given in values.items():
+            value, as_of = given if isinstance(given, tuple) else (given, None)
+            entry.figures[slug] = Planned(Decimal(value), as_of, entry.figures[slug].qualifier)
         return self.step(f"press officer types {len(values)} new figures for w/c {period}", period)
 
     def explain(self, period: dt.date, slug: str, reason: str) -> Step:
         with self.committing():
-            services.add_correction_note(
+            services.explain_figure(
                 release=self.release(period), by=self.officer, metric_slug=slug, reason=reason
             )
         self.record[period].explanations.append(reason)

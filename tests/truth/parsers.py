@@ -212,6 +212,8 @@ def _page_next_release(period: str, rows: dict, article) -> Facts:
             break
     if shown is None:
         found[("site", "next release")] = fact(NONE, "no next release date on the page")
+    elif shown.find("time") is None and re.search(r"\bno release date\b", text(shown), re.IGNORECASE):
+        found[("site", "next release")] = fact(NONE, text(shown))
     else:
         when = moment(_time(shown) or text(shown))
         found[("site", "next release")] = fact(next_release(period_of(text(shown)) or "?", when), text(shown))
@@ -332,8 +334,11 @@ def pdf_lines(fragments: list[Fragment]) -> list[str]:
     return [squash("".join(p.text for p in line)) for line in lines]
 
 
+PDF_COLUMNS = ("Measure", "Figure", "Change", "As of")
+
+
 def pdf_tables(fragments: list[Fragment], names: set[str]) -> list[list[str]]:
-    """The figures tables' rows, each as its five cells' text.
+    """The figures tables' rows, each as its cells' text (`PDF_COLUMNS`).
 
     Cells are drawn one after another, each from its top line down (top-aligned), a row from the
     measure's column: a piece drawn no lower than the one before starts the next cell; one drawn at
@@ -345,28 +350,29 @@ def pdf_tables(fragments: list[Fragment], names: set[str]) -> list[list[str]]:
     while index < len(fragments):
         piece = fragments[index]
         index += 1
-        if piece.text.strip() != "Metric":
+        if piece.text.strip() != PDF_COLUMNS[0]:
             continue
         left = piece.x
-        cells: list[list[str]] = [["Metric"]]
+        width = len(PDF_COLUMNS)
+        cells: list[list[str]] = [[PDF_COLUMNS[0]]]
         previous = piece
         while index < len(fragments):
             piece = fragments[index]
             at_left = abs(piece.x - left) < 2
-            if at_left and len(cells) == 5:
+            if at_left and len(cells) == width:
                 finished = [squash(" ".join(c)) for c in cells]
-                if finished[0] != "Metric":
+                if finished[0] != PDF_COLUMNS[0]:
                     rows.append(finished)
                 cells = [[piece.text]]
-            elif piece.page == previous.page and piece.y > previous.y - 0.5 and len(cells) < 5:
+            elif piece.page == previous.page and piece.y > previous.y - 0.5 and len(cells) < width:
                 cells.append([piece.text])
-            elif len(cells) == 5 and not at_left:
+            elif len(cells) == width and not at_left:
                 break
             else:
                 cells[-1].append(piece.text)
             previous = piece
             index += 1
-        if len(cells) == 5:
+        if len(cells) == width:
             rows.append([squash(" ".join(c)) for c in cells])
     return [row for row in rows if _measure(row[0], names)]
 
@@ -376,7 +382,7 @@ def _measure(cell: str, names) -> str:
         (
             name
             for name in sorted(names, key=len, reverse=True)
-            if cell == name or cell.startswith(name + " (")
+            if cell == name or cell.startswith((name + " (", name + " Why it changed:"))
         ),
         "",
     )
@@ -399,14 +405,14 @@ def pdf_release(content: bytes, *, names: dict[str, str], explanations=()) -> Fa
     period = next((period_of(line) for line in lines if line.startswith("Reporting period:")), "")
     found = _pdf_opening(period, lines)
     for row in pdf_tables(fragments, set(names)):
-        measure, this, previous, change, as_of = row
+        measure, this, change, as_of = row
         slug = names.get(_measure(measure, names))
         if slug is None:  # a row naming no measure the release has
             continue
         found |= figure_facts(period, slug, wording=this, change=change, as_of=as_of)
-        if previous not in ("–", ""):
-            found[("figure", period, slug, "previous value")] = fact(stated_number(previous), previous)
-    notice = re.search(r"This release has been corrected \((\d+) corrections?\)", " ".join(lines))
+    notice = re.search(
+        r"This release has been corrected since it came out \((\d+) corrections?\)", " ".join(lines)
+    )
     section, rest = _pdf_section(
         lines,
         CORRECTIONS_HEADING,
