@@ -9,8 +9,10 @@ ledger reaches a public address before then.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from io import StringIO
 
@@ -20,8 +22,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
+from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from stats.models import Figure, PreReleaseAccess, PreReleaseGrant, Release
+from stats.outputs import charts
 from stats.publishing import prerelease, services
 from stats.wording import formatting, ukclock
 
@@ -417,3 +422,76 @@ def test_a_copy_shows_no_other_release_before_its_second(client, two_in_one_day,
     pdf = pdf_text(client.get(link(grant, pdf=True)).content)
     for text in (page, pdf):
         assert since_earlier in text and f"w/c {earlier.period_label}" in text
+
+
+# -- The PDF names its holder on every page, over no other text -----------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One piece of text a PDF page draws, with the box it covers (x0, y0, x1, y1) in points."""
+
+    text: str
+    box: tuple[float, float, float, float]
+
+    def overlaps(self, other: Run) -> bool:
+        (a0, b0, a1, b1), (c0, d0, c1, d1) = self.box, other.box
+        return a0 < c1 and c0 < a1 and b0 < d1 and d0 < b1
+
+
+def runs(page) -> list[Run]:
+    """The page's text as drawn: each piece's box from its matrices, its font's widths and size."""
+    charts.register_fonts()
+    found = []
+
+    def visit(text, cm, tm, font, size):
+        text = text.strip()
+        if not text or not font:
+            return
+        name = charts.FONT_BOLD if "Bold" in font.get("/BaseFont", "") else charts.FONT
+        width = stringWidth(text, name, size)
+        corners = [(x, y) for x in (0, width) for y in (-0.24 * size, 0.93 * size)]  # Vera's descent, ascent
+        placed = [transform(transform(point, tm), cm) for point in corners]
+        xs, ys = [x for x, _ in placed], [y for _, y in placed]
+        found.append(Run(text, (min(xs), min(ys), max(xs), max(ys))))
+
+    page.extract_text(visitor_text=visit)
+    return found
+
+
+def notices(drawn: list[Run], notice: str) -> list[Run]:
+    """The runs that print `notice`, one after another (it may wrap onto several lines)."""
+    found = []
+    for start in range(len(drawn)):
+        said = ""
+        for end in range(start, len(drawn)):
+            said = f"{said} {drawn[end].text}".strip()
+            if not notice.startswith(said):
+                break
+            if said == notice:
+                found += drawn[start : end + 1]
+                break
+    return found
+
+
+def transform(point, m):
+    x, y = point
+    return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
+
+
+@pytest.mark.parametrize("name", [PERSON["name"], "Quentin Alexander Montgomery-Fortescue-Canary-Holder III"])
+def test_the_pdf_names_its_holder_on_every_page_over_no_other_text(client, scheduled, publisher, name):
+    grant = grant_to(scheduled, publisher, name=name)  # a long name wraps onto a second line
+    open_copy(client, grant)
+    notice = " ".join(prerelease.notice(grant).split())
+    pages = PdfReader(io.BytesIO(client.get(link(grant, pdf=True)).content)).pages
+    assert len(pages) > 3  # the tables and charts of every programme follow the first page
+    for number, page in enumerate(pages, start=1):
+        drawn = runs(page)
+        marks = notices(drawn, notice)
+        assert marks, f"page {number} lacks the notice"
+        others = [run for run in drawn if run not in marks]
+        covered = [(mark.text, run.text) for mark in marks for run in others if mark.overlaps(run)]
+        assert not covered, f"page {number}: the notice is printed over other text: {covered}"
+    band = [run.text for run in runs(pages[0])]
+    assert "NHS Connecting for Health" in band  # the organisation on the first page's band, whole
