@@ -37,7 +37,7 @@ def _private(response):
 
 
 def _refused(request, refused: prerelease.Refused):
-    """A page that says why (the logs never name the link: newsroom.middleware.RedactSecretPaths)."""
+    """A page that says why (the logs never name the link: newsroom.middleware.redact_secret_links)."""
     context = {
         "message": refused.message,
         "hours": prerelease.hours(),
