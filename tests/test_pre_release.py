@@ -398,7 +398,10 @@ def two_in_one_day(scheduled, press_officer, publisher, monkeypatch):
 
 
 def earlier_release_words(earlier) -> list[str]:
-    return [*canaries(), EARLIER_TITLE, f"w/c {earlier.period_label}", str(earlier.period_date)]
+    """Its figures, title and dates, as the page, its links, its JSON-LD and the PDF's tables and
+    charts (the charts' descriptions say "w/c 10 Mar 2010") would name it."""
+    day = earlier.period_date
+    return [*canaries(), EARLIER_TITLE, f"w/c {earlier.period_label}", str(day), f"w/c {day.day} {day:%b %Y}"]
 
 
 def test_a_copy_shows_no_other_release_before_its_second(client, two_in_one_day, monkeypatch):
