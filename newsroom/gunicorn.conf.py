@@ -12,6 +12,9 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = 1000
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
-accesslog = None  # newsroom.middleware.RequestLogMiddleware logs one JSON line per request
+# newsroom.middleware.RequestLogMiddleware logs one JSON line per request; gunicorn's own access
+# log, if wanted as well (GUNICORN_ACCESS_LOG=- for stdout, or a file), is redacted as every log
+# record is (newsroom.middleware.configure_logging): no personal link, in its path or its Referer.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,8 +1,11 @@
+import functools
 import ipaddress
 import json
 import logging
+import logging.config
 import re
 import time
+from urllib.parse import unquote
 
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
@@ -15,16 +18,76 @@ database_logger = logging.getLogger("newsroom.database")
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-class RedactSecretPaths(logging.Filter):
-    """Leaves out the secret part of personal links (settings.NEWSROOM_SECRET_PATHS: pre-release and
-    subscription links) from every line a logger writes: the request log, Django's "Not Found: …"."""
+# --- Personal links never reach a log whole ----------------------------------------------------
 
-    def filter(self, record: logging.LogRecord) -> bool:
+
+@functools.cache
+def _secret_paths(prefixes: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern]:
+    """The prefixes' words, to look for first; and each prefix however a log line may write it: in
+    any case, any character percent-encoded, a slash escaped as in JSON, with or without its first
+    slash (as Django's "tried" paths are), then the secret rest, up to a space, quote or bracket."""
+
+    def spelt(char: str) -> str:
+        ways = [re.escape(char), f"%{ord(char):02x}"] + ([r"\\/"] if char == "/" else [])
+        return f"(?:{'|'.join(ways)})"
+
+    words = tuple(prefix.strip("/").lower() for prefix in prefixes)
+    either = "|".join(f"{spelt('/')}?" + "".join(spelt(char) for char in word) for word in words)
+    return words, re.compile(f"((?:{either}){spelt('/')})[^\\s\"'<>]*", re.IGNORECASE)
+
+
+# A value signed by django.core.signing, as every personal link's token is: "value[:time]:signature",
+# the signature 43 characters (SHA-256, URL-safe base64). Wherever it is written, with or without its path.
+SIGNED = re.compile(r"(?<![\w.-])[\w.-]+(?::[\w-]+)?:[\w-]{43}(?![\w-])")
+
+
+def redact_secret_links(text: str) -> str:
+    """`text` with the secret part of every personal link in it (settings.NEWSROOM_SECRET_PATHS:
+    pre-release and subscription links) left out, "/statistics/pre-release/…", and any signed value
+    anywhere else ("token": "…")."""
+    words, paths = _secret_paths(tuple(settings.NEWSROOM_SECRET_PATHS))
+    plain = unquote(text).replace("\\/", "/").lower()
+    if any(word in plain for word in words):  # most lines name no personal link: only those are searched
+        text = paths.sub(r"\1…", text)
+    return SIGNED.sub("…", text) if ":" in text else text
+
+
+def _redacted(record: logging.LogRecord) -> logging.LogRecord:
+    """The record with its message, traceback and stack as they will be written, redacted."""
+    try:
         message = record.getMessage()
-        for prefix in settings.NEWSROOM_SECRET_PATHS:
-            message = re.sub(re.escape(prefix) + r"[^\s\"']*", prefix + "…", message)
-        record.msg, record.args = message, ()
-        return True
+    except Exception:  # a malformed call: the handler reports it, as logging always does
+        return record
+    if (redacted := redact_secret_links(message)) != message:
+        record.msg, record.args = redacted, ()
+    if record.exc_info and not record.exc_text:
+        traceback = logging.Formatter().formatException(record.exc_info)
+        if (redacted := redact_secret_links(traceback)) != traceback:
+            record.exc_text = redacted  # what every Formatter writes in place of formatting it again
+    if record.stack_info:
+        record.stack_info = redact_secret_links(record.stack_info)
+    return record
+
+
+def _redacting(make_record):
+    def make(*args, **kwargs):
+        return _redacted(make_record(*args, **kwargs))
+
+    make.redacts_secret_links = True
+    return make
+
+
+def configure_logging(config: dict) -> None:
+    """settings.LOGGING_CONFIG: settings.LOGGING, and every log record redacted as it is made.
+
+    Redacting the record itself, rather than filtering some loggers or handlers, covers every
+    logger (Django's "Forbidden (CSRF cookie not set.): …", "Not Found: …", the request log,
+    gunicorn's error and access logs once the app is loaded) and every handler, whatever it writes to.
+    """
+    logging.config.dictConfig(config)
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "redacts_secret_links", False):
+        logging.setLogRecordFactory(_redacting(factory))
 
 
 class RequestLogMiddleware:

@@ -216,11 +216,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "filters": {"secret_paths": {"()": "newsroom.middleware.RedactSecretPaths"}},
-    # The loggers that write request paths: personal links are never written whole.
-    "loggers": {name: {"filters": ["secret_paths"]} for name in ("newsroom.requests", "django.request")},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+# Applies LOGGING, and leaves the secret part of personal links (NEWSROOM_SECRET_PATHS) out of
+# every log record any logger makes, whichever handler writes it.
+LOGGING_CONFIG = "newsroom.middleware.configure_logging"
 
 # Public pages are cached for anonymous readers for at most this long, and never
 # past the next scheduled publish time (newsroom/caching.py).

@@ -9,8 +9,11 @@ ledger reaches a public address before then.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
+from dataclasses import dataclass
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -19,11 +22,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
+from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from stats.models import PreReleaseAccess, PreReleaseGrant, Release
+from stats.models import Figure, PreReleaseAccess, PreReleaseGrant, Release
+from stats.outputs import charts
 from stats.publishing import prerelease, services
+from stats.wording import formatting, ukclock
 
-from .test_embargo import candidate_values, fill, readable, scheduled, skip_reason, url_templates
+from .test_embargo import canaries, candidate_values, fill, readable, scheduled, skip_reason, url_templates
 from .test_pdf import pdf_text
 
 __all__ = ["scheduled"]  # the embargo tests' release, scheduled an hour from now, with canary figures
@@ -349,3 +356,145 @@ def test_old_versions_in_the_history_can_be_read_but_never_restored(
         assert response.status_code == 403
     seed_release.refresh_from_db()
     assert seed_release.title != "Rewritten"
+
+
+# -- A copy shows its own release and what is public now, never another release before its time ---
+
+EARLIER_TITLE = "Wallaby weekly deployment digest"  # the earlier release's own words: a canary
+LATER_FIGURES = {
+    "eps-messages-total": 998_877_665,
+    "cab-bookings-total": 24_680_246,
+    "crs-summary-care-records": 1_470_000,
+}
+LATER_FIGURE = "998,877,665"
+
+
+@pytest.fixture
+def two_in_one_day(scheduled, press_officer, publisher, monkeypatch):
+    """w/c 10 March out at 12:04 and w/c 17 March at 12:34 the same day (two days from now), each
+    with its own title and figures; access granted to the later one only, at 11:00."""
+    day = timezone.localdate() + dt.timedelta(days=2)
+    noon = {minute: ukclock.uk_datetime(day, dt.time(12, minute)) for minute in (4, 34)}
+    move_clock(monkeypatch, noon[4] - dt.timedelta(hours=1, minutes=4))
+    Release.objects.filter(pk=scheduled.pk).update(title=EARLIER_TITLE, publish_at=noon[4])
+    earlier = Release.objects.get(pk=scheduled.pk)
+    later = services.start_next_release(source=earlier, by=press_officer)
+    later.title, later.summary = "Deployment statistics", "The week to 17 March."
+    later.save(update_fields=["title", "summary"])
+    later.statements.filter(text__contains="Quokka").delete()
+    for slug, value in LATER_FIGURES.items():
+        later.figures.filter(metric__slug=slug).update(value=value)
+    services.confirm_figures(release=later, by=press_officer)
+    services.submit_release(release=later, by=press_officer, acknowledge_warnings=True)
+    services.approve_release(
+        release=later,
+        by=publisher,
+        publish_at=noon[34],
+        acknowledge_warnings=True,
+        date_change_reason="Out the same day as the week before.",
+    )
+    later.refresh_from_db()
+    return earlier, later, grant_to(later, publisher)
+
+
+def earlier_release_words(earlier) -> list[str]:
+    """Its figures, title and dates, as the page, its links, its JSON-LD and the PDF's tables and
+    charts (the charts' descriptions say "w/c 10 Mar 2010") would name it."""
+    day = earlier.period_date
+    return [*canaries(), EARLIER_TITLE, f"w/c {earlier.period_label}", str(day), f"w/c {day.day} {day:%b %Y}"]
+
+
+def test_a_copy_shows_no_other_release_before_its_second(client, two_in_one_day, monkeypatch):
+    earlier, _later, grant = two_in_one_day
+    move_clock(monkeypatch, earlier.publish_at - dt.timedelta(minutes=14))  # 11:50
+    page = readable(open_copy(client, grant))
+    pdf = pdf_text(client.get(link(grant, pdf=True)).content)
+    assert LATER_FIGURE in page and LATER_FIGURE in pdf
+    eps = Figure.objects.get(release__period_date=dt.date(2010, 3, 3), metric__slug="eps-messages-total")
+    since_public = formatting.change(Decimal(998_877_665), eps.value, kind=eps.kind)
+    since_earlier = formatting.change(Decimal(998_877_665), Decimal(987_654_321), kind=eps.kind)
+    for where, text in (("page", page), ("pdf", pdf)):
+        shown = [word for word in [*earlier_release_words(earlier), since_earlier] if word in text]
+        assert not shown, f"the {where} shows the earlier release before its second: {shown}"
+        # Compared with the latest release public now.
+        assert "w/c 3 March 2010" in text and since_public in text, where
+    assert not PreReleaseAccess.objects.filter(release=earlier).exists()
+
+    move_clock(monkeypatch, earlier.publish_at + dt.timedelta(minutes=1))  # 12:05: the earlier is out
+    page = readable(client.get(link(grant)))
+    pdf = pdf_text(client.get(link(grant, pdf=True)).content)
+    for text in (page, pdf):
+        assert since_earlier in text and f"w/c {earlier.period_label}" in text
+
+
+# -- The PDF names its holder on every page, over no other text -----------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One piece of text a PDF page draws, with the box it covers (x0, y0, x1, y1) in points."""
+
+    text: str
+    box: tuple[float, float, float, float]
+
+    def overlaps(self, other: Run) -> bool:
+        (a0, b0, a1, b1), (c0, d0, c1, d1) = self.box, other.box
+        return a0 < c1 and c0 < a1 and b0 < d1 and d0 < b1
+
+
+def runs(page) -> list[Run]:
+    """The page's text as drawn: each piece's box from its matrices, its font's widths and size."""
+    charts.register_fonts()
+    found = []
+
+    def visit(text, cm, tm, font, size):
+        text = text.strip()
+        if not text or not font:
+            return
+        name = charts.FONT_BOLD if "Bold" in font.get("/BaseFont", "") else charts.FONT
+        width = stringWidth(text, name, size)
+        corners = [(x, y) for x in (0, width) for y in (-0.24 * size, 0.93 * size)]  # Vera's descent, ascent
+        placed = [transform(transform(point, tm), cm) for point in corners]
+        xs, ys = [x for x, _ in placed], [y for _, y in placed]
+        found.append(Run(text, (min(xs), min(ys), max(xs), max(ys))))
+
+    page.extract_text(visitor_text=visit)
+    return found
+
+
+def notices(drawn: list[Run], notice: str) -> list[Run]:
+    """The runs that print `notice`, one after another (it may wrap onto several lines)."""
+    found = []
+    for start in range(len(drawn)):
+        said = ""
+        for end in range(start, len(drawn)):
+            said = f"{said} {drawn[end].text}".strip()
+            if not notice.startswith(said):
+                break
+            if said == notice:
+                found += drawn[start : end + 1]
+                break
+    return found
+
+
+def transform(point, m):
+    x, y = point
+    return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
+
+
+@pytest.mark.parametrize("name", [PERSON["name"], "Quentin Alexander Montgomery-Fortescue-Canary-Holder III"])
+def test_the_pdf_names_its_holder_on_every_page_over_no_other_text(client, scheduled, publisher, name):
+    grant = grant_to(scheduled, publisher, name=name)  # a long name wraps onto a second line
+    open_copy(client, grant)
+    notice = " ".join(prerelease.notice(grant).split())
+    pages = PdfReader(io.BytesIO(client.get(link(grant, pdf=True)).content)).pages
+    assert len(pages) > 3  # the tables and charts of every programme follow the first page
+    for number, page in enumerate(pages, start=1):
+        drawn = runs(page)
+        marks = notices(drawn, notice)
+        assert marks, f"page {number} lacks the notice"
+        others = [run for run in drawn if run not in marks]
+        covered = [(mark.text, run.text) for mark in marks for run in others if mark.overlaps(run)]
+        assert not covered, f"page {number}: the notice is printed over other text: {covered}"
+    band = [run.text for run in runs(pages[0])]
+    assert "NHS Connecting for Health" in band  # the organisation on the first page's band, whole

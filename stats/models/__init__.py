@@ -39,14 +39,25 @@ class ReleaseQuerySet(models.QuerySet):
         """
         return self.filter(status__in=Release.PUBLIC_STATUSES, publish_at__lte=at or timezone.now())
 
+    def with_public(self, release, *, at: datetime | None = None):
+        """`release`, and the releases public at `at` (now)."""
+        return self.filter(Q(pk=release.pk) | Q(pk__in=Release.objects.public(at=at).values("pk")))
+
     def as_published(self, release):
         """What the public will see once `release` is out: it, and every release public by its publish time.
 
         Staff previews, the page and the PDF alike, read through this so they compare with
         and chart against the releases the public will have then.
         """
-        moment = max(release.publish_at or timezone.now(), timezone.now())
-        return self.filter(Q(pk=release.pk) | Q(pk__in=Release.objects.public(at=moment).values("pk")))
+        return self.with_public(release, at=max(release.publish_at or timezone.now(), timezone.now()))
+
+    def pre_release(self, release):
+        """What one person's pre-release copy of `release` may show: it, and the releases public now.
+
+        Never another release before its second, even one due out before `release` (two releases
+        a few minutes apart): the copy compares with, and charts against, what is public now.
+        """
+        return self.with_public(release)
 
     def withdrawn(self, at: datetime | None = None):
         """Releases taken down after they came out: their pages keep a notice, never a figure."""

@@ -119,7 +119,7 @@ class ReleaseSummary:
     status: str = ""  # the statistics' status: "Official statistics"
     status_url: str = ""  # where the status is explained (the statement of compliance)
     lead_statistician: str = ""  # "Name, email, phone"
-    # A personal copy's watermark ("Pre-release access for …"): at the top and on every page's band.
+    # A personal copy's watermark ("Pre-release access for …"): a strip across the top of every page.
     notice: str = ""
 
 
@@ -187,9 +187,10 @@ def release_pdf(summary: ReleaseSummary, *, invariant: bool = False) -> bytes:
         title=summary.heading,
         subject=f"Deployment statistics for {summary.period}",
         author=summary.organisation,
-        band_note=summary.notice or f"Deployment statistics for {summary.period}",
+        band_note=f"Deployment statistics for {summary.period}",
         footer=f"{summary.organisation} · deployment statistics for {summary.period}",
         invariant=invariant,
+        watermark=summary.notice,
     )
 
 
@@ -209,9 +210,9 @@ def _release_opening(summary: ReleaseSummary, styles) -> list:
         story.append(
             Paragraph(f"<b>Lead statistician:</b> {escaped(summary.lead_statistician)}", styles["lede"])
         )
-    if summary.preview or summary.notice:
+    if summary.preview and not summary.notice:  # a personal copy says so at the top of every page
         story[1:1] = [
-            notice(summary.notice or "Preview: this release is not public yet. Do not share it.", styles),
+            notice("Preview: this release is not public yet. Do not share it.", styles),
             Spacer(1, 3 * mm),
         ]
     if summary.previous_period:

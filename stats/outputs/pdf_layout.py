@@ -16,6 +16,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import registerFontFamily, stringWidth
 from reportlab.platypus import (
     Flowable,
@@ -43,6 +44,10 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN - 12  # the frame pads its content by 6 pt a side
 BAND_HEIGHT = 16 * mm
+TOP_MARGIN = 20 * mm
+# A personal copy's watermark: a strip across the top of every page, above everything else.
+WATERMARK_SIZE, WATERMARK_LEADING, WATERMARK_PADDING = 9, 11, 2 * mm
+WATERMARK_EDGE = colors.HexColor("#ffeb3b")
 
 
 # ---------------------------------------------------------------------------
@@ -145,13 +150,26 @@ def chart_drawing(chart: Chart) -> Drawing:
     return charts.trend_chart(list(chart.points), title=chart.title, kind=chart.kind, unit=chart.unit)
 
 
-class Document(SimpleDocTemplate):
-    """Adds outline entries for headings and the running header and footer."""
+def watermark_lines(text: str) -> list[str]:
+    """The watermark as the lines it takes across the page (a long name wraps, never runs off)."""
+    charts.register_fonts()
+    return simpleSplit(text, FONT_BOLD, WATERMARK_SIZE, PAGE_WIDTH - 2 * MARGIN) if text else []
 
-    def __init__(self, buffer, *, running_title: str, band_note: str, footer: str, **kwargs):
+
+def watermark_height(lines: list[str]) -> float:
+    return len(lines) * WATERMARK_LEADING + 2 * WATERMARK_PADDING if lines else 0
+
+
+class Document(SimpleDocTemplate):
+    """Adds outline entries for headings, the running header and footer, and a watermark."""
+
+    def __init__(
+        self, buffer, *, running_title: str, band_note: str, footer: str, watermark: list[str], **kwargs
+    ):
         self.running_title = running_title
         self.band_note = band_note
         self.footer = footer
+        self.watermark = watermark
         super().__init__(buffer, **kwargs)
 
     def afterFlowable(self, flowable):
@@ -171,23 +189,41 @@ class Document(SimpleDocTemplate):
         super()._endBuild()
 
 
+def draw_watermark(canvas, lines: list[str]) -> None:
+    """The strip at the very top of the page: the band or running header sits below it."""
+    height = watermark_height(lines)
+    canvas.setFillColor(WARM_YELLOW)
+    canvas.rect(0, PAGE_HEIGHT - height, PAGE_WIDTH, height, stroke=0, fill=1)
+    canvas.setFillColor(WATERMARK_EDGE)
+    canvas.rect(0, PAGE_HEIGHT - height, 4, height, stroke=0, fill=1)
+    canvas.setFillColor(TEXT)
+    canvas.setFont(FONT_BOLD, WATERMARK_SIZE)
+    baseline = PAGE_HEIGHT - WATERMARK_PADDING - WATERMARK_SIZE
+    for line in lines:
+        canvas.drawString(MARGIN, baseline, line)
+        baseline -= WATERMARK_LEADING
+
+
 def decorate(canvas, doc: Document, *, first: bool) -> None:
     canvas.saveState()
+    if doc.watermark:
+        draw_watermark(canvas, doc.watermark)
+    top = PAGE_HEIGHT - watermark_height(doc.watermark)
     if first:
         canvas.setFillColor(NHS_BLUE)
-        canvas.rect(0, PAGE_HEIGHT - BAND_HEIGHT, PAGE_WIDTH, BAND_HEIGHT, stroke=0, fill=1)
+        canvas.rect(0, top - BAND_HEIGHT, PAGE_WIDTH, BAND_HEIGHT, stroke=0, fill=1)
         canvas.setFillColor(colors.white)
         canvas.setFont(FONT_BOLD, 12)
-        canvas.drawString(MARGIN, PAGE_HEIGHT - BAND_HEIGHT + 6 * mm, doc.author or "")
+        canvas.drawString(MARGIN, top - BAND_HEIGHT + 6 * mm, doc.author or "")
         canvas.setFont(FONT, 9)
-        canvas.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - BAND_HEIGHT + 6 * mm, doc.band_note)
+        canvas.drawRightString(PAGE_WIDTH - MARGIN, top - BAND_HEIGHT + 6 * mm, doc.band_note)
     else:
         canvas.setFont(FONT, 8)
         canvas.setFillColor(SECONDARY)
-        canvas.drawString(MARGIN, PAGE_HEIGHT - 11 * mm, doc.running_title)
+        canvas.drawString(MARGIN, top - 11 * mm, doc.running_title)
         canvas.setStrokeColor(NHS_BLUE)
         canvas.setLineWidth(1.5)
-        canvas.line(MARGIN, PAGE_HEIGHT - 13 * mm, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - 13 * mm)
+        canvas.line(MARGIN, top - 13 * mm, PAGE_WIDTH - MARGIN, top - 13 * mm)
     canvas.setStrokeColor(BORDER)
     canvas.setLineWidth(0.5)
     canvas.line(MARGIN, 14 * mm, PAGE_WIDTH - MARGIN, 14 * mm)
@@ -203,18 +239,29 @@ def decorate(canvas, doc: Document, *, first: bool) -> None:
 
 
 def build(
-    story: list, *, title: str, subject: str, author: str, band_note: str, footer: str, invariant: bool
+    story: list,
+    *,
+    title: str,
+    subject: str,
+    author: str,
+    band_note: str,
+    footer: str,
+    invariant: bool,
+    watermark: str = "",
 ) -> bytes:
+    """The PDF's bytes; a `watermark` (one person's copy) heads every page, over no other text."""
     buffer = BytesIO()
+    lines = watermark_lines(watermark)
     doc = Document(
         buffer,
         running_title=title,
         band_note=band_note,
         footer=footer,
+        watermark=lines,
         pagesize=A4,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
-        topMargin=20 * mm,
+        topMargin=TOP_MARGIN + watermark_height(lines),
         bottomMargin=20 * mm,
         title=title,
         author=author,

@@ -2,7 +2,8 @@
 
 Never cached anywhere (`private, no-store`), never indexed; every open and every refusal is logged
 by `prerelease.open_link`. The page is the release as the public will see it at its time, with its
-downloads replaced by the holder's own watermarked PDF.
+downloads replaced by the holder's own watermarked PDF; it compares with, and charts against, the
+releases public now (`Release.objects.pre_release`), never another release before its second.
 
 The emailed link opens a page with one button, "Open the release": mail systems that follow links
 to check them (a GET) see only that page and are not counted as the person reading the release.
@@ -36,7 +37,7 @@ def _private(response):
 
 
 def _refused(request, refused: prerelease.Refused):
-    """A page that says why (the logs never name the link: newsroom.middleware.RedactSecretPaths)."""
+    """A page that says why (the logs never name the link: newsroom.middleware.redact_secret_links)."""
     context = {
         "message": refused.message,
         "hours": prerelease.hours(),
@@ -109,7 +110,7 @@ class PreReleaseView(ReleasePreviewView):
         return self.build_page()  # one person's copy: rendered for them, never kept or served to another
 
     def get_queryset(self):
-        return Release.objects.as_published(self.grant.release).select_related("lead_contact")
+        return Release.objects.pre_release(self.grant.release).select_related("lead_contact")
 
     def get_object(self):
         return self.get_queryset().get(pk=self.grant.release_id)
@@ -147,7 +148,7 @@ def pre_release_pdf(request, period, token):
     if not reading:
         return _landing(request, grant, token)
     release = grant.release
-    visible = Release.objects.as_published(release)
+    visible = Release.objects.pre_release(release)
     document = build_release_document(release, visible=visible)
     summary = release_summary(document, release_trends(document, visible=visible), preview=True)
     content = pdf.release_pdf(dataclasses.replace(summary, notice=prerelease.notice(grant)))

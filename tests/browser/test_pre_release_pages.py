@@ -139,3 +139,52 @@ def test_a_publisher_grants_access_and_the_person_reads_the_watermarked_release_
     expect(record).not_to_contain_text("Ann Lee")
     reader.context.close()
     ann.context.close()
+
+
+def test_a_copy_compares_with_what_is_public_now_not_an_earlier_release_still_to_come(
+    browser, people, coming, newsroom
+):
+    """Two releases a half hour apart: access to the later one shows nothing of the earlier one
+    before its second (it is compared with the release public now)."""
+    from django.utils import timezone
+
+    from stats.models import Release
+    from stats.publishing import prerelease, services
+
+    now = timezone.now().replace(microsecond=0)
+    Release.objects.filter(pk=coming.pk).update(
+        title="Wallaby weekly deployment digest", publish_at=now + dt.timedelta(minutes=14)
+    )
+    coming.refresh_from_db()
+    later = services.start_next_release(source=coming, by=people["press officer"])
+    Release.objects.filter(pk=later.pk).update(title="Deployment statistics")
+    services.confirm_figures(release=later, by=people["press officer"])
+    services.submit_release(release=later, by=people["press officer"], acknowledge_warnings=True)
+    services.approve_release(
+        release=later,
+        by=people["publisher"],
+        publish_at=now + dt.timedelta(minutes=44),
+        acknowledge_warnings=True,
+        date_change_reason="Out the same day as the week before.",
+    )
+    grant = prerelease.grant_access(
+        release=later,
+        by=people["publisher"],
+        name="Ann Lee",
+        job_title="Private secretary to the minister",
+        organisation="Department of Health",
+        email="ann.lee@example.org",
+        reason="Briefing the minister before publication.",
+    )
+
+    ann = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    ann.goto(newsroom.url + prerelease.link_path(grant))
+    ann.get_by_role("button", name="Open the release").click()
+    expect(ann.get_by_role("heading", level=1)).to_contain_text("w/c 17 March 2010")
+    compared = ann.locator(".nhsuk-summary-list__row").filter(has_text="Compared with")
+    expect(compared).to_contain_text("w/c 3 March 2010")
+    expect(ann.get_by_role("navigation", name="Other releases")).to_contain_text("w/c 3 March 2010")
+    expect(ann.locator("body")).not_to_contain_text("10 March 2010")
+    expect(ann.locator("body")).not_to_contain_text("Wallaby")
+    screenshot(ann, "pre-release-compares-with-public-now-1280")
+    ann.context.close()
