@@ -122,7 +122,11 @@ def went_out(release: Release) -> bool:
     release.refresh_from_db()
     if release.marked_late_by:
         report_late(release, release.marked_late_by)
-    warmed = warm_public_cache(release)
+    try:
+        warmed = warm_public_cache(release)
+    except Exception:  # a cold cache costs its first readers time; the alerts must go out all the same
+        logger.exception("Could not warm the site for %s.", release)
+        warmed = []
     failed = [w.path for w in warmed if w.status != 200]
     logger.info(
         "Published %s; warmed %s pages%s.", release, len(warmed), f", failed: {failed}" if failed else ""
