@@ -26,7 +26,7 @@ from stats.models import (
     Statement,
 )
 from stats.outputs.charts import Point
-from stats.wording import formatting, qualified
+from stats.wording import formatting, qualified, ukclock
 
 
 @dataclass
@@ -116,6 +116,17 @@ class ReleaseDocument:
     def pre_release(self) -> PublicRecord:
         """Who had pre-release access, once the release is public (empty before); read when shown."""
         return public_record(self.release)
+
+    @property
+    def late_note(self) -> str:
+        """When the release's email alerts went out, if it was marked published late (the task
+        worker stopped, say): "its email alerts went out from 09:31:12 GMT: 72 seconds late"; ""
+        otherwise. It was public from its time all the same."""
+        release = self.release
+        if not release.marked_late_by:
+            return ""
+        went_out = ukclock.late_label(release.publish_at, release.published_at)
+        return f"its email alerts went out from {went_out}"
 
     @property
     def figures(self) -> list[FigureRow]:

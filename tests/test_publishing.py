@@ -464,7 +464,7 @@ def test_a_release_reaching_its_time_becomes_published_once_and_records_when(
     (_marked,) = services.publish_due_releases()
     release.refresh_from_db()
     assert release.status == Status.PUBLISHED and release.published_at >= release.publish_at
-    assert release.history.first().history_change_reason.startswith("Published at its time (")
+    assert release.history.first().history_change_reason.startswith("Published at its time, 5 s late: ")
     assert services.publish_due_releases() == []  # once
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from stats.models import Release
 from stats.publishing import services, signals
 from stats.publishing.tasks import CATCH_UP_KEY, catch_up
+from stats.wording import ukclock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,3 +121,96 @@ def test_publishing_now_warms_and_announces_at_once(press_officer, publisher, se
     run_worker()
     assert published_events == [release.pk]
     assert Client().get("/statistics/2010-03-10/")["X-Cache"] == "hit"
+
+
+def test_a_release_marked_late_says_when_it_went_out_and_why_with_no_one_typing_it(
+    press_officer, publisher, settings, client
+):
+    """The worker was down at the second: the catch-up marks it. The API and the admin give the
+    real second it was marked; the page says its alerts went out late; the history says why."""
+    settings.NEWSROOM_LATE_SECONDS = 1
+    publisher.email = "sam@example.org"
+    publisher.save()
+    release = approved_in(1, press_officer, publisher)
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.all().delete()  # the worker was down: its scheduled moment is lost
+    wait_for(release.publish_at + dt.timedelta(seconds=1.5))
+    catch_up.enqueue()
+    run_worker()
+    release.refresh_from_db()
+    late = int((release.published_at - release.publish_at).total_seconds())
+    assert late >= 1
+    why = "marked by the catch-up, as its release moment had not run"
+    assert release.history.first().history_change_reason == f"Published at its time, {late} s late: {why}"
+    (email,) = [m for m in mail.outbox if m.subject.startswith("Late:")]
+    assert why in email.body and ukclock.uk_label(release.published_at, seconds=True) in email.body
+
+    api = client.get("/api/v1/releases/2010-03-10/").json()
+    assert dt.datetime.fromisoformat(api["published_at"]) == release.published_at
+    assert dt.datetime.fromisoformat(api["published"]) == release.publish_at
+
+    page = client.get("/statistics/2010-03-10/").content.decode()
+    due = ukclock.uk_label(release.publish_at, weekday=False)
+    went_out = ukclock.late_label(release.publish_at, release.published_at)
+    assert f"{due}</time> (its email alerts went out from {went_out})" in page
+
+    client.force_login(publisher)
+    admin = client.get(f"/admin/statistics/release/{release.pk}/change/").content.decode()
+    marked = ukclock.uk_label(release.published_at, seconds=True)
+    assert (
+        f"Marked published at {marked}, {late} second{'s' if late != 1 else ''} after its time ({why})."
+        in admin
+    )
+
+
+def test_the_late_note_reads_as_a_person_would_say_it(seed_release, client, settings):
+    """w/c 10 March 2010, due 09:30 GMT, marked at 09:31:12 by the catch-up."""
+    nine_thirty = dt.datetime(2010, 3, 10, 9, 30, tzinfo=ukclock.UK)
+    coming = Release.objects.create(
+        period_date=dt.date(2010, 3, 10),
+        status=Release.Status.PUBLISHED,
+        publish_at=nine_thirty,
+        published_at=nine_thirty + dt.timedelta(seconds=72),
+    )
+    text = " ".join(client.get(coming.get_absolute_url()).content.decode().split())
+    assert (
+        "10 March 2010, 09:30 GMT</time> (its email alerts went out from 09:31:12 GMT: 72 seconds late)"
+        in text
+    )
+    # Within NEWSROOM_LATE_SECONDS (60) of its time it says nothing more.
+    Release.objects.filter(pk=coming.pk).update(published_at=nine_thirty + dt.timedelta(seconds=59))
+    assert "went out from" not in client.get(coming.get_absolute_url()).content.decode()
+    assert ukclock.late_label(nine_thirty, nine_thirty + dt.timedelta(hours=25, minutes=1)) == (
+        "11 March 2010, 10:31:00 GMT: 25 hours 1 minute late"
+    )
+
+
+def test_a_release_cancelled_while_scheduled_does_nothing_at_its_second_and_says_so(
+    press_officer, publisher, settings, published_events, client, caplog
+):
+    release = approved_in(2, press_officer, publisher)
+    services.cancel_release(release=release, by=publisher, reason="The supplier's data did not arrive.")
+    wait_for(release.publish_at)
+    with caplog.at_level("INFO"):
+        run_worker()  # its queued moment runs at its second
+        catch_up.call()
+    from django_tasks_db.models import DBTaskResult
+
+    (moment,) = DBTaskResult.objects.filter(task_path__endswith=".release_moment")
+    assert moment.status == "SUCCESSFUL"
+    assert moment.return_value == (
+        f"Nothing done: “{release}” is a cancelled release now, so it is not published, warmed or announced."
+    )
+    release.refresh_from_db()
+    assert release.status == Release.Status.CANCELLED
+    assert release.published_at is None and release.went_out_at is None
+    assert published_events == []  # no release alert is queued
+    assert not DBTaskResult.objects.filter(task_path__endswith=".send_release_alerts").exists()
+    assert not [r for r in caplog.records if "; warmed " in r.getMessage()]  # nothing warmed
+    assert client.get("/statistics/2010-03-10/").status_code == 404
+    # The calendar keeps it, cancelled, with the reason.
+    calendar = client.get("/statistics/calendar.ics").content.decode()
+    assert "STATUS:CANCELLED" in calendar and "The supplier's data did not arrive." in calendar.replace(
+        "\r\n ", ""
+    )

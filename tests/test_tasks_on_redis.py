@@ -41,4 +41,4 @@ def test_a_release_due_is_published_by_an_rq_worker(rq_queue, seed_release, hidd
     embargoed.refresh_from_db()
     assert embargoed.status == Release.Status.PUBLISHED and embargoed.published_at is not None
     result.refresh()
-    assert result.return_value == f"published {embargoed}"
+    assert result.return_value == f"Published “{embargoed}”: warmed and announced."

@@ -294,10 +294,11 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
             "unconfirmed_count": release.figures.filter(is_confirmed=False).count(),
             "publish_uk": ukclock.uk_label(release.publish_at),
             "publish_utc": ukclock.utc_label(release.publish_at),
-            "published_uk": ukclock.uk_label(release.published_at),
+            "published_uk": ukclock.uk_label(release.published_at, seconds=True),
             "published_late": int((release.published_at - release.publish_at).total_seconds())
             if release.published_at and release.publish_at
             else 0,
+            "published_late_because": services.marked_late_because(release) if release.published_at else "",
             "clock_warning": ukclock.clock_change_near(release.publish_at),
             "changes_url": reverse("admin:statistics_release_changes", args=[release.pk]),
             "full_history_url": reverse("admin:statistics_release_full_history", args=[release.pk]),

@@ -64,6 +64,7 @@ def generate_history(*, weeks: int, seed: int = 2010) -> list[Release]:
             status=Release.Status.PUBLISHED,
             publish_at=publish_at,
             published_at=publish_at,  # out, and marked so, at its time
+            went_out_at=publish_at,  # and followed up then
             is_synthetic=True,
             lead_contact_id=base.lead_contact_id,
             statistician_name=base.statistician_name,

@@ -452,6 +452,7 @@ def load_seed() -> Release:
             "status": Release.Status.PUBLISHED,
             "publish_at": dt.datetime(2010, 3, 3, 9, 30, tzinfo=UK),
             "published_at": dt.datetime(2010, 3, 3, 9, 30, tzinfo=UK),  # out, and marked so, at its time
+            "went_out_at": dt.datetime(2010, 3, 3, 9, 30, tzinfo=UK),  # and followed up then
             "lead_contact": contacts["nhs-cfh-press-office"],
             # Weekly counts of deployments, taken from the programmes' and suppliers' operational
             # reports and published by the press office: management information, not official

@@ -355,6 +355,16 @@ class Release(models.Model):
         editable=False,
         help_text="When the release was marked published: at once, or when its publish time came.",
     )
+    # Claimed once, with one conditional UPDATE, by whichever worker runs what follows the release
+    # coming out (the late report, warming the cache, the published event): never twice.
+    went_out_at = models.DateTimeField(
+        "followed up at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the task worker began what follows the release coming out: warming its pages "
+        "and sending the event its email alerts wait for.",
+    )
 
     objects = ReleaseQuerySet.as_manager()
     history = HistoricalRecords()
@@ -428,6 +438,16 @@ class Release(models.Model):
             and self.publish_at is not None
             and self.publish_at <= timezone.now()
         )
+
+    @property
+    def marked_late_by(self) -> int:
+        """Whole seconds after its time the release was marked published, when more than
+        NEWSROOM_LATE_SECONDS (its warming and email alerts went out that late: publishers are told,
+        and its page says so); 0 otherwise. It was public from its time whatever was marked."""
+        if self.published_at is None or self.publish_at is None:
+            return 0
+        late = (self.published_at - self.publish_at).total_seconds()
+        return max(1, int(late)) if late > settings.NEWSROOM_LATE_SECONDS else 0
 
     @property
     def is_out(self) -> bool:

@@ -350,6 +350,11 @@ def publish_now(
 # reason; the history names it by RELEASE_CLOCK (`done_by`).
 RELEASE_CLOCK = "the release clock"
 RELEASE_CLOCK_REASON = "Published at its time"
+# What marked a release published, and so why it was marked late: recorded in its history, with no
+# one typing it, and read back for the late report and the admin (`marked_late_because`).
+AT_ITS_MOMENT = "its release moment ran late (the worker was stopped or busy)"
+BY_THE_CATCH_UP = "marked by the catch-up, as its release moment had not run"
+BY_HAND = "marked by hand (manage.py publish_due)"
 
 
 def done_by(user, reason: str | None):
@@ -359,12 +364,14 @@ def done_by(user, reason: str | None):
     return RELEASE_CLOCK if (reason or "").startswith(RELEASE_CLOCK_REASON) else None
 
 
-def publish_due_releases(*, at: dt.datetime | None = None) -> list[Release]:
+def publish_due_releases(*, at: dt.datetime | None = None, how: str = BY_HAND) -> list[Release]:
     """Mark published every approved release whose publish time has passed: the release moment.
 
-    Nobody's click: the worker runs it at each publish time, and `manage.py publish_due` catches up.
-    Each release is marked once, whoever runs it at the same moment. Visibility never waits for
-    this (`Release.objects.public()` is time-based); it records that the moment came, and when.
+    Nobody's click: the worker runs it at each publish time (`how` AT_ITS_MOMENT), its catch-up
+    (BY_THE_CATCH_UP), and `manage.py publish_due` by hand. Each release is marked once, whoever
+    runs it at the same moment; one marked a second or more after its time has its history say how
+    late, and why. Visibility never waits for this (`Release.objects.public()` is time-based); it
+    records that the moment came, and when.
     """
     marked = []
     for pk in Release.objects.due(at).values_list("pk", flat=True):
@@ -374,12 +381,20 @@ def publish_due_releases(*, at: dt.datetime | None = None) -> list[Release]:
                 continue  # another worker marked it first
             release.status = workflow.TARGETS["publish-due"]
             release.published_at = timezone.now()
-            late = release.published_at - release.publish_at
-            reason = RELEASE_CLOCK_REASON + (
-                f" ({int(late.total_seconds())} s after it)" if late.total_seconds() >= 1 else ""
-            )
+            late = int((release.published_at - release.publish_at).total_seconds())
+            reason = RELEASE_CLOCK_REASON + (f", {late} s late: {how}" if late >= 1 else "")
             marked.append(save_step(release, by=None, reason=reason, fields=["status", "published_at"]))
     return marked
+
+
+def marked_late_because(release: Release) -> str:
+    """Why the release was marked published late, as its history recorded it ("" if it was not)."""
+    reason = (
+        release.history.filter(history_change_reason__startswith=RELEASE_CLOCK_REASON + ", ")
+        .values_list("history_change_reason", flat=True)
+        .first()
+    )
+    return (reason or "").partition(": ")[2]
 
 
 @transaction.atomic

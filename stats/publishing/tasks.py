@@ -1,9 +1,11 @@
 """The release moment, run by the task worker (django-tasks), and the periodic catch-up.
 
 Approving a release schedules `release_moment` for its publish time. Then, on the second: the
-release is marked published (the time recorded; staff told if it is late), the public cache is
-warmed, and `signals.release_published` goes out (email alerts listen). Visibility never waits for
-any of this: `Release.objects.public()` lets a release through by the clock alone.
+release is marked published (the time recorded; how late, and why, in its history), and its follow-up
+runs (`went_out`: staff told if it is late, the public cache warmed, `signals.release_published`
+sent, which email alerts listen to). The follow-up runs once, however many workers, moments or
+catch-ups reach it together: the first to claim `Release.went_out_at` runs it. Visibility never
+waits for any of this: `Release.objects.public()` lets a release through by the clock alone.
 
 `catch_up` runs every NEWSROOM_CATCH_UP_SECONDS (it schedules its next run itself): a worker that
 was stopped at a release's time publishes, warms and announces it when it starts again; and it keeps
@@ -59,46 +61,90 @@ def announce(signal, **ids) -> None:
 
 @task()
 def release_moment(release_id: int) -> str:
-    """Publish, warm and announce a release whose publish time has come."""
-    from stats.publishing.services import publish_due_releases
+    """Publish, warm and announce a release whose publish time has come; say what was done.
+
+    A release cancelled, withdrawn or sent back to draft since it was scheduled: nothing is done
+    (no publication, warming or alert), and the result says why.
+    """
+    from stats.publishing.services import AT_ITS_MOMENT, publish_due_releases
 
     release = Release.objects.filter(pk=release_id).first()
-    if release is None or release.status not in Release.PUBLIC_STATUSES or release.publish_at is None:
-        return "not approved"
+    if release is None:
+        return _nothing_done(f"release {release_id} no longer exists")
+    if release.status not in Release.PUBLIC_STATUSES or release.publish_at is None:
+        return _nothing_done(f"“{release}” is {release.STATUS_PHRASES[release.status]} now")
     if release.publish_at > timezone.now():
-        return "not yet: its time has moved"
-    marked = publish_due_releases()
-    for other in marked:
-        went_out(other)
-    if release.pk not in {other.pk for other in marked}:
-        release.refresh_from_db()
-        if release.status != Release.Status.PUBLISHED:
-            return "not published"
-        went_out(release)  # published at once, or marked by another worker: warm and announce it too
-    return f"published {release}"
+        return f"Not yet: “{release}” is now due {ukclock.uk_label(release.publish_at)}."
+    publish_due_releases(how=AT_ITS_MOMENT)
+    if release.pk in {other.pk for other in follow_up()}:
+        return f"Published “{release}”: warmed and announced."
+    release.refresh_from_db(fields=["status", "went_out_at"])
+    if release.status != Release.Status.PUBLISHED:
+        return _nothing_done(f"“{release}” is {release.STATUS_PHRASES[release.status]} now")
+    return f"Nothing more to do: “{release}” was warmed and announced by another worker or the catch-up."
 
 
-def went_out(release: Release) -> None:
-    """What follows a release coming out: staff told if late, the cache warmed, the event sent."""
+def _nothing_done(why: str) -> str:
+    message = f"Nothing done: {why}, so it is not published, warmed or announced."
+    logger.info("Release moment: %s", message)
+    return message
+
+
+# How long after being marked published a release is still followed up by the catch-up, if the
+# worker that marked it stopped before its follow-up began (the alerts' own catch-up looks as far).
+FOLLOW_UP_WITHIN = dt.timedelta(days=1)
+
+
+def follow_up() -> list[Release]:
+    """Follow up (`went_out`) every release marked published lately that nobody has followed up:
+    what was just marked, published at once, or left by a worker that stopped. Returns those this
+    call followed up."""
+    waiting = Release.objects.filter(
+        status=Release.Status.PUBLISHED,
+        went_out_at__isnull=True,
+        published_at__gte=timezone.now() - FOLLOW_UP_WITHIN,
+    ).order_by("publish_at", "pk")
+    return [release for release in waiting if went_out(release)]
+
+
+def went_out(release: Release) -> bool:
+    """What follows a release coming out: staff told if it was marked late, the cache warmed, the
+    event sent. Run once, whoever asks at the same moment (the release moment, another worker's,
+    the catch-up): the first to claim the release with one conditional UPDATE runs it; the others
+    do nothing. Returns whether this call ran it."""
     from stats.publishing.warming import warm_public_cache
 
-    late = (release.published_at - release.publish_at).total_seconds()
-    if late > settings.NEWSROOM_LATE_SECONDS:
-        report_late(release, late)
-    warmed = warm_public_cache(release)
+    claimed = Release.objects.filter(
+        pk=release.pk, status=Release.Status.PUBLISHED, went_out_at__isnull=True
+    ).update(went_out_at=timezone.now())
+    if not claimed:
+        return False
+    release.refresh_from_db()
+    if release.marked_late_by:
+        report_late(release, release.marked_late_by)
+    try:
+        warmed = warm_public_cache(release)
+    except Exception:  # a cold cache costs its first readers time; the alerts must go out all the same
+        logger.exception("Could not warm the site for %s.", release)
+        warmed = []
     failed = [w.path for w in warmed if w.status != 200]
     logger.info(
         "Published %s; warmed %s pages%s.", release, len(warmed), f", failed: {failed}" if failed else ""
     )
     signals.release_published.send(sender=Release, release_id=release.pk)
+    return True
 
 
-def report_late(release: Release, seconds: float) -> None:
-    """Tell the publishers a release was marked published late (the worker was stopped, say)."""
+def report_late(release: Release, seconds: int) -> None:
+    """Tell the publishers a release was marked published late (the worker was stopped, say), and why."""
+    from stats.publishing.services import marked_late_because
+
+    because = marked_late_because(release)
     message = (
         f"“{release}” was due at {ukclock.uk_label(release.publish_at)} and was marked published "
-        f"{int(seconds)} seconds later, at {ukclock.uk_label(release.published_at)}. It was public "
-        "from its time; its email alerts and cache warming ran late. Check the task worker is running."
+        f"{seconds} seconds later, at {ukclock.uk_label(release.published_at, seconds=True)}"
+        f"{f' ({because})' if because else ''}. It was public from its time; its email alerts and "
+        "cache warming ran late. Check the task worker is running."
     )
     logger.warning(message)
     recipients = list(
@@ -135,17 +181,17 @@ def warm_after_correction(sender, correction_id: int, **kwargs) -> None:
 
 @task()
 def catch_up() -> str:
-    """Publish what is overdue, let listeners finish what was left, and come back in a while."""
-    from stats.publishing.services import publish_due_releases
+    """Publish what is overdue, follow up what nobody has, let listeners finish what was left, and
+    come back in a while."""
+    from stats.publishing.services import BY_THE_CATCH_UP, publish_due_releases
     from stats.publishing.warming import keep_what_readers_read
 
-    marked = publish_due_releases()
-    for release in marked:
-        went_out(release)
+    marked = publish_due_releases(how=BY_THE_CATCH_UP)
+    followed = follow_up()
     signals.catching_up.send(sender=Release)
     built = keep_what_readers_read()
     schedule_catch_up()
-    return f"caught up ({len(marked)} published, files built for {built})"
+    return f"caught up ({len(marked)} published, {len(followed)} followed up, files built for {built})"
 
 
 def schedule_catch_up() -> bool:

@@ -28,13 +28,33 @@ def zone_label(moment: dt.datetime) -> str:
     return moment.astimezone(UK).tzname() or "UK time"
 
 
-def uk_label(moment: dt.datetime | None, *, weekday: bool = True) -> str:
-    """e.g. "Wednesday 10 March 2010, 09:30 GMT"."""
+def uk_label(moment: dt.datetime | None, *, weekday: bool = True, seconds: bool = False) -> str:
+    """e.g. "Wednesday 10 March 2010, 09:30 GMT" (with `seconds`, "09:31:12 GMT")."""
     if moment is None:
         return ""
     local = moment.astimezone(UK)
     day = f"{local:%A} {local.day} {local:%B %Y}" if weekday else f"{local.day} {local:%B %Y}"
-    return f"{day}, {local:%H:%M} {zone_label(local)}"
+    return f"{day}, {local:{'%H:%M:%S' if seconds else '%H:%M'}} {zone_label(local)}"
+
+
+def duration_words(seconds: int) -> str:
+    """e.g. "72 seconds", "5 minutes", "2 hours 3 minutes" (whole units, rounded down)."""
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} minutes"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} hours" + (f" {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "")
+
+
+def late_label(due: dt.datetime, done: dt.datetime) -> str:
+    """When something due at `due` was done, and how late: "09:31:12 GMT: 72 seconds late" (the day
+    too when it differs from the day it was due)."""
+    local, due_day = done.astimezone(UK), due.astimezone(UK).date()
+    clock = f"{local:%H:%M:%S} {zone_label(local)}"
+    when = clock if local.date() == due_day else f"{local.day} {local:%B %Y}, {clock}"
+    return f"{when}: {duration_words(int((done - due).total_seconds()))} late"
 
 
 def utc_label(moment: dt.datetime | None) -> str:

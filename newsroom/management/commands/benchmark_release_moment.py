@@ -114,7 +114,7 @@ class Command(BaseCommand):
             latest.period_date += dt.timedelta(days=7)
             latest.status = Release.Status.SCHEDULED
             latest.publish_at = timezone.now() + dt.timedelta(seconds=1)
-            latest.published_at = None
+            latest.published_at = latest.went_out_at = None
             latest.save()
             for row in figures + statements:
                 row.pk, row.release = None, latest
