@@ -350,7 +350,7 @@ class Newsroom:
         with self.committing():
             result = tasks.release_moment.enqueue(release.pk)
         assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
-        assert result.return_value.startswith("published"), result.return_value
+        assert result.return_value.startswith("Published"), result.return_value
         self.record[period].state = PUBLISHED
         changed = self.pending.pop(period, set())
         return self.step(f"the worker publishes w/c {period} at its second", period, metrics=changed)
