@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django.conf import settings
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -92,20 +93,25 @@ def check_email(request):
 
 
 @personal
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
-    """The link in the confirmation email: alerts start (opening it again changes nothing)."""
+    """The link in the confirmation email: a page with one button, which starts the alerts.
+
+    Following the link (GET) changes nothing, so a mail system that opens links to check them does
+    not confirm an address; the button (a POST from this page) does, once.
+    """
     try:
         subscriber = tokens.read(token, tokens.CONFIRM)
     except tokens.Invalid as error:
         return link_problem(request, error)
+    if request.method == "POST":
+        if not subscriber.is_active:
+            subscriber.confirm()
+        return HttpResponseRedirect(request.path, status=303)  # see the page that says so
+    context = {"topics": subscriber.topic_labels(), "breadcrumbs": crumbs()}
     if not subscriber.is_active:
-        subscriber.confirm()
-    context = {
-        "topics": subscriber.topic_labels(),
-        "manage_url": reverse("alerts:manage", args=[tokens.make(subscriber, tokens.MANAGE)]),
-        "breadcrumbs": crumbs(),
-    }
+        return render(request, "alerts/confirm.html", context)
+    context["manage_url"] = reverse("alerts:manage", args=[tokens.make(subscriber, tokens.MANAGE)])
     return render(request, "alerts/confirmed.html", context)
 
 

@@ -52,14 +52,18 @@ def test_subscribe_sends_one_confirmation_whose_link_confirms(
     assert delivery.status == Status.SENT and delivery.event.startswith("confirm:")
     assert email.message["Message-ID"] == f"<delivery-{delivery.pk}@testserver>"
 
-    confirm = client.get(path_of(email.link("/subscribe/confirm/")))
-    assert confirm.status_code == 200
+    link = path_of(email.link("/subscribe/confirm/"))
+    assert "Confirm email alerts</button>" in client.get(link).content.decode()
+    person.refresh_from_db()
+    assert not person.is_active  # opening the link is not confirming
+    confirm = client.post(link)
+    assert confirm.status_code == 303 and confirm["Location"] == link
     assert confirm["Cache-Control"] == "private, no-store"
-    assert "Email alerts confirmed" in confirm.content.decode()
+    assert "Email alerts confirmed" in client.get(link).content.decode()
     person.refresh_from_db()
     assert person.is_active
-    # Opening it again (or a mail scanner opening it first) changes nothing.
-    assert client.get(path_of(email.link("/subscribe/confirm/"))).status_code == 200
+    # Pressing it again changes nothing.
+    assert client.post(link).status_code == 303
 
 
 def test_the_form_says_what_is_wrong_and_links_to_the_field(client, seed_release):
@@ -171,6 +175,8 @@ def test_unsubscribe_page_has_a_button_and_resubscribing_works(
     link = reverse("alerts:unsubscribe", args=[tokens.make(person, tokens.UNSUBSCRIBE)])
     page = client.get(link).content.decode()
     assert '<form method="post"' in page and ">Unsubscribe</button>" in page
+    person.refresh_from_db()
+    assert person.is_active  # opening the link is not unsubscribing
     assert "You have unsubscribed" in client.post(link).content.decode()
     person.refresh_from_db()
     assert not person.is_active
@@ -180,9 +186,58 @@ def test_unsubscribe_page_has_a_button_and_resubscribing_works(
         client.post("/subscribe/", {"email": "back@example.org", "corrections": "on"})
     (confirmation,) = smtp.to("back@example.org")
     assert confirmation.message["Subject"].startswith("Confirm")
-    assert client.get(path_of(confirmation.link("/subscribe/confirm/"))).status_code == 200
+    assert client.post(path_of(confirmation.link("/subscribe/confirm/"))).status_code == 303
     person.refresh_from_db()
     assert person.is_active and person.corrections and not person.every_release
+
+
+def test_following_a_link_never_acts_only_its_button_does(seed_release):
+    """A mail system that follows the links in an email to check them (GET or HEAD, no cookie, no
+    form) confirms nothing and unsubscribes nobody: each link opens a page with a button, and only
+    the button (a POST from that page) acts. One-click unsubscribe (RFC 8058) stays a plain POST."""
+    import re
+
+    from django.test import Client
+
+    waiting = subscriber("waiting@example.org", confirmed=False, every_release=True)
+    reading = subscriber("reading@example.org", every_release=True)
+    confirm = reverse("alerts:confirm", args=[tokens.make(waiting, tokens.CONFIRM)])
+    links = [
+        confirm,
+        reverse("alerts:manage", args=[tokens.make(reading, tokens.MANAGE)]),
+        reverse("alerts:unsubscribe", args=[tokens.make(reading, tokens.UNSUBSCRIBE)]),
+    ]
+    scanner = Client(enforce_csrf_checks=True)
+    for link in links:
+        for method in (scanner.get, scanner.head, scanner.get):
+            assert method(link).status_code == 200
+    waiting.refresh_from_db()
+    reading.refresh_from_db()
+    assert waiting.confirmed_at is None and not waiting.is_active
+    assert reading.is_active and reading.unsubscribed_at is None
+
+    # The confirmation page says what was asked for and offers one button.
+    page = scanner.get(confirm)
+    html = page.content.decode()
+    assert page["Cache-Control"] == "private, no-store" and page["X-Robots-Tag"] == "noindex, nofollow"
+    assert "<h1>Confirm your email alerts</h1>" in html
+    assert "every release" in html
+    assert f'<form method="post" action="{confirm}">' in html
+    assert ">Confirm email alerts</button>" in html
+    # A POST without the page's form (no CSRF token) confirms nothing either.
+    assert scanner.post(confirm).status_code == 403
+    waiting.refresh_from_db()
+    assert not waiting.is_active
+
+    # The reader presses the button: alerts start; the link then says so, however often it is opened.
+    reader = Client(enforce_csrf_checks=True)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', reader.get(confirm).content.decode())
+    done = reader.post(confirm, {"csrfmiddlewaretoken": token[1]}, follow=True)
+    assert done.status_code == 200 and "Email alerts confirmed" in done.content.decode()
+    assert done["Cache-Control"] == "private, no-store"
+    waiting.refresh_from_db()
+    assert waiting.is_active
+    assert "Email alerts confirmed" in scanner.get(confirm).content.decode()
 
 
 def test_manage_page_changes_topics(client, seed_release):

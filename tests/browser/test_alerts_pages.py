@@ -77,6 +77,10 @@ def test_subscribe_confirm_change_topics_and_unsubscribe(browser, newsroom, inbo
     (email,) = inbox.to(ADDRESS)
     assert not Subscriber.objects.get(email=ADDRESS).is_active
     page.goto(email.link("/subscribe/confirm/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email alerts")
+    check(page, "confirm", width)
+    assert not Subscriber.objects.get(email=ADDRESS).is_active  # opening the link is not confirming
+    page.get_by_role("button", name="Confirm email alerts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Email alerts confirmed")
     expect(page.locator(".nhsuk-panel__body")).to_contain_text("corrections and date changes")
     check(page, "confirmed", width)
