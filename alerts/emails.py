@@ -294,8 +294,13 @@ class ConfirmationEmail:
     """
 
     @staticmethod
-    def event_for(subscriber: Subscriber) -> str:
-        return f"{CONFIRM_PREFIX}:{microseconds(subscriber.confirm_requested_at)}"
+    def event_at(asked: datetime) -> str:
+        """The event of the email answering a request made at `asked`."""
+        return f"{CONFIRM_PREFIX}:{microseconds(asked)}"
+
+    @classmethod
+    def event_for(cls, subscriber: Subscriber) -> str:
+        return cls.event_at(subscriber.confirm_requested_at)
 
     needs_active = False  # it goes to addresses not confirmed yet: that is what it is for
 

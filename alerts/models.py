@@ -1,4 +1,7 @@
-"""Alert subscribers and the delivery ledger: one row per (subscriber, event), written before sending."""
+"""Alert subscribers, requests waiting for the worker, and the delivery ledger.
+
+The ledger has one row per (subscriber, event), written before sending.
+"""
 
 from __future__ import annotations
 
@@ -141,3 +144,24 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.event} to subscriber {self.subscriber_id}: {self.get_status_display()}"
+
+
+class SubscriptionRequest(models.Model):
+    """Someone asked for alerts on /subscribe/: kept until the task worker answers it by email.
+
+    The page only records this and queues its answer, the same work whatever the address, so neither
+    what it says nor how long it takes tells whether an address is subscribed. The worker then finds
+    or makes the subscriber, and sends the confirmation link (or an "already subscribed" note).
+    """
+
+    email = models.EmailField("email address", max_length=254)
+    every_release = models.BooleanField(default=False)
+    corrections = models.BooleanField(default=False)
+    programme_ids = models.JSONField(default=list, blank=True, help_text="The programmes chosen (their ids).")
+    asked_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["asked_at", "pk"]
+
+    def __str__(self):
+        return f"Alerts asked for at {self.asked_at:%Y-%m-%d %H:%M:%S}"

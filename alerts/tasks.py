@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from django_tasks import task
 
-from alerts import sending
+from alerts import sending, services
 
 
 @task()
@@ -28,8 +28,20 @@ def send_date_change_alerts(change_id: int) -> dict:
 
 
 @task()
+def answer_request(request_id: int) -> dict:
+    """A request for alerts from /subscribe/: its confirmation link (or "already subscribed" note)."""
+    return asdict(services.answer(request_id))
+
+
+@task()
 def catch_up_alerts() -> dict:
-    """What a stopped worker left: deliveries pending or stuck sending, and releases never announced."""
+    """What a stopped worker left: requests for alerts not answered, deliveries pending or stuck
+    sending, and releases never announced."""
+    answered = services.answer_waiting()
     missed = sending.send_missed_release_alerts()
     resumed = sending.resume_pending()
-    return {"resumed": asdict(resumed), "missed_releases": [summary.event for summary in missed]}
+    return {
+        "answered_requests": answered,
+        "resumed": asdict(resumed),
+        "missed_releases": [summary.event for summary in missed],
+    }

@@ -7,6 +7,7 @@ anyone find out, whether an address is subscribed.
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from django.conf import settings
@@ -16,10 +17,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from alerts import services, tokens
+from alerts import services, tasks, tokens
 from alerts.forms import SubscribeForm, TopicsForm
 
 PERSONAL = "private, no-store"
+
+logger = logging.getLogger(__name__)
 
 
 def personal(view):
@@ -65,29 +68,31 @@ def topics_of(form) -> dict:
 @personal
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request):
-    """Ask for alerts: an address and at least one topic, then a confirmation link by email."""
+    """Ask for alerts: an address and at least one topic; the worker emails a confirmation link.
+
+    The request is recorded and its email queued, the same work whatever the address: the answer
+    never says, even by how long it takes, whether an address is subscribed.
+    """
     form = SubscribeForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "breadcrumbs": crumbs()}
     if form.is_bound and form.is_valid():
         email = form.cleaned_data["email"]
-        outcome = services.subscribe(email=email, **topics_of(form))
-        if outcome is services.Confirmation.SENT:
-            return redirect("alerts:check-email")
-        if outcome is services.Confirmation.REFUSED:
-            form.add_error(
-                "email",
-                f"We could not send an email to {email}: the mail system would not take it. "
-                "Check the address is right and try again",
-            )
-        else:  # nothing went: the page says so, with what was typed kept, ready to try again
+        asked = services.ask(email=email, **topics_of(form))
+        try:
+            tasks.answer_request.enqueue(asked)
+        except Exception:  # the queue would not take it: nothing will be sent, and the page says so
+            logger.exception("A request for alerts could not be queued, and was withdrawn.")
+            services.withdraw(asked)
             context["not_sent_to"] = email
             return render(request, "alerts/subscribe.html", context, status=503)
+        return redirect("alerts:check-email")
     return render(request, "alerts/subscribe.html", context)
 
 
 @personal
 @require_http_methods(["GET", "HEAD"])
 def check_email(request):
+    """What happens next: the same page whatever the address, which it never names."""
     context = {"days": settings.NEWSROOM_CONFIRM_DAYS, "breadcrumbs": crumbs()}
     return render(request, "alerts/check_email.html", context)
 

@@ -137,3 +137,9 @@ def next_week(seed_release, superuser):
     )
     release.refresh_from_db()
     return release
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Tasks run at once, in the caller, so what the worker would send goes out within the test."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

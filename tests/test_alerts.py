@@ -406,12 +406,6 @@ def test_admin_counts_subscribers_by_topic_and_logs_an_event(admin_client, smtp,
 # --- the publishing workflow's events -------------------------------------------------------------
 
 
-@pytest.fixture
-def immediate_tasks(settings):
-    """Tasks run at once, in the caller, so an event's alerts go out within the test."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
 def test_workflow_events_queue_the_alerts(
     smtp, immediate_tasks, next_week, publisher, django_capture_on_commit_callbacks
 ):
