@@ -165,3 +165,22 @@ class SubscriptionRequest(models.Model):
 
     def __str__(self):
         return f"Alerts asked for at {self.asked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RequestCount(models.Model):
+    """How often /subscribe/ was asked in one clock hour: from one client, for one address, or in all.
+
+    Kept in the database every app server shares, and counted with one conditional UPDATE, so a limit
+    holds exactly however many servers answer at once (alerts/limits.py).
+    """
+
+    key = models.CharField(max_length=100, help_text="client:<address>, address:<digest> or all.")
+    hour = models.DateTimeField(help_text="The start of the clock hour counted.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "hour"], name="request_count_one_per_key_hour")]
+        indexes = [models.Index(fields=["hour"], name="request_count_hour")]
+
+    def __str__(self):
+        return f"{self.key} at {self.hour:%Y-%m-%d %H:00}: {self.count}"

@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from django_tasks import task
 
-from alerts import sending, services
+from alerts import limits, sending, services
 
 
 @task()
@@ -36,7 +36,8 @@ def answer_request(request_id: int) -> dict:
 @task()
 def catch_up_alerts() -> dict:
     """What a stopped worker left: requests for alerts not answered, deliveries pending or stuck
-    sending, and releases never announced."""
+    sending, and releases never announced; and the counts of /subscribe/ of hours gone by."""
+    limits.forget_old()
     answered = services.answer_waiting()
     missed = sending.send_missed_release_alerts()
     resumed = sending.resume_pending()

@@ -11,14 +11,16 @@ import logging
 from functools import wraps
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from alerts import services, tasks, tokens
+from alerts import limits, services, tasks, tokens
 from alerts.forms import SubscribeForm, TopicsForm
+from stats.wording import ukclock
 
 PERSONAL = "private, no-store"
 
@@ -77,7 +79,11 @@ def subscribe(request):
     context = {"form": form, "breadcrumbs": crumbs()}
     if form.is_bound and form.is_valid():
         email = form.cleaned_data["email"]
-        asked = services.ask(email=email, **topics_of(form))
+        with transaction.atomic():
+            refused = limits.take(request, email)
+            asked = None if refused else services.ask(email=email, **topics_of(form))
+        if refused:
+            return too_many(request, refused)
         try:
             tasks.answer_request.enqueue(asked)
         except Exception:  # the queue would not take it: nothing will be sent, and the page says so
@@ -87,6 +93,18 @@ def subscribe(request):
             return render(request, "alerts/subscribe.html", context, status=503)
         return redirect("alerts:check-email")
     return render(request, "alerts/subscribe.html", context)
+
+
+def too_many(request, refused: limits.Refusal):
+    """A limit on asking for alerts is reached: why, and when to try again (429, Retry-After)."""
+    context = {
+        "refused": refused,
+        "retry_at": ukclock.uk_label(refused.retry_at, weekday=False),
+        "breadcrumbs": crumbs(),
+    }
+    response = render(request, "alerts/too_many.html", context, status=429)
+    response["Retry-After"] = str(refused.retry_after())
+    return response
 
 
 @personal

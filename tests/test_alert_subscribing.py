@@ -10,12 +10,14 @@ import datetime as dt
 import time
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from alerts import sending, tokens
 from alerts.models import Delivery, Subscriber
 from stats.models import Programme
+from stats.wording import ukclock
 
 from .alerting import path_of, run_worker, subscriber
 from .smtp import free_port
@@ -350,7 +352,7 @@ def statement_shapes(queries) -> list[str]:
     shapes = []
     for query in queries:
         sql = re.sub(r"'(?:[^']|'')*'", "?", query["sql"])
-        shapes.append(re.sub(r"\b\d+(?:\.\d+)?\b", "?", sql))
+        shapes.append(re.sub(r"\d+(?:\.\d+)?", "?", sql))  # numbers, and savepoints' names
     return shapes
 
 
@@ -432,3 +434,78 @@ def test_the_subscribe_page_does_the_same_work_in_the_same_time_whatever_the_add
     for kind in KINDS[1:]:
         assert abs(paired[kind]) <= margin, (paired, medians)
         assert split[kind] < 0.65, split
+
+
+# --- how often the page may be used ---------------------------------------------------------------
+
+
+def test_subscribe_is_limited_per_client_per_address_and_in_all(
+    client, smtp, seed_release, settings, immediate_tasks
+):
+    """The attack: one client asked for confirmation emails to 60 other people's addresses in 20
+    seconds. Now one client address gets 10 an hour, one email address 3 requests an hour, and the
+    page 300 an hour in all; past a limit, a page that says why and when to try again (429)."""
+    from alerts.models import RequestCount
+
+    def ask(email: str, ip: str = "203.0.113.7", **headers):
+        return client.post("/subscribe/", {"email": email, "every_release": "on"}, REMOTE_ADDR=ip, **headers)
+
+    answers = [ask(f"victim{n}@example.org").status_code for n in range(60)]
+    assert answers == [302] * 10 + [429] * 50
+    assert len(smtp) == 10
+    refused = ask("one-more@example.org")
+    html = refused.content.decode()
+    assert refused.status_code == 429 and refused["Cache-Control"] == "private, no-store"
+    next_hour = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    assert 0 < int(refused["Retry-After"]) <= int((next_hour - timezone.now()).total_seconds()) + 1
+    assert "<title>Error: Too many requests for email alerts" in html
+    assert "<h1>Too many requests for email alerts</h1>" in html
+    assert "10 requests for email alerts from your internet connection this hour" in html
+    assert f"You can try again after {ukclock.uk_label(next_hour, weekday=False)}." in html
+    assert "Nothing has been sent." in html
+    # Someone else, elsewhere, is not held up by it.
+    assert ask("reader@example.org", ip="198.51.100.1").status_code == 302
+
+    # Behind a proxy, the client is the address the proxy saw, whatever it writes itself.
+    settings.TRUSTED_PROXY_COUNT = 1
+    forged = [
+        ask(f"forged{n}@example.org", ip="10.0.0.2", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.9")
+        for n in range(11)
+    ]
+    assert [response.status_code for response in forged] == [302] * 10 + [429]
+    # An IPv6 client has a whole /64 to itself: it counts as one.
+    settings.TRUSTED_PROXY_COUNT = 0
+    v6 = [ask(f"six{n}@example.org", ip=f"2001:db8:1:2::{n + 1:x}").status_code for n in range(11)]
+    assert v6 == [302] * 10 + [429]
+
+    # One email address: 3 requests an hour, whoever asks, and still one email a day.
+    same = [ask("target@example.org", ip=f"198.51.100.{20 + n}") for n in range(4)]
+    assert [response.status_code for response in same] == [302, 302, 302, 429]
+    assert "3 requests for email alerts for this email address this hour" in same[3].content.decode()
+    assert len(smtp.to("target@example.org")) == 1
+
+    # In all: past the hour's limit, nobody's request is taken.
+    settings.NEWSROOM_SUBSCRIBE_PER_HOUR = RequestCount.objects.get(key="all").count + 1
+    assert ask("last@example.org", ip="198.51.100.50").status_code == 302
+    everyone = ask("too-late@example.org", ip="198.51.100.51")
+    assert everyone.status_code == 429
+    assert "as many requests for email alerts this hour as we can take" in everyone.content.decode()
+
+    # The next hour, each may ask again.
+    RequestCount.objects.update(hour=F("hour") - dt.timedelta(hours=1))
+    assert ask("victim60@example.org").status_code == 302
+
+
+def test_the_counts_are_kept_in_the_database_every_app_server_shares(client, seed_release, immediate_tasks):
+    """Counted in the database, not a cache one server keeps or that may be cleared or skipped: a
+    count taken by one app server holds for every other (here: a new connection's view)."""
+    from alerts.models import RequestCount
+
+    for n in range(3):
+        client.post(
+            "/subscribe/", {"email": f"x{n}@example.org", "every_release": "on"}, REMOTE_ADDR="192.0.2.1"
+        )
+    counts = dict(RequestCount.objects.values_list("key", "count"))
+    assert counts["client:192.0.2.1"] == 3 and counts["all"] == 3
+    assert sum(1 for key in counts if key.startswith("address:")) == 3
+    assert not any("example.org" in key for key in counts)  # addresses are kept as digests only

@@ -154,3 +154,28 @@ def test_when_the_request_cannot_be_queued_the_page_says_nothing_will_be_sent(
     run_worker()
     assert len(inbox.to(ADDRESS)) == 1
     context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_past_a_limit_the_page_says_why_and_when_to_try_again(browser, newsroom, inbox, settings, width):
+    """One client asking for alerts again and again (here, past a limit of 2 an hour) is told why
+    nothing was sent and when to try again; the page passes axe-core and fits the window."""
+    settings.NEWSROOM_SUBSCRIBE_PER_CLIENT = 2
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    for n in range(3):
+        page.goto(newsroom.url + "/subscribe/")
+        page.get_by_label("Email address").fill(f"someone{n}@example.org")
+        page.get_by_label("Every release").check()
+        page.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many requests for email alerts")
+    expect(
+        page.get_by_text("2 requests for email alerts from your internet connection this hour")
+    ).to_be_visible()
+    expect(page.get_by_text("You can try again after ")).to_be_visible()
+    assert page.title().startswith("Error: ")
+    check(page, "too-many", width)
+    run_worker()
+    assert sorted(r.recipients[0] for r in inbox.received) == ["someone0@example.org", "someone1@example.org"]
+    context.close()
