@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from alerts import sending
 from alerts.models import Delivery
-from stats.models import Figure, Release
+from stats.models import Correction, Figure, Release
 from stats.publishing import services as publishing
 from stats.selectors import build_release_document
 
@@ -296,6 +296,9 @@ def test_corrections_go_only_to_those_who_chose_them(smtp, seed_release, publish
         value=128,
         reason="One more system went live.",
     )
+    waiting = sending.send_correction_alerts(correction.pk)  # other corrections may follow it
+    assert waiting.sent == 0 and waiting.not_sent_reason.startswith("Waiting for the window to close")
+    Correction.objects.filter(pk=correction.pk).update(created_at=timezone.now() - dt.timedelta(minutes=10))
     summary = sending.send_correction_alerts(correction.pk)
     assert summary.sent == 2
     assert sorted(r.recipients[0] for r in smtp.received) == ["corrections@example.org", "pacs@example.org"]
@@ -318,13 +321,15 @@ def test_corrections_go_only_to_those_who_chose_them(smtp, seed_release, publish
 
 
 def test_a_note_on_an_unpublished_release_is_not_sent_as_a_correction(smtp, hidden_releases):
-    from stats.models import Correction
-
     subscriber(corrections=True)
     _draft, embargoed = hidden_releases
-    note = Correction.objects.create(release=embargoed, subject="Messages", reason="Supplier late.")
+    an_hour_ago = timezone.now() - dt.timedelta(hours=1)  # its window has closed
+    note = Correction.objects.create(
+        release=embargoed, subject="Messages", reason="Supplier late.", created_at=an_hour_ago
+    )
     summary = sending.send_correction_alerts(note.pk)
-    assert summary.not_sent_reason and summary.sent == 0 and len(smtp) == 0
+    assert "is not public" in summary.not_sent_reason and summary.sent == 0 and len(smtp) == 0
+    assert sending.send_missed_correction_alerts() == [] and len(smtp) == 0
 
 
 def test_resume_pending_resends_a_message_left_sending_with_the_same_message_id(smtp, next_week):
@@ -419,12 +424,16 @@ def test_workflow_events_queue_the_alerts(
 
     smtp.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        publishing.correct_figure(
+        correction = publishing.correct_figure(
             figure=next_week.figures.get(metric__slug="pacs-systems-live"),
             by=publisher,
             value=128,
             reason="One more system went live.",
         )
+    assert len(smtp) == 0  # the alert waits for its window to close; this backend cannot wait: the catch-up
+    Correction.objects.filter(pk=correction.pk).update(created_at=timezone.now() - dt.timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        signals.catching_up.send(sender=Release)
     assert [r.recipients for r in smtp.received] == [["corrections@example.org"]]
     assert smtp.received[0].message["Subject"].startswith("Correction:")
 
