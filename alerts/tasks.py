@@ -48,5 +48,5 @@ def catch_up_alerts() -> dict:
         "answered_requests": answered,
         "resumed": asdict(resumed),
         "missed_releases": [summary.event for summary in missed],
-        "missed_corrections": [summary.event for summary in corrections if summary.finished],
+        "missed_corrections": [summary.event for summary in corrections],
     }

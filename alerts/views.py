@@ -97,6 +97,12 @@ def subscribe(request):
 
 def too_many(request, refused: limits.Refusal):
     """A limit on asking for alerts is reached: why, and when to try again (429, Retry-After)."""
+    logger.warning(
+        "Asking for alerts refused: the %s limit (%s an hour) is reached; %s.",
+        refused.per,
+        refused.limit,
+        limits.client_key(request),
+    )
     context = {
         "refused": refused,
         "retry_at": ukclock.uk_label(refused.retry_at, weekday=False),

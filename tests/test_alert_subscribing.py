@@ -376,7 +376,7 @@ def test_the_subscribe_page_does_the_same_work_in_the_same_time_whatever_the_add
     one request telling them apart 78% of the time). Now each request for a fresh, a subscribed and
     an unsubscribed address runs the same statements and queues the same one task, and takes the same
     time: no threshold on the time tells them apart much better than a coin, and the median of each
-    round's difference from a fresh address is within 5% (or 0.1 ms). Each round asks for the three
+    round's difference from a fresh address is within 5% (or 0.25 ms). Each round asks for the three
     kinds back to back, in a random order, so the machine's load falls on each kind alike and their
     difference cancels it; the median shrugs off the pauses a shared machine adds now and then."""
     import random
@@ -430,7 +430,7 @@ def test_the_subscribe_page_does_the_same_work_in_the_same_time_whatever_the_add
     split = {kind: best_split_accuracy(times["fresh"], times[kind]) for kind in KINDS[1:]}
     print(f"medians (ms): {medians}; median paired difference from fresh (ms): {paired}; ")
     print(f"best single-threshold accuracy against fresh: {split}")
-    margin = max(0.1, medians["fresh"] * 0.05)
+    margin = max(0.25, medians["fresh"] * 0.05)
     for kind in KINDS[1:]:
         assert abs(paired[kind]) <= margin, (paired, medians)
         assert split[kind] < 0.65, split
