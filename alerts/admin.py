@@ -7,10 +7,11 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Max, Q
 
-from alerts.emails import CONFIRM_PREFIX
+from alerts.emails import CONFIRM_PREFIX, CORRECTIONS_PREFIX, parse_corrections_event
 from alerts.models import Delivery, Subscriber
 from common.admin import RecordAdmin
 from stats.models import Correction, Programme, Release, ReleaseDateChange
+from stats.wording import ukclock
 
 
 def topic_counts() -> list[tuple[str, int]]:
@@ -94,11 +95,19 @@ class SubscriberAdmin(RecordAdmin):
 def event_labels(events) -> dict[str, str]:
     """What each event is about, as staff read it: "Release for w/c 3 March 2010"."""
     ids: dict[str, list[int]] = {"release": [], "correction": [], "date-change": []}
+    windows = {}
     for event in events:
         kind, _, ident = event.partition(":")
         if kind in ids and ident.isdigit():
             ids[kind].append(int(ident))
+        elif kind == CORRECTIONS_PREFIX and (window := parse_corrections_event(ident)):
+            windows[event] = window
     labels = {}
+    corrected = Release.objects.only("period_date").in_bulk({pk for pk, _ in windows.values()})
+    for event, (release_id, start) in windows.items():
+        if release_id in corrected:
+            since = ukclock.uk_label(start, weekday=False)
+            labels[event] = f"Corrections to w/c {corrected[release_id].period_label} from {since}"
     for release in Release.objects.filter(pk__in=ids["release"]):
         labels[f"release:{release.pk}"] = f"Release for w/c {release.period_label}"
     for correction in Correction.objects.select_related("release").filter(pk__in=ids["correction"]):

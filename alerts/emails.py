@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -182,64 +182,132 @@ class ReleaseAlert:
         return render("release", context, subject=subject, to=subscriber.email, headers=headers)
 
 
+# --- corrections, gathered -----------------------------------------------------------------------------
+#
+# Corrections to one release made close together are one alert: a window opens with a correction
+# when none is open for its release, and takes in every correction of that release made within
+# NEWSROOM_CORRECTION_WINDOW_SECONDS of that first one; the next correction after it opens another.
+# The windows follow from the corrections' times alone, so every task and the catch-up agree on them,
+# and each window is one event ("corrections:<release>:<its first correction's time>").
+
+CORRECTIONS_PREFIX = "corrections"
+
+
+def correction_window() -> timedelta:
+    return timedelta(seconds=max(1, settings.NEWSROOM_CORRECTION_WINDOW_SECONDS))
+
+
+def window_starts(release_id: int, *, until: datetime | None = None) -> list[datetime]:
+    """When each window of corrections to a release opened, oldest first (those opened by `until`)."""
+    times = Correction.objects.filter(release_id=release_id).order_by("created_at", "pk")
+    if until is not None:
+        times = times.filter(created_at__lte=until)
+    starts: list[datetime] = []
+    for moment in times.values_list("created_at", flat=True):
+        if not starts or moment >= starts[-1] + correction_window():
+            starts.append(moment)
+    return starts
+
+
+def window_of(correction: Correction) -> datetime:
+    """When the window this correction falls in opened."""
+    return window_starts(correction.release_id, until=correction.created_at)[-1]
+
+
+def corrections_event(release_id: int, start: datetime) -> str:
+    return f"{CORRECTIONS_PREFIX}:{release_id}:{microseconds(start)}"
+
+
+def parse_corrections_event(ident: str) -> tuple[int, datetime] | None:
+    """The release and window start of "<release>:<microseconds>", or None."""
+    release, _, start = ident.partition(":")
+    if not (release.isdigit() and start.isdigit()):
+        return None
+    return int(release), datetime.fromtimestamp(int(start) / 1_000_000, UTC)
+
+
+def programme_of(correction: Correction):
+    """The programme a corrected figure or bullet belongs to (None for a note on the release)."""
+    if correction.figure_id and correction.figure:
+        return correction.figure.metric.programme
+    if correction.statement_id and correction.statement:
+        return correction.statement.programme
+    return None
+
+
 @dataclass
-class CorrectionAlert:
-    """A figure or bullet of a public release was corrected after it came out."""
+class CorrectionsAlert:
+    """Figures or bullets of a public release corrected after it came out, within one window."""
 
     needs_active: ClassVar[bool] = True
 
-    correction: Correction
+    release: Release
+    corrections: list[Correction]
+    event: str
+
+    @staticmethod
+    def _corrections():
+        related = ("release", "figure__metric__programme", "statement__programme")
+        return Correction.objects.select_related(*related).order_by("created_at", "pk")
 
     @classmethod
-    def load(cls, correction_id: int) -> CorrectionAlert:
-        correction = (
-            Correction.objects.select_related("release", "figure__metric__programme", "statement__programme")
-            .filter(pk=correction_id, release__in=Release.objects.public())
-            .first()
+    def load(cls, release_id: int, start: datetime) -> CorrectionsAlert:
+        """The corrections to a public release in the window that opened at `start`."""
+        release = Release.objects.public().filter(pk=release_id).first()
+        if release is None:
+            raise NotSendable(f"Release {release_id} is not public: its corrections are not sent.")
+        window = cls._corrections().filter(
+            release=release, created_at__gte=start, created_at__lt=start + correction_window()
         )
+        corrections = list(window)
+        if not corrections:
+            raise NotSendable(f"Release {release_id} has no corrections in that window.")
+        return cls(release, corrections, corrections_event(release_id, start))
+
+    @classmethod
+    def load_one(cls, correction_id: int) -> CorrectionsAlert:
+        """One correction alone: the event "correction:<id>" of deliveries recorded before windows."""
+        correction = cls._corrections().filter(pk=correction_id, release__in=Release.objects.public()).first()
         if correction is None:
             raise NotSendable(f"Correction {correction_id} is not on a public release.")
-        return cls(correction)
-
-    @property
-    def event(self) -> str:
-        return f"correction:{self.correction.pk}"
-
-    @property
-    def programme(self):
-        correction = self.correction
-        if correction.figure_id and correction.figure:
-            return correction.figure.metric.programme
-        if correction.statement_id and correction.statement:
-            return correction.statement.programme
-        return None
+        return cls(correction.release, [correction], f"correction:{correction_id}")
 
     def recipients(self):
-        programme = self.programme
-        return Subscriber.objects.for_corrections([programme.slug] if programme else [])
+        slugs = {programme.slug for c in self.corrections if (programme := programme_of(c))}
+        return Subscriber.objects.for_corrections(sorted(slugs))
+
+    def chosen(self, subscriber: Subscriber) -> list[Correction]:
+        """What this subscriber reads: every correction, or those of the programmes they chose."""
+        if subscriber.corrections:
+            return self.corrections
+        wanted = {programme.pk for programme in subscriber.programmes.all()}
+        return [c for c in self.corrections if (programme := programme_of(c)) and programme.pk in wanted]
 
     def refusal(self, subscriber: Subscriber) -> str:
-        if subscriber.corrections:
+        if self.chosen(subscriber):
             return ""
-        programme = self.programme
-        if programme is not None and subscriber.programmes.filter(pk=programme.pk).exists():
-            return ""
-        return "Not sent: the subscriber no longer wants corrections."
+        return "Not sent: the subscriber no longer wants corrections to these programmes."
 
     def message(self, subscriber: Subscriber, delivery: Delivery):
-        correction, release = self.correction, self.correction.release
-        programme = self.programme
+        release, chosen = self.release, self.chosen(subscriber)
+        items = [
+            {
+                "correction": correction,
+                "programme": programme.label if (programme := programme_of(correction)) else "",
+                "corrected": ukclock.uk_label(correction.created_at),
+            }
+            for correction in chosen
+        ]
+        what = "A correction" if len(chosen) == 1 else f"{len(chosen)} corrections"
         context = {
-            "heading": f"A correction to the deployment statistics for w/c {release.period_label}",
+            "heading": f"{what} to the deployment statistics for w/c {release.period_label}",
             "release": release,
-            "correction": correction,
-            "programme": programme.label if programme else "",
-            "corrected": ukclock.uk_label(correction.created_at),
+            "items": items,
             "release_url": absolute(release.get_absolute_url()) + "#corrections-heading",
             "revisions_url": absolute(reverse("statistics:revision-list")),
             **subscription_context(subscriber),
         }
-        subject = f"Correction: {release.announced_name}"
+        subject = f"{'Correction' if len(chosen) == 1 else what}: {release.announced_name}"
         headers = alert_headers(subscriber, delivery)
         return render("correction", context, subject=subject, to=subscriber.email, headers=headers)
 
@@ -294,8 +362,13 @@ class ConfirmationEmail:
     """
 
     @staticmethod
-    def event_for(subscriber: Subscriber) -> str:
-        return f"{CONFIRM_PREFIX}:{microseconds(subscriber.confirm_requested_at)}"
+    def event_at(asked: datetime) -> str:
+        """The event of the email answering a request made at `asked`."""
+        return f"{CONFIRM_PREFIX}:{microseconds(asked)}"
+
+    @classmethod
+    def event_for(cls, subscriber: Subscriber) -> str:
+        return cls.event_at(subscriber.confirm_requested_at)
 
     needs_active = False  # it goes to addresses not confirmed yet: that is what it is for
 

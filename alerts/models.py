@@ -1,4 +1,7 @@
-"""Alert subscribers and the delivery ledger: one row per (subscriber, event), written before sending."""
+"""Alert subscribers, requests waiting for the worker, and the delivery ledger.
+
+The ledger has one row per (subscriber, event), written before sending.
+"""
 
 from __future__ import annotations
 
@@ -141,3 +144,43 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.event} to subscriber {self.subscriber_id}: {self.get_status_display()}"
+
+
+class SubscriptionRequest(models.Model):
+    """Someone asked for alerts on /subscribe/: kept until the task worker answers it by email.
+
+    The page only records this and queues its answer, the same work whatever the address, so neither
+    what it says nor how long it takes tells whether an address is subscribed. The worker then finds
+    or makes the subscriber, and sends the confirmation link (or an "already subscribed" note).
+    """
+
+    email = models.EmailField("email address", max_length=254)
+    every_release = models.BooleanField(default=False)
+    corrections = models.BooleanField(default=False)
+    programme_ids = models.JSONField(default=list, blank=True, help_text="The programmes chosen (their ids).")
+    asked_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["asked_at", "pk"]
+
+    def __str__(self):
+        return f"Alerts asked for at {self.asked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RequestCount(models.Model):
+    """How often /subscribe/ was asked in one clock hour: from one client, for one address, or in all.
+
+    Kept in the database every app server shares, and counted with one conditional UPDATE, so a limit
+    holds exactly however many servers answer at once (alerts/limits.py).
+    """
+
+    key = models.CharField(max_length=100, help_text="client:<address>, address:<digest> or all.")
+    hour = models.DateTimeField(help_text="The start of the clock hour counted.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "hour"], name="request_count_one_per_key_hour")]
+        indexes = [models.Index(fields=["hour"], name="request_count_hour")]
+
+    def __str__(self):
+        return f"{self.key} at {self.hour:%Y-%m-%d %H:00}: {self.count}"

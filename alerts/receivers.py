@@ -9,8 +9,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.dispatch import receiver
 
-from alerts import tasks
+from alerts import sending, tasks
 from stats.publishing import signals
+from stats.publishing.tasks import enqueue_at
 
 
 @receiver(signals.release_published, dispatch_uid="alerts.release_published")
@@ -20,7 +21,13 @@ def release_published(sender, release_id: int, **kwargs):
 
 @receiver(signals.correction_published, dispatch_uid="alerts.correction_published")
 def correction_published(sender, correction_id: int, **kwargs):
-    transaction.on_commit(lambda: tasks.send_correction_alerts.enqueue(correction_id), robust=True)
+    """The alert of the correction's window, to run as that window closes (every correction of it
+    queues one; the first to run sends the alert, the others find it sent)."""
+
+    def queue():
+        enqueue_at(tasks.send_correction_alerts, sending.correction_alert_due(correction_id), correction_id)
+
+    transaction.on_commit(queue, robust=True)
 
 
 @receiver(signals.release_date_changed, dispatch_uid="alerts.release_date_changed")

@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -31,9 +31,19 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from alerts import emails
-from alerts.emails import ConfirmationEmail, CorrectionAlert, DateChangeAlert, NotSendable, ReleaseAlert
+from alerts.emails import (
+    ConfirmationEmail,
+    CorrectionsAlert,
+    DateChangeAlert,
+    NotSendable,
+    ReleaseAlert,
+    correction_window,
+    corrections_event,
+    window_of,
+    window_starts,
+)
 from alerts.models import Delivery, Subscriber
-from stats.models import Release
+from stats.models import Correction, Release
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +60,15 @@ def stale_after() -> timedelta:
 MAX_ATTEMPTS = 5
 LOADERS: dict[str, Callable] = {
     "release": ReleaseAlert.load,
-    "correction": CorrectionAlert.load,
+    "correction": CorrectionsAlert.load_one,  # deliveries recorded before corrections were gathered
     "date-change": DateChangeAlert.load,
 }
+
+
+def correction_grace() -> timedelta:
+    """After a window of corrections closes, how long its alert waits for a correction being saved as
+    it closed (made in the window, committed just after): a few seconds, less for a short window."""
+    return min(timedelta(seconds=5), correction_window() / 4)
 
 
 @dataclass(frozen=True)
@@ -264,13 +280,50 @@ def send_release_alerts(release_id: int) -> SendSummary:
     return _deliver(content)
 
 
-def send_correction_alerts(correction_id: int) -> SendSummary:
-    """A correction of a public release, to corrections subscribers and those who chose its programme."""
+def send_corrections(release_id: int, start: datetime) -> SendSummary:
+    """One window of corrections to a public release, once it has closed: one alert listing them, to
+    corrections subscribers (every correction) and those who chose a programme (its corrections)."""
+    event = corrections_event(release_id, start)
+    closes = start + correction_window() + correction_grace()
+    if timezone.now() < closes:
+        return SendSummary(event, not_sent_reason=f"Waiting for the window to close at {closes.isoformat()}.")
     try:
-        content = CorrectionAlert.load(correction_id)
+        content = CorrectionsAlert.load(release_id, start)
     except NotSendable as error:
-        return _not_sendable(f"correction:{correction_id}", error)
+        return _not_sendable(event, error)
     return _deliver(content)
+
+
+def send_correction_alerts(correction_id: int) -> SendSummary:
+    """The alert of the window of corrections this one falls in, once that window has closed."""
+    correction = Correction.objects.filter(pk=correction_id).first()
+    if correction is None:
+        return _not_sendable(f"correction:{correction_id}", NotSendable("There is no such correction."))
+    return send_corrections(correction.release_id, window_of(correction))
+
+
+def correction_alert_due(correction_id: int) -> datetime | None:
+    """When the alert of this correction's window is to be sent: as the window closes, and its grace."""
+    correction = Correction.objects.filter(pk=correction_id).first()
+    if correction is None:
+        return None
+    return window_of(correction) + correction_window() + correction_grace()
+
+
+def send_missed_correction_alerts(within: timedelta = timedelta(days=1)) -> list[SendSummary]:
+    """Windows of corrections closed in the last day whose alert never started (a queue that could
+    not wait, or lost the task): send them now."""
+    now = timezone.now()
+    recent = Correction.objects.filter(created_at__gte=now - within, release__in=Release.objects.public())
+    windows = {
+        (release_id, start)
+        for release_id in set(recent.values_list("release_id", flat=True))
+        for start in window_starts(release_id)
+        if now - within <= start and start + correction_window() + correction_grace() <= now
+    }
+    events = {corrections_event(release_id, start): (release_id, start) for release_id, start in windows}
+    started = set(Delivery.objects.filter(event__in=events).values_list("event", flat=True).distinct())
+    return [send_corrections(*window) for event, window in events.items() if event not in started]
 
 
 def send_date_change_alerts(change_id: int) -> SendSummary:
@@ -308,6 +361,8 @@ def _content_loader() -> Callable[[str], object]:
             try:
                 if kind == emails.CONFIRM_PREFIX:
                     loaded[event] = ConfirmationEmail()
+                elif kind == emails.CORRECTIONS_PREFIX and (window := emails.parse_corrections_event(ident)):
+                    loaded[event] = CorrectionsAlert.load(*window)
                 elif kind in LOADERS and ident.isdigit():
                     loaded[event] = LOADERS[kind](int(ident))
                 else:

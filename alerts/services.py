@@ -1,23 +1,33 @@
-"""Asking for alerts: the one write that takes several steps (subscriber, topics, confirmation email)."""
+"""Asking for alerts: the page records the request; the task worker answers it by email.
+
+The two halves are apart so that the page does the same work whatever the address (one row written,
+one task queued), and neither what it says nor how long it takes tells whether an address is
+subscribed. Everything that depends on the address (finding or making the subscriber, its topics,
+which email it gets, whether it had one lately) happens in the worker.
+"""
 
 from __future__ import annotations
 
-import enum
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from alerts.emails import ConfirmationEmail
-from alerts.models import Delivery, Subscriber
-from alerts.sending import send_confirmation
+from alerts.emails import CONFIRM_PREFIX, ConfirmationEmail
+from alerts.models import Delivery, Subscriber, SubscriptionRequest
+from alerts.sending import SendSummary, send_confirmation
+from stats.models import Programme
+from stats.wording import ukclock
 
 logger = logging.getLogger(__name__)
 
-# Asking again within this many seconds sends no second email (someone pressing the button twice,
-# or a form filled in a loop with another person's address).
-CONFIRM_RESEND_SECONDS = 60
+# The subscribe page sends an address at most one email in this time (a confirmation link, or an
+# "already subscribed" note), however often it is asked, and whoever asks.
+ONE_EMAIL_PER = timedelta(days=1)
+# A request whose task has not answered it this long after it was asked (a queue that lost it) is
+# answered by the catch-up.
+WAITING = timedelta(seconds=60)
 
 
 def set_topics(subscriber: Subscriber, *, every_release: bool, corrections: bool, programmes) -> None:
@@ -25,6 +35,28 @@ def set_topics(subscriber: Subscriber, *, every_release: bool, corrections: bool
     subscriber.corrections = corrections
     subscriber.save(update_fields=["every_release", "corrections"])
     subscriber.programmes.set(programmes)
+
+
+# --- the page's half ----------------------------------------------------------------------------------
+
+
+def ask(*, email: str, every_release: bool, corrections: bool, programmes) -> int:
+    """Record a request for alerts, to be answered by the worker: its id (for the task to queue)."""
+    asked = SubscriptionRequest.objects.create(
+        email=email.strip(),
+        every_release=every_release,
+        corrections=corrections,
+        programme_ids=sorted(programme.pk for programme in programmes),
+    )
+    return asked.pk
+
+
+def withdraw(request_id: int) -> None:
+    """Forget a request the queue would not take: the reader is told nothing will be sent."""
+    SubscriptionRequest.objects.filter(pk=request_id).delete()
+
+
+# --- the worker's half --------------------------------------------------------------------------------
 
 
 def _subscriber_for(email: str) -> Subscriber:
@@ -38,70 +70,74 @@ def _subscriber_for(email: str) -> Subscriber:
         return Subscriber.objects.select_for_update().with_address(email).get()
 
 
-def _asked_just_now(subscriber: Subscriber, now) -> bool:
-    """Asked within the last minute, and that email went (or is going): a second press sends nothing.
-
-    One the mail server could not take does not count: asking again tries again at once.
-    """
-    asked, left = subscriber.confirm_requested_at, subscriber.unsubscribed_at
-    if asked is None or (left is not None and asked < left):
-        return False
-    if now - asked >= timedelta(seconds=CONFIRM_RESEND_SECONDS):
-        return False
-    last = Delivery.objects.filter(subscriber=subscriber, event=ConfirmationEmail.event_for(subscriber))
-    return last.exclude(status=Delivery.Status.FAILED).exists()
-
-
-class Confirmation(enum.Enum):
-    """What became of the email a request for alerts sends, as the page tells the reader."""
-
-    SENT = "sent"  # the mail server took it (or took the same request's email a moment ago)
-    UNREACHABLE = "unreachable"  # the mail server could not be reached, or asked us to try later
-    REFUSED = "refused"  # the mail server will not take a message for this address
+def emailed_lately(subscriber: Subscriber, at: datetime) -> Delivery | None:
+    """The email the subscribe page sent this address (or is sending it) in the day before `at`."""
+    lately = Delivery.objects.filter(
+        subscriber=subscriber, event__startswith=f"{CONFIRM_PREFIX}:", created_at__gt=at - ONE_EMAIL_PER
+    )
+    return lately.exclude(status=Delivery.Status.FAILED).order_by("-created_at").first()
 
 
 @transaction.atomic
-def _ask(*, email: str, every_release: bool, corrections: bool, programmes) -> int | None:
-    """Record the request; the subscriber's pk if its email is to go now, None if it went just now."""
-    email = email.strip()
-    subscriber = _subscriber_for(email)
-    if not subscriber.is_active:
-        set_topics(subscriber, every_release=every_release, corrections=corrections, programmes=programmes)
-    now = timezone.now()
-    if _asked_just_now(subscriber, now):
+def _record_answer(request_id: int) -> int | None:
+    """The subscriber, their topics and their email's delivery row: the subscriber's pk if it is to go.
+
+    A new or unconfirmed address (or one that unsubscribed) gets the topics asked for and a
+    confirmation link; nothing is sent to it until that is confirmed. An address already subscribed
+    keeps its topics and is emailed its manage link instead. An address this page emailed in the last
+    day is sent nothing and changed in nothing: the request is logged as a delivery not sent, saying
+    why, for staff to see.
+    """
+    asked = SubscriptionRequest.objects.select_for_update().filter(pk=request_id).first()
+    if asked is None:  # answered already (by another worker, or the catch-up), or withdrawn
         return None
-    subscriber.confirm_requested_at = now
+    asked.delete()
+    subscriber = _subscriber_for(asked.email)
+    earlier = emailed_lately(subscriber, asked.asked_at)
+    if earlier is not None:
+        when = ukclock.uk_label(earlier.created_at, weekday=False)
+        Delivery.objects.get_or_create(
+            subscriber=subscriber,
+            event=ConfirmationEmail.event_at(asked.asked_at),
+            defaults={
+                "status": Delivery.Status.FAILED,
+                "error": f"Not sent: asked for again within a day of the email sent on {when}. "
+                "The subscribe page sends an address at most one email a day.",
+            },
+        )
+        return None
+    if not subscriber.is_active:
+        programmes = Programme.objects.active().filter(pk__in=asked.programme_ids)
+        set_topics(
+            subscriber,
+            every_release=asked.every_release,
+            corrections=asked.corrections,
+            programmes=programmes,
+        )
+    subscriber.confirm_requested_at = asked.asked_at
     subscriber.save(update_fields=["confirm_requested_at"])
     Delivery.objects.get_or_create(subscriber=subscriber, event=ConfirmationEmail.event_for(subscriber))
     return subscriber.pk
 
 
-def subscribe(*, email: str, every_release: bool, corrections: bool, programmes) -> Confirmation:
-    """Ask for alerts for `email`, and send its email at once: whether the mail server took it.
+def answer(request_id: int) -> SendSummary:
+    """Answer one request for alerts by email (once, however often it is called): what was sent.
 
-    A new or unconfirmed address (or one that unsubscribed) gets these topics and a confirmation
-    link; nothing is sent to it until the link is opened. An address already subscribed keeps its
-    topics and is emailed its manage link instead, so the page never says whether it was subscribed.
-
-    An email the mail server did not take is marked failed, not left for the catch-up: the reader is
-    told nothing was sent and to ask again, and asking again sends a fresh one.
+    A mail server that cannot be reached leaves the email pending for the catch-up; one that refuses
+    the address marks it failed, with its answer: staff see both in the delivery log.
     """
-    pk = _ask(email=email, every_release=every_release, corrections=corrections, programmes=programmes)
-    if pk is None:
-        return Confirmation.SENT
-    try:
-        send_confirmation(pk)
-    except Exception:  # the reader is told it did not go; what went wrong goes to the log
-        logger.exception("The confirmation email for subscriber %s could not be sent.", pk)
-    event = ConfirmationEmail.event_for(Subscriber.objects.get(pk=pk))
-    delivery = Delivery.objects.get(subscriber_id=pk, event=event)
-    if delivery.status in (Delivery.Status.SENT, Delivery.Status.SENDING):
-        return Confirmation.SENT
-    if delivery.status == Delivery.Status.FAILED:  # the server's answer ("550 …"), or why it was not sent
-        return Confirmation.REFUSED if delivery.error.startswith("5") else Confirmation.UNREACHABLE
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(
-        status=Delivery.Status.FAILED,
-        error=f"Not sent, and the reader was told to try again: {delivery.error or 'no answer'}"[:2000],
-    )
-    logger.warning("Confirmation email for subscriber %s not sent: %s", pk, delivery.error or "no answer")
-    return Confirmation.UNREACHABLE
+    subscriber_id = _record_answer(request_id)
+    if subscriber_id is None:
+        return SendSummary(f"request:{request_id}", not_sent_reason="Answered already, or nothing to send.")
+    return send_confirmation(subscriber_id)
+
+
+def answer_waiting() -> int:
+    """Requests a lost task never answered (asked for over a minute ago): answer them; how many."""
+    waiting = SubscriptionRequest.objects.filter(asked_at__lt=timezone.now() - WAITING)
+    ids = list(waiting.values_list("pk", flat=True))
+    for request_id in ids:
+        answer(request_id)
+    if ids:
+        logger.warning("%s request(s) for alerts were waiting for the worker: answered now.", len(ids))
+    return len(ids)

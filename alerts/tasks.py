@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from django_tasks import task
 
-from alerts import sending
+from alerts import limits, sending, services
 
 
 @task()
@@ -19,6 +19,7 @@ def send_release_alerts(release_id: int) -> dict:
 
 @task()
 def send_correction_alerts(correction_id: int) -> dict:
+    """The alert of the window of corrections this one falls in (queued to run as it closes)."""
     return asdict(sending.send_correction_alerts(correction_id))
 
 
@@ -28,8 +29,24 @@ def send_date_change_alerts(change_id: int) -> dict:
 
 
 @task()
+def answer_request(request_id: int) -> dict:
+    """A request for alerts from /subscribe/: its confirmation link (or "already subscribed" note)."""
+    return asdict(services.answer(request_id))
+
+
+@task()
 def catch_up_alerts() -> dict:
-    """What a stopped worker left: deliveries pending or stuck sending, and releases never announced."""
+    """What a stopped worker left: requests for alerts not answered, deliveries pending or stuck
+    sending, releases never announced, windows of corrections never sent; and the counts of
+    /subscribe/ of hours gone by."""
+    limits.forget_old()
+    answered = services.answer_waiting()
     missed = sending.send_missed_release_alerts()
+    corrections = sending.send_missed_correction_alerts()
     resumed = sending.resume_pending()
-    return {"resumed": asdict(resumed), "missed_releases": [summary.event for summary in missed]}
+    return {
+        "answered_requests": answered,
+        "resumed": asdict(resumed),
+        "missed_releases": [summary.event for summary in missed],
+        "missed_corrections": [summary.event for summary in corrections],
+    }

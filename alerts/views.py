@@ -7,18 +7,24 @@ anyone find out, whether an address is subscribed.
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from alerts import services, tokens
+from alerts import limits, services, tasks, tokens
 from alerts.forms import SubscribeForm, TopicsForm
+from stats.wording import ukclock
 
 PERSONAL = "private, no-store"
+
+logger = logging.getLogger(__name__)
 
 
 def personal(view):
@@ -64,48 +70,77 @@ def topics_of(form) -> dict:
 @personal
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request):
-    """Ask for alerts: an address and at least one topic, then a confirmation link by email."""
+    """Ask for alerts: an address and at least one topic; the worker emails a confirmation link.
+
+    The request is recorded and its email queued, the same work whatever the address: the answer
+    never says, even by how long it takes, whether an address is subscribed.
+    """
     form = SubscribeForm(request.POST if request.method == "POST" else None)
     context = {"form": form, "breadcrumbs": crumbs()}
     if form.is_bound and form.is_valid():
         email = form.cleaned_data["email"]
-        outcome = services.subscribe(email=email, **topics_of(form))
-        if outcome is services.Confirmation.SENT:
-            return redirect("alerts:check-email")
-        if outcome is services.Confirmation.REFUSED:
-            form.add_error(
-                "email",
-                f"We could not send an email to {email}: the mail system would not take it. "
-                "Check the address is right and try again",
-            )
-        else:  # nothing went: the page says so, with what was typed kept, ready to try again
+        with transaction.atomic():
+            refused = limits.take(request, email)
+            asked = None if refused else services.ask(email=email, **topics_of(form))
+        if refused:
+            return too_many(request, refused)
+        try:
+            tasks.answer_request.enqueue(asked)
+        except Exception:  # the queue would not take it: nothing will be sent, and the page says so
+            logger.exception("A request for alerts could not be queued, and was withdrawn.")
+            services.withdraw(asked)
             context["not_sent_to"] = email
             return render(request, "alerts/subscribe.html", context, status=503)
+        return redirect("alerts:check-email")
     return render(request, "alerts/subscribe.html", context)
+
+
+def too_many(request, refused: limits.Refusal):
+    """A limit on asking for alerts is reached: why, and when to try again (429, Retry-After)."""
+    logger.warning(
+        "Asking for alerts refused: the %s limit (%s an hour) is reached; %s.",
+        refused.per,
+        refused.limit,
+        limits.client_key(request),
+    )
+    context = {
+        "refused": refused,
+        "retry_at": ukclock.uk_label(refused.retry_at, weekday=False),
+        "breadcrumbs": crumbs(),
+    }
+    response = render(request, "alerts/too_many.html", context, status=429)
+    response["Retry-After"] = str(refused.retry_after())
+    return response
 
 
 @personal
 @require_http_methods(["GET", "HEAD"])
 def check_email(request):
+    """What happens next: the same page whatever the address, which it never names."""
     context = {"days": settings.NEWSROOM_CONFIRM_DAYS, "breadcrumbs": crumbs()}
     return render(request, "alerts/check_email.html", context)
 
 
 @personal
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
-    """The link in the confirmation email: alerts start (opening it again changes nothing)."""
+    """The link in the confirmation email: a page with one button, which starts the alerts.
+
+    Following the link (GET) changes nothing, so a mail system that opens links to check them does
+    not confirm an address; the button (a POST from this page) does, once.
+    """
     try:
         subscriber = tokens.read(token, tokens.CONFIRM)
     except tokens.Invalid as error:
         return link_problem(request, error)
+    if request.method == "POST":
+        if not subscriber.is_active:
+            subscriber.confirm()
+        return HttpResponseRedirect(request.path, status=303)  # see the page that says so
+    context = {"topics": subscriber.topic_labels(), "breadcrumbs": crumbs()}
     if not subscriber.is_active:
-        subscriber.confirm()
-    context = {
-        "topics": subscriber.topic_labels(),
-        "manage_url": reverse("alerts:manage", args=[tokens.make(subscriber, tokens.MANAGE)]),
-        "breadcrumbs": crumbs(),
-    }
+        return render(request, "alerts/confirm.html", context)
+    context["manage_url"] = reverse("alerts:manage", args=[tokens.make(subscriber, tokens.MANAGE)])
     return render(request, "alerts/confirmed.html", context)
 
 

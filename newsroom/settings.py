@@ -365,5 +365,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Newsroom alerts <aler
 NEWSROOM_ALERTS_PER_SECOND = float(os.environ.get("NEWSROOM_ALERTS_PER_SECOND", "20"))
 # A delivery left "sending" this long (its worker was killed mid-send) is sent again, same Message-ID.
 NEWSROOM_ALERTS_STALE_SECONDS = int(os.environ.get("NEWSROOM_ALERTS_STALE_SECONDS", "300"))
+# Corrections to one release made within this many seconds of the first are sent as one alert, once
+# the time is up (a correction after it opens another).
+NEWSROOM_CORRECTION_WINDOW_SECONDS = int(os.environ.get("NEWSROOM_CORRECTION_WINDOW_SECONDS", "120"))
 # How long a confirmation link stays good.
 NEWSROOM_CONFIRM_DAYS = int(os.environ.get("NEWSROOM_CONFIRM_DAYS", "7"))
+# How often /subscribe/ may be used in one clock hour (each request may email a confirmation link to
+# anyone): from one client address (IPv6: one /64), for one email address, and in all. 0: no limit.
+# Counted in the database, which every app server shares (alerts/limits.py).
+NEWSROOM_SUBSCRIBE_PER_CLIENT = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_CLIENT", "10"))
+NEWSROOM_SUBSCRIBE_PER_ADDRESS = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_ADDRESS", "3"))
+NEWSROOM_SUBSCRIBE_PER_HOUR = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_HOUR", "300"))
+# The address a request comes from, for those limits: as for logins (TRUSTED_PROXY_COUNT).
+NEWSROOM_CLIENT_IP = "newsroom.middleware.client_ip_address"

@@ -102,3 +102,44 @@ def hidden_releases(seed_release):
     )
     Figure.objects.create(release=embargoed, metric=metric, value=322_222_222)
     return draft, embargoed
+
+
+# --- email alerts -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to; its inbox."""
+    from tests.smtp import smtp_server
+
+    settings.NEWSROOM_ALERTS_PER_SECOND = 1000
+    with smtp_server(settings) as inbox:
+        yield inbox
+
+
+@pytest.fixture
+def next_week(seed_release, superuser):
+    """w/c 10 March 2010, public an hour ago: EPS messages up by 1,000,000 on the seed release."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from stats.models import Figure, Release
+    from stats.publishing import services as publishing
+
+    release = publishing.start_next_release(source=seed_release, by=superuser)
+    figure = Figure.objects.get(release=release, metric__slug="eps-messages-total")
+    figure.value += Decimal(1_000_000)
+    figure.save()
+    Release.objects.filter(pk=release.pk).update(
+        status=Release.Status.PUBLISHED, publish_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    release.refresh_from_db()
+    return release
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Tasks run at once, in the caller, so what the worker would send goes out within the test."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 CATCH_UP_KEY = "tasks:catch-up-scheduled"
 
 
-def _later(task_, when: dt.datetime | None, *args):
+def enqueue_at(task_, when: dt.datetime | None, *args):
     """Enqueue `task_` to run at `when` (now if it has passed, or the backend cannot defer)."""
     if when is not None and when > timezone.now() and default_task_backend.supports_defer:
         return task_.using(run_after=when).enqueue(*args)
@@ -51,7 +51,7 @@ def schedule_release_moment(release: Release) -> None:
     release_id, when = release.pk, release.publish_at
     # Robust: a queue that refuses it is logged, and the catch-up publishes the release; the
     # change's other hooks (forgetting cached pages, moving kept pages on) still run.
-    transaction.on_commit(lambda: _later(release_moment, when, release_id), robust=True)
+    transaction.on_commit(lambda: enqueue_at(release_moment, when, release_id), robust=True)
 
 
 def announce(signal, **ids) -> None:
@@ -199,7 +199,7 @@ def schedule_catch_up() -> bool:
     interval = settings.NEWSROOM_CATCH_UP_SECONDS
     if not cache.add(CATCH_UP_KEY, True, timeout=max(1, interval - 1)):
         return False
-    _later(catch_up, timezone.now() + dt.timedelta(seconds=interval))
+    enqueue_at(catch_up, timezone.now() + dt.timedelta(seconds=interval))
     return True
 
 

@@ -1,8 +1,8 @@
 """Email alerts in a real Chromium: subscribe, confirm from the email, change topics, unsubscribe.
 
-The emails go through Django's SMTP backend to a real SMTP server (aiosmtpd) and the test follows
-the link in the one it receives. Every page passes axe-core (WCAG 2.2 A/AA) and fits the window,
-at 1,280 px and at 320 px.
+The task worker (run here as `db_worker --batch`) sends the emails through Django's SMTP backend to
+a real SMTP server (aiosmtpd), and the test follows the link in the one it receives. Every page
+passes axe-core (WCAG 2.2 A/AA) and fits the window, at 1,280 px and at 320 px.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from ..alerting import run_worker
 from ..smtp import smtp_server
 from .conftest import AXE_OPTIONS, screenshot, sideways_scroll
 
@@ -62,6 +63,8 @@ def subscribe_through_the_form(page, base: str, width: int) -> None:
     page.get_by_role("button", name="Subscribe").click()
     page.wait_for_url(base + "/subscribe/check-your-email/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    expect(page.get_by_text("We are sending an email to the address you gave.")).to_be_visible()
+    expect(page.get_by_text("We have sent")).to_have_count(0)
     check(page, "check-email", width)
 
 
@@ -74,9 +77,15 @@ def test_subscribe_confirm_change_topics_and_unsubscribe(browser, newsroom, inbo
     page.set_default_timeout(15_000)
     subscribe_through_the_form(page, newsroom.url, width)
 
+    assert len(inbox) == 0  # the task worker sends it
+    run_worker()
     (email,) = inbox.to(ADDRESS)
     assert not Subscriber.objects.get(email=ADDRESS).is_active
     page.goto(email.link("/subscribe/confirm/"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email alerts")
+    check(page, "confirm", width)
+    assert not Subscriber.objects.get(email=ADDRESS).is_active  # opening the link is not confirming
+    page.get_by_role("button", name="Confirm email alerts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Email alerts confirmed")
     expect(page.locator(".nhsuk-panel__body")).to_contain_text("corrections and date changes")
     check(page, "confirmed", width)
@@ -108,14 +117,16 @@ def test_subscribe_confirm_change_topics_and_unsubscribe(browser, newsroom, inbo
     context.close()
 
 
-def test_when_the_confirmation_cannot_be_sent_the_page_says_so_and_to_try_again(
+def test_when_the_request_cannot_be_queued_the_page_says_nothing_will_be_sent(
     browser, newsroom, inbox, settings
 ):
-    """The mail relay does not answer: the reader is told nothing was sent, and to try again; when it
-    answers again, pressing Subscribe once more sends the email."""
+    """The task queue does not answer (RQ on a Redis that is not there): the reader is told nothing
+    will be sent, and to try again; once it answers, pressing Subscribe again sends the email."""
     from ..smtp import free_port
 
-    port, settings.EMAIL_PORT = settings.EMAIL_PORT, free_port()  # nothing listens there
+    queue = settings.TASKS
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.RQ_QUEUES = {"default": {"URL": f"redis://127.0.0.1:{free_port()}/0"}}  # nothing listens
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -125,19 +136,46 @@ def test_when_the_confirmation_cannot_be_sent_the_page_says_so_and_to_try_again(
     page.get_by_role("button", name="Subscribe").click()
 
     problem = page.get_by_role("alert")
-    expect(problem).to_contain_text("We could not send your confirmation email")
-    expect(problem).to_contain_text(f"nothing has been sent to {ADDRESS}")
+    expect(problem).to_contain_text("We could not take your request")
+    expect(problem).to_contain_text(f"nothing will be sent to {ADDRESS}")
     expect(problem).to_contain_text("Try again in a few minutes")
-    expect(page.get_by_text("We have sent")).to_have_count(0)
+    expect(page.get_by_text("We are sending")).to_have_count(0)
     assert page.url == newsroom.url + "/subscribe/"
     expect(page.get_by_label("Email address")).to_have_value(ADDRESS)
     expect(page.get_by_label("Every release")).to_be_checked()
-    check(page, "not-sent", 1280)
+    check(page, "not-queued", 1280)
+    settings.TASKS = queue
+    run_worker()
     assert len(inbox) == 0
 
-    settings.EMAIL_PORT = port
     page.get_by_role("button", name="Subscribe").click()
     page.wait_for_url(newsroom.url + "/subscribe/check-your-email/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    run_worker()
     assert len(inbox.to(ADDRESS)) == 1
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_past_a_limit_the_page_says_why_and_when_to_try_again(browser, newsroom, inbox, settings, width):
+    """One client asking for alerts again and again (here, past a limit of 2 an hour) is told why
+    nothing was sent and when to try again; the page passes axe-core and fits the window."""
+    settings.NEWSROOM_SUBSCRIBE_PER_CLIENT = 2
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    for n in range(3):
+        page.goto(newsroom.url + "/subscribe/")
+        page.get_by_label("Email address").fill(f"someone{n}@example.org")
+        page.get_by_label("Every release").check()
+        page.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many requests for email alerts")
+    expect(
+        page.get_by_text("2 requests for email alerts from your internet connection this hour")
+    ).to_be_visible()
+    expect(page.get_by_text("You can try again after ")).to_be_visible()
+    assert page.title().startswith("Error: ")
+    check(page, "too-many", width)
+    run_worker()
+    assert sorted(r.recipients[0] for r in inbox.received) == ["someone0@example.org", "someone1@example.org"]
     context.close()

@@ -129,6 +129,7 @@ def subscribe(reader, stack: Stack, inbox) -> None:
     expect(reader.get_by_role("heading", level=1)).to_have_text("Check your email")
     email = wait_for("No confirmation email arrived", lambda: inbox.to(READER), 60)[0]
     reader.goto(email.link("/subscribe/confirm/"))
+    reader.get_by_role("button", name="Confirm email alerts").click()
     expect(reader.get_by_role("heading", level=1)).to_have_text("Email alerts confirmed")
 
 
