@@ -14,4 +14,7 @@ max_requests_jitter = 1000
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 accesslog = None  # newsroom.middleware.RequestLogMiddleware logs one JSON line per request
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-Proto is believed only from the proxy in front: the one TRUSTED_PROXIES names.
+forwarded_allow_ips = (
+    os.environ.get("FORWARDED_ALLOW_IPS") or os.environ.get("TRUSTED_PROXIES") or "127.0.0.1"
+)
