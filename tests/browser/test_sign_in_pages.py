@@ -18,7 +18,7 @@ from .conftest import AXE_OPTIONS, PASSWORD, screenshot
 
 pytestmark = pytest.mark.browser
 
-WAIT_SECONDS = 5  # the account's first wait: longer than the twenty guesses take
+WAIT_SECONDS = 8  # the account's first wait: longer than the twenty guesses take
 
 
 def guess(context, base: str, address: str, password: str):
