@@ -10,6 +10,9 @@ Two limits, each answered with the sign-in page, what to do and `Retry-After` (H
   without its password being checked, and is not counted: guessing one account's password from many
   addresses is slowed down, and a stranger cannot lock its owner out for longer than that wait.
   A successful sign-in clears the count; so does a day (LOGIN_ACCOUNT_MEMORY_HOURS) without failures.
+  A browser the account has signed in from before (a signed cookie, KNOWN_BROWSER_COOKIE, set at
+  each successful sign-in) never waits for that account: whoever guesses it elsewhere, its owner
+  signs in at once from their usual browser.
 
 The address a sign-in comes from is REMOTE_ADDR, unless that is one of settings.TRUSTED_PROXIES:
 then it is the address those proxies saw (client_ip_address).
@@ -33,6 +36,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from newsroom.models import AccountSignInFailures
 
@@ -169,6 +173,44 @@ def count_failure(username: str) -> None:
             row.save(update_fields=["failures", "last_failure_at"])
 
 
+# The browsers an account has signed in from: each carries a cookie naming (as a keyed digest, not in
+# clear) the account last signed in from it, for this long.
+KNOWN_BROWSER_COOKIE = "newsroom_known_browser"
+KNOWN_BROWSER_DAYS = 90
+
+
+def _known_browser_mark(username: str) -> str:
+    return salted_hmac("newsroom.auth.known-browser", username).hexdigest()
+
+
+def known_browser(request, username: str) -> bool:
+    """Whether `username` has signed in from this browser before."""
+    mark = request.COOKIES.get(KNOWN_BROWSER_COOKIE, "")
+    return bool(mark) and constant_time_compare(mark, _known_browser_mark(username))
+
+
+class KnownBrowserMiddleware:
+    """Marks the browser a sign-in succeeded from (known_browser)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        username = getattr(request, "signed_in_as", None)
+        if username:
+            response.set_cookie(
+                KNOWN_BROWSER_COOKIE,
+                _known_browser_mark(username),
+                max_age=KNOWN_BROWSER_DAYS * 24 * 60 * 60,
+                path=settings.SESSION_COOKIE_PATH,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
+
+
 class LoginThrottleHandler(AxesDatabaseHandler):
     """django-axes's database handler (AXES_HANDLER), with the wait per account beside its limit
     per address. Each refusal is kept on the request (`sign_in_refusal`) for the page to say."""
@@ -181,7 +223,7 @@ class LoginThrottleHandler(AxesDatabaseHandler):
             request.sign_in_refusal = address_locked_out(request)
             return True
         username = get_client_username(request, credentials)
-        wait = take_turn(username) if username else 0
+        wait = take_turn(username) if username and not known_browser(request, username) else 0
         if wait:
             request.sign_in_refusal = Refusal(of_account=True, seconds=wait)
         return bool(wait)
@@ -205,6 +247,8 @@ class LoginThrottleHandler(AxesDatabaseHandler):
     def user_logged_in(self, sender, request, user, **kwargs):
         super().user_logged_in(sender, request, user, **kwargs)
         AccountSignInFailures.objects.filter(username=user.get_username()).delete()
+        if request is not None:
+            request.signed_in_as = user.get_username()  # KnownBrowserMiddleware marks the browser
 
 
 class SignInForm(AdminAuthenticationForm):

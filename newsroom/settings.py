@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "newsroom.auth.KnownBrowserMiddleware",
 ]
 
 ROOT_URLCONF = "newsroom.urls"

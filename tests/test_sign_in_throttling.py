@@ -6,7 +6,7 @@ import time
 import pytest
 from django.test import Client
 
-from newsroom.auth import client_ip_address
+from newsroom.auth import KNOWN_BROWSER_COOKIE, client_ip_address
 from newsroom.models import AccountSignInFailures
 
 PASSWORD = "pass-word-123"
@@ -89,6 +89,33 @@ def test_a_wait_for_one_account_leaves_other_accounts_alone(limits, sam, press_o
         sign_in(from_address(f"198.51.100.{n}"), "sam", "wrong")
     assert sign_in(from_address("198.51.100.9"), "sam", "wrong").status_code == 429
     assert sign_in(from_address("198.51.100.9"), "pat", PASSWORD).status_code == 302
+
+
+def test_the_owner_s_usual_browser_never_waits_while_the_account_is_guessed_elsewhere(limits, sam):
+    usual = from_address("203.0.113.50")
+    assert sign_in(usual, "sam", PASSWORD).status_code == 302
+    mark = usual.cookies[KNOWN_BROWSER_COOKIE]
+    assert mark["httponly"] and mark["samesite"] == "Lax" and "sam" not in mark.value
+    usual.post("/admin/logout/")
+
+    for n in range(20):
+        sign_in(from_address(f"198.51.100.{n}"), "sam", f"Guess{n}!")
+    assert sign_in(from_address("192.0.2.1"), "sam", PASSWORD).status_code == 429  # a new browser waits
+    made_up = from_address("192.0.2.2")
+    made_up.cookies[KNOWN_BROWSER_COOKIE] = "0" * 64
+    assert sign_in(made_up, "sam", PASSWORD).status_code == 429
+    assert sign_in(usual, "sam", PASSWORD).status_code == 302  # at once
+
+
+def test_a_browser_known_for_one_account_is_not_known_for_another(limits, sam, press_officer):
+    press_officer.set_password(PASSWORD)
+    press_officer.save()
+    browser = from_address("203.0.113.50")
+    assert sign_in(browser, "pat", PASSWORD).status_code == 302
+    browser.post("/admin/logout/")
+    for n in range(6):
+        sign_in(from_address(f"198.51.100.{n}"), "sam", "wrong")
+    assert sign_in(browser, "sam", PASSWORD).status_code == 429
 
 
 def test_user_names_nobody_has_are_not_kept(limits, sam):
