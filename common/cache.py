@@ -13,11 +13,13 @@ Freshness is worked out when a response is sent, not when it was stored: its
 max-age counts down to the time the stored page expires, which is never past the
 next publish time, so no browser or CDN keeps a page past a release.
 
-If the cache is down, pages are served from the database as if nothing were
-cached, with the same freshness (the next publish time then comes from the
-database); after one failed call each process leaves the cache alone for
-settings.NEWSROOM_CACHE_RETRY_SECONDS, so a Redis that hangs costs one short
-socket timeout, not one per call.
+If the cache is down, or hangs, each process leaves it alone for
+settings.NEWSROOM_CACHE_RETRY_SECONDS after one failed call (a Redis that hangs
+costs one short socket timeout, not one per call) and keeps the pages it builds
+meanwhile in its own memory, with the same freshness: keyed by where the public
+content stands in the database, which every public change moves on on any server
+(settings.NEWSROOM_PUBLIC_VERSION), and never past the next publish time, which
+then comes from the database too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import Signal, receiver
@@ -64,6 +67,7 @@ class CircuitBreaker:
     def reset(self) -> None:
         self.open_until = 0.0
         self.invalidation_pending = False
+        local_pages.clear()
 
 
 breaker = CircuitBreaker()
@@ -186,6 +190,58 @@ def _next_publish_timestamp() -> float:
     return upcoming.timestamp() if upcoming else NO_NEXT
 
 
+def _public_version():
+    """Where the public content stands, from the function settings.NEWSROOM_PUBLIC_VERSION names."""
+    return import_string(settings.NEWSROOM_PUBLIC_VERSION)()
+
+
+# --- While the shared cache cannot be reached: pages kept in each process's own memory -----------
+
+LOCAL_RECHECK_SECONDS = 1.0
+
+
+class LocalPages:
+    """The public pages one process keeps while the shared cache cannot be reached.
+
+    Built from the database, each page is kept with where the public content stood then
+    (settings.NEWSROOM_PUBLIC_VERSION, which every public change moves on, on whichever server it is
+    made) and served while that still holds, never past the next publish time. Both are read from
+    the database at most every LOCAL_RECHECK_SECONDS, at once after this process commits a public
+    change, and at the next publish time: a change made elsewhere shows within that second.
+    """
+
+    def __init__(self):
+        self.pages = LocMemCache("newsroom-local-pages", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 300}})
+        self.standing = (-math.inf, None, NO_NEXT)  # (checked at, version, next publish time)
+
+    def where_things_stand(self) -> tuple[object, float]:
+        """The public content's version and the next publish time, read again if due."""
+        checked_at, version, next_publish = self.standing
+        if time.monotonic() - checked_at >= LOCAL_RECHECK_SECONDS or time.time() >= next_publish:
+            version, next_publish = _public_version(), _next_publish_timestamp()
+            self.standing = (time.monotonic(), version, next_publish)
+        return version, next_publish
+
+    def recheck(self) -> None:
+        """Read where things stand again before the next page (this process made a public change)."""
+        self.standing = (-math.inf, None, NO_NEXT)
+
+    def get(self, key: str, version) -> tuple | None:
+        """(response, fresh until) as kept for `key` at this version, or None."""
+        kept = self.pages.get(key)
+        return kept[1] if kept is not None and kept[0] == version else None
+
+    def keep(self, key: str, version, stored: tuple, seconds: int) -> None:
+        self.pages.set(key, (version, stored), seconds)
+
+    def clear(self) -> None:
+        self.pages.clear()
+        self.recheck()
+
+
+local_pages = LocalPages()
+
+
 def _fresh(state: dict | None) -> dict | None:
     """`state` if it still holds, else a new generation stored for every server; None if the cache is down."""
     if state is None or time.time() >= state["next_publish"]:
@@ -274,6 +330,7 @@ def invalidate() -> None:
     """Forget every cached public page, once the current transaction commits."""
     public_changed.send(sender=None, scopes=None)
     transaction.on_commit(_forget_generation)
+    transaction.on_commit(local_pages.recheck)
 
 
 def invalidate_scopes(names, *, site: bool = True) -> None:
@@ -292,6 +349,7 @@ def invalidate_scopes(names, *, site: bool = True) -> None:
             _forget_generation()
 
     transaction.on_commit(move_on)
+    transaction.on_commit(local_pages.recheck)
 
 
 def _key(request) -> str:
@@ -368,31 +426,58 @@ class PublicPageCacheMiddleware:
             return response
         key = _key(request)
         state, cached, site_scope = _lookup(key)
+        if state is None:  # the shared cache cannot be reached
+            return self._without_shared_cache(request, key)
         if isinstance(cached, tuple):  # (response, fresh until); an entry in an older form is a miss
-            response, fresh_until = cached
-            # What is left of the time it was stored for, which ends by the next publish time.
-            fresh_until = min(fresh_until, state["next_publish"])
-            response["Cache-Control"] = _cache_control(_seconds_until(fresh_until))
-            response = get_conditional_response(request, etag=response.get("ETag"), response=response)
-            response["X-Cache"] = "hit"
-            return response
+            return self._served(request, cached, state["next_publish"], "hit")
         declared = _declared.set(None)
         try:
             response = self.get_response(request)
             scopes = _built_scopes(site_scope)
         finally:
             _declared.reset(declared)
-        if self._public_response(response):
-            now = time.time()
-            max_age = _cap(settings.PUBLIC_CACHE_SECONDS, _next_publish(state))
-            patch_vary_headers(response, ("Cookie",))
-            response["Cache-Control"] = _cache_control(max_age)
-            if state is not None and max_age > 0 and response.status_code == 200 and not response.streaming:
-                response["X-Cache"] = "miss"
-                _store(key, state, (response, now + max_age), max_age, scopes)
-        else:
-            _limit_freshness(response, lambda: _next_publish(state))
+        max_age = self._mark_public(response, state["next_publish"], "miss")
+        if max_age:
+            _store(key, state, (response, time.time() + max_age), max_age, scopes)
         return response
+
+    def _without_shared_cache(self, request, key: str):
+        """The page as this process kept it while the shared cache could not be reached, if the
+        public content has not moved on since and it is still fresh; else built, and kept."""
+        version, next_publish = local_pages.where_things_stand()
+        kept = local_pages.get(key, version)
+        if kept is not None and time.time() < min(kept[1], next_publish):
+            return self._served(request, kept, next_publish, "local-hit")
+        response = self.get_response(request)
+        max_age = self._mark_public(response, next_publish, "local-miss")
+        if max_age:
+            local_pages.keep(key, version, (response, time.time() + max_age), max_age)
+        return response
+
+    @staticmethod
+    def _served(request, cached: tuple, next_publish: float, how: str):
+        """A stored (response, fresh until), with what is left of the time it was stored for, which
+        ends by the next publish time."""
+        response, fresh_until = cached
+        fresh_until = min(fresh_until, next_publish)
+        response["Cache-Control"] = _cache_control(_seconds_until(fresh_until))
+        response = get_conditional_response(request, etag=response.get("ETag"), response=response)
+        response["X-Cache"] = how
+        return response
+
+    def _mark_public(self, response, next_publish: float, how: str) -> int | None:
+        """Give a response just built its freshness; the seconds to store it for if it may be
+        stored (a whole 200 marked public, fresh for a while), else None."""
+        if not self._public_response(response):
+            _limit_freshness(response, lambda: next_publish)
+            return None
+        max_age = _cap(settings.PUBLIC_CACHE_SECONDS, next_publish)
+        patch_vary_headers(response, ("Cookie",))
+        response["Cache-Control"] = _cache_control(max_age)
+        if max_age > 0 and response.status_code == 200 and not response.streaming:
+            response["X-Cache"] = how
+            return max_age
+        return None
 
     @staticmethod
     def _cacheable_request(request) -> bool:

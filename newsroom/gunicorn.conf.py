@@ -17,4 +17,7 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 # record is (newsroom.middleware.configure_logging): no personal link, in its path or its Referer.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-Proto is believed only from the proxy in front: the one TRUSTED_PROXIES names.
+forwarded_allow_ips = (
+    os.environ.get("FORWARDED_ALLOW_IPS") or os.environ.get("TRUSTED_PROXIES") or "127.0.0.1"
+)

@@ -1,5 +1,4 @@
 import functools
-import ipaddress
 import json
 import logging
 import logging.config
@@ -159,22 +158,3 @@ class DatabaseUnavailableMiddleware:
             "Database unavailable: %s %s answered 503.", request.method, request.path, exc_info=exception
         )
         return database_unavailable(request)
-
-
-def client_ip_address(request) -> str | None:
-    """The address a request comes from, for login throttling (AXES_CLIENT_IP_CALLABLE).
-
-    REMOTE_ADDR; or, behind settings.TRUSTED_PROXY_COUNT proxies that each append the
-    address they saw to X-Forwarded-For, the address the outermost of them saw. Entries
-    further left were sent by the client and are not trusted.
-    """
-    count = settings.TRUSTED_PROXY_COUNT
-    if count > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= count:
-            try:
-                return str(ipaddress.ip_address(forwarded[-count]))
-            except ValueError:
-                pass
-    return request.META.get("REMOTE_ADDR")

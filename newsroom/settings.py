@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "newsroom.auth.KnownBrowserMiddleware",
 ]
 
 ROOT_URLCONF = "newsroom.urls"
@@ -205,6 +206,9 @@ NEWSROOM_SECRET_PATHS = (
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "NHS Connecting for Health newsroom")
 # What the public cache asks for the next moment an embargo lifts: no page it keeps outlives it.
 NEWSROOM_NEXT_PUBLISH_TIME = "stats.selectors.next_publish_time"
+# Where the public content stands, moved on by every public change: while the shared cache cannot be
+# reached, each process keeps pages in its own memory for as long as it holds (common.cache).
+NEWSROOM_PUBLIC_VERSION = "stats.outputs.renditions.public_version"
 # The public site's address, for what is built outside a reader's request (files, emails).
 NEWSROOM_SITE_URL = os.environ.get("NEWSROOM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -234,16 +238,26 @@ AUTHENTICATION_BACKENDS = [
     "newsroom.auth.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed logins within the cool-off are counted per user name at an address and per address,
-# whatever the user names (password spraying); either count reaching the limit locks out.
+# Failed sign-ins within the cool-off are counted per user name at an address and per address,
+# whatever the user names (password spraying); either count reaching the limit locks the address out.
 # django-axes has one limit for every combination, so the per-address count is the one that binds.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours locked out after too many failed logins
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
-# The address a login comes from: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies that each
-# append to X-Forwarded-For, the address the outermost of them saw (newsroom.middleware).
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-AXES_CLIENT_IP_CALLABLE = "newsroom.middleware.client_ip_address"
+# Per account, from any address (newsroom.auth): after AXES_FAILURE_LIMIT failed sign-ins for one
+# user name, its next attempt waits this many seconds, twice as long after each further failure, up
+# to the most; an attempt made sooner is refused unchecked. Forgotten at a successful sign-in, or
+# this many hours after the last failure.
+LOGIN_ACCOUNT_DELAY_SECONDS = float(os.environ.get("LOGIN_ACCOUNT_DELAY_SECONDS", "2"))
+LOGIN_ACCOUNT_MAX_DELAY_SECONDS = float(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY_SECONDS", "900"))
+LOGIN_ACCOUNT_MEMORY_HOURS = 24
+AXES_HANDLER = "newsroom.auth.LoginThrottleHandler"
+AXES_LOCKOUT_CALLABLE = "newsroom.auth.refused_sign_in"
+# The address a sign-in comes from: REMOTE_ADDR, or, when that is one of these proxies (addresses or
+# networks, e.g. "127.0.0.1" for the nginx on the same machine), the address they saw, read from
+# X-Forwarded-For (newsroom.auth.client_ip_address). Nobody else's X-Forwarded-For is believed.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+AXES_CLIENT_IP_CALLABLE = "newsroom.auth.client_ip_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # No "AXES: BEGIN version ..." line at the start of every manage.py command. Failed logins and
@@ -376,5 +390,5 @@ NEWSROOM_CONFIRM_DAYS = int(os.environ.get("NEWSROOM_CONFIRM_DAYS", "7"))
 NEWSROOM_SUBSCRIBE_PER_CLIENT = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_CLIENT", "10"))
 NEWSROOM_SUBSCRIBE_PER_ADDRESS = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_ADDRESS", "3"))
 NEWSROOM_SUBSCRIBE_PER_HOUR = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_HOUR", "300"))
-# The address a request comes from, for those limits: as for logins (TRUSTED_PROXY_COUNT).
-NEWSROOM_CLIENT_IP = "newsroom.middleware.client_ip_address"
+# The address a request comes from, for those limits: as for logins (TRUSTED_PROXIES).
+NEWSROOM_CLIENT_IP = "newsroom.auth.client_ip_address"

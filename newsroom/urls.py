@@ -3,6 +3,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from newsroom import views
+from newsroom.auth import SignInForm
 from newsroom.feeds import ReleaseFeed
 from newsroom.sitemaps import sitemaps
 from stats import urls as statistics_urls  # registers the isodate converter used below
@@ -11,6 +12,7 @@ from stats.views import api, openapi
 admin.site.site_header = "Newsroom administration"
 admin.site.site_title = "Newsroom administration"
 admin.site.index_title = "Releases, figures and media contacts"
+admin.site.login_form = SignInForm  # says why a throttled sign-in was refused (newsroom.auth)
 
 api_patterns = (
     [

@@ -467,14 +467,14 @@ def test_subscribe_is_limited_per_client_per_address_and_in_all(
     assert ask("reader@example.org", ip="198.51.100.1").status_code == 302
 
     # Behind a proxy, the client is the address the proxy saw, whatever it writes itself.
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
     forged = [
         ask(f"forged{n}@example.org", ip="10.0.0.2", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.9")
         for n in range(11)
     ]
     assert [response.status_code for response in forged] == [302] * 10 + [429]
     # An IPv6 client has a whole /64 to itself: it counts as one.
-    settings.TRUSTED_PROXY_COUNT = 0
+    settings.TRUSTED_PROXIES = []
     v6 = [ask(f"six{n}@example.org", ip=f"2001:db8:1:2::{n + 1:x}").status_code for n in range(11)]
     assert v6 == [302] * 10 + [429]
 

@@ -41,6 +41,9 @@ from stats.models import PublicVersion, Release, Rendition
 logger = logging.getLogger(__name__)
 
 EVERYTHING = "all"
+# Moved on with every other version, whatever the change touched: whether anything public has
+# changed since (the pages a process keeps while the shared cache cannot be reached).
+ANY = "any"
 # Where the per-request parts go in a stored body.
 NAV_SLOT = mark_safe("<!--newsroom:release-nav-->")
 LATEST_SLOT = mark_safe("<!--newsroom:latest-caption-->")
@@ -78,13 +81,19 @@ def bump(names) -> None:
     version = time.time_ns()
     try:
         PublicVersion.objects.bulk_create(
-            [PublicVersion(scope=name, version=version) for name in names],
+            [PublicVersion(scope=name, version=version) for name in sorted({*names, ANY})],
             update_conflicts=True,
             unique_fields=["scope"],
             update_fields=["version"],
         )
     except DatabaseError:  # the change has committed; a release's own version has moved on with it
         logger.error("Could not move on the stored pieces of %s.", ", ".join(names), exc_info=True)
+
+
+def public_version() -> int | None:
+    """Where the public content stands: a number that every public change moves on, on whichever
+    server it is made (settings.NEWSROOM_PUBLIC_VERSION, for `common.cache`)."""
+    return PublicVersion.objects.filter(scope=ANY).values_list("version", flat=True).first()
 
 
 @cache
