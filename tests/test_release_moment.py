@@ -214,3 +214,27 @@ def test_a_release_cancelled_while_scheduled_does_nothing_at_its_second_and_says
     assert "STATUS:CANCELLED" in calendar and "The supplier's data did not arrive." in calendar.replace(
         "\r\n ", ""
     )
+
+
+def test_the_catch_up_chain_goes_on_while_the_cache_cannot_be_reached(db):
+    """A cache that does not answer (here, nothing listens on its port) must not break the chain."""
+    from django.core.cache import cache
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    from common.cache import breaker
+    from stats.publishing.tasks import schedule_catch_up
+
+    unreachable = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.1, "SOCKET_TIMEOUT": 0.1},
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        with pytest.raises(Exception):  # noqa: B017, PT011  (the cache really is out of reach)
+            cache.get("anything")
+        assert schedule_catch_up() is True
+    breaker.reset()
+    assert DBTaskResult.objects.filter(task_path__endswith="catch_up").count() == 1

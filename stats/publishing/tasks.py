@@ -26,6 +26,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import default_task_backend, task
 
+from common.cache import _safe
 from stats.models import Release
 from stats.publishing import signals
 from stats.wording import ukclock
@@ -195,9 +196,13 @@ def catch_up() -> str:
 
 
 def schedule_catch_up() -> bool:
-    """Enqueue the next catch-up, unless one is already on its way (one chain across workers)."""
+    """Enqueue the next catch-up, unless one is already on its way (one chain across workers).
+
+    With the cache out of reach the chain goes on regardless: a second chain for a while costs
+    nothing (each step is claimed once), a broken one would stop the catch-up for good.
+    """
     interval = settings.NEWSROOM_CATCH_UP_SECONDS
-    if not cache.add(CATCH_UP_KEY, True, timeout=max(1, interval - 1)):
+    if not _safe(lambda: cache.add(CATCH_UP_KEY, True, timeout=max(1, interval - 1)), default=True):
         return False
     enqueue_at(catch_up, timezone.now() + dt.timedelta(seconds=interval))
     return True
