@@ -17,6 +17,25 @@ def pytest_configure(config):
         ).enable()
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole run, shared by the browser journeys and the stack tests (Playwright's
+    sync API runs one event loop at a time). Skips without Chromium, unless REQUIRE_BROWSER=1 (CI)."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _unavailable
+
+    reason = _unavailable()
+    if reason:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture
 def seed_release(db):
     from stats.demo.seed import load_seed

@@ -37,7 +37,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _unavailable
 from tests.smtp import Inbox, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,21 +211,6 @@ def pytest_runtest_makereport(item, call):
 
 
 # --- what the stack tests share --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = _unavailable()
-    if reason:
-        if required():
-            pytest.fail(f"REQUIRE_BROWSER=1 but the stack tests cannot run: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
