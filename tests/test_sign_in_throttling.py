@@ -45,7 +45,7 @@ def from_address(address: str, **headers) -> Client:
 def test_guessing_one_account_from_many_addresses_is_slowed_down_and_its_owner_gets_in_after_the_wait(
     limits, sam
 ):
-    limits.LOGIN_ACCOUNT_DELAY_SECONDS = 3  # longer than the twenty guesses take
+    limits.LOGIN_ACCOUNT_DELAY_SECONDS = 10  # longer than the twenty guesses take, on a slow machine too
     answers = [sign_in(from_address(f"198.51.100.{n}"), "sam", f"Guess{n}!") for n in range(20)]
 
     checked, refused = answers[:5], answers[5:]
@@ -53,7 +53,7 @@ def test_guessing_one_account_from_many_addresses_is_slowed_down_and_its_owner_g
         assert response.status_code == 200 and WRONG in response.content.decode()
     for response in refused:  # the rest are refused unchecked, saying when to try again
         assert response.status_code == 429
-        assert 1 <= int(response["Retry-After"]) <= 3
+        assert 1 <= int(response["Retry-After"]) <= 10
         page = response.content.decode()
         assert ACCOUNT_WAIT in page and f"try again in {response['Retry-After']} second" in page
         assert 'name="password"' in page  # the sign-in page, to try again from
@@ -83,6 +83,7 @@ def test_each_further_failure_for_an_account_doubles_its_wait(limits, sam):
 
 
 def test_a_wait_for_one_account_leaves_other_accounts_alone(limits, sam, press_officer):
+    limits.LOGIN_ACCOUNT_DELAY_SECONDS = 60  # the wait outlasts the test, however slow the machine
     press_officer.set_password(PASSWORD)
     press_officer.save()
     for n in range(6):
@@ -92,6 +93,7 @@ def test_a_wait_for_one_account_leaves_other_accounts_alone(limits, sam, press_o
 
 
 def test_the_owner_s_usual_browser_never_waits_while_the_account_is_guessed_elsewhere(limits, sam):
+    limits.LOGIN_ACCOUNT_DELAY_SECONDS = 60  # the wait outlasts the test, however slow the machine
     usual = from_address("203.0.113.50")
     assert sign_in(usual, "sam", PASSWORD).status_code == 302
     mark = usual.cookies[KNOWN_BROWSER_COOKIE]
