@@ -28,7 +28,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Max, Min, Q, Subquery
+from django.db.models import Count, Max, Min, Q
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
@@ -219,32 +219,16 @@ def series_body(key: str, *, site: str, render: Callable[[], str]) -> SafeString
     return stored(key, site=site, shows=[EVERYTHING, SITE], also=out, render=render)
 
 
-def neighbours(release: Release, *, among) -> tuple[Release | None, Release | None, Release | None]:
-    """The releases either side among `among`, as far as links to them need, and the next release
-    the calendar announces (None where there is none), in one query."""
-    first = {"previous": ("-period_date", Q(period_date__lt=release.period_date))}
-    first["following"] = ("period_date", Q(period_date__gt=release.period_date))
-    fields = ("period_date", "publish_at", "date_confirmed")
-    coming = Release.objects.announced().exclude(pk=release.pk)
-    found = (
-        Release.objects.filter(pk=release.pk)
-        .annotate(
-            **{
-                name: Subquery(among.filter(where).order_by(order).values("period_date")[:1])
-                for name, (order, where) in first.items()
-            },
-            **{f"next_{field}": Subquery(coming.values(field)[:1]) for field in fields},
-        )
-        .values("previous", "following", *(f"next_{field}" for field in fields))
-        .first()
-    ) or {}
-    previous, following = (
-        Release(period_date=found[name]) if found.get(name) else None for name in ("previous", "following")
+def neighbours(release: Release, *, among) -> tuple[Release | None, Release | None]:
+    """The releases either side among `among`, as far as links to them need (one query)."""
+    periods = among.aggregate(
+        previous=Max("period_date", filter=Q(period_date__lt=release.period_date)),
+        following=Min("period_date", filter=Q(period_date__gt=release.period_date)),
     )
-    upcoming = None
-    if found.get("next_period_date"):
-        upcoming = Release(**{field: found[f"next_{field}"] for field in fields})
-    return previous, following, upcoming
+    return tuple(
+        Release(period_date=period) if period is not None else None
+        for period in (periods["previous"], periods["following"])
+    )
 
 
 def fill(body: str, **parts: str) -> SafeString:

@@ -39,8 +39,6 @@ from stats.views import reuse
 from stats.vintages import BadAsOf
 from stats.wording import formatting, qualified, ukclock
 
-# A value not read yet (None is an answer: nothing announced).
-UNREAD = object()
 # How many recent releases the small trend charts on a programme page cover.
 PROGRAMME_CHART_RELEASES = 52
 
@@ -92,14 +90,14 @@ class ReleaseDetailView(TemplateView):
         visible = self.get_queryset()
         release = self.get_object(visible.select_related(None))
         declare_scopes([release.cache_scope, release.files_scope])  # before anything of it is read
-        previous, following, next_release = renditions.neighbours(release, among=visible)
+        previous, following = renditions.neighbours(release, among=visible)
         body = renditions.release_body(
             release,
             previous=previous,
             site=self.request.build_absolute_uri("/"),
             render=lambda: self.render_body(release, slots=True),
         )
-        live = self.live_parts(release, previous, following, next_release=next_release)
+        live = self.live_parts(release, previous, following)
         return self.page_of(release, renditions.fill(body, **live))
 
     def build_page(self) -> dict:
@@ -126,13 +124,12 @@ class ReleaseDetailView(TemplateView):
         }
         return render_to_string(self.body_template, context, request=self.request)
 
-    def live_parts(self, release, previous, following, *, next_release=UNREAD) -> dict:
+    def live_parts(self, release, previous, following) -> dict:
         """What changes with time rather than with an edit: the links either side, the caption, the
-        next release announced (read here unless given: for a preview, the next once it is out)."""
+        next release announced (for a preview, the next once it is out)."""
         is_latest = "period" not in self.kwargs and not self.is_preview
-        if next_release is UNREAD:
-            moment = max(release.publish_at or timezone.now(), timezone.now())
-            next_release = Release.objects.exclude(pk=release.pk).next_announced(at=moment)
+        moment = max(release.publish_at or timezone.now(), timezone.now())
+        next_release = Release.objects.exclude(pk=release.pk).next_announced(at=moment)
         return {
             "next": mark_safe(
                 render_to_string("statistics/includes/next_release.html", {"next_release": next_release})
