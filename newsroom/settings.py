@@ -229,7 +229,7 @@ LOGGING_CONFIG = "newsroom.middleware.configure_logging"
 # Public pages are cached for anonymous readers for at most this long, and never
 # past the next scheduled publish time (newsroom/caching.py).
 PUBLIC_CACHE_SECONDS = int(os.environ.get("PUBLIC_CACHE_SECONDS", "300"))
-UNCACHED_PATH_PREFIXES = ("/admin/", "/statistics/preview/", "/statistics/pre-release/", "/healthz")
+UNCACHED_PATH_PREFIXES = ("/admin/", "/statistics/preview/", *NEWSROOM_SECRET_PATHS, "/healthz")
 # While the database does not answer, requests get a 503 page asking to come back after this long.
 NEWSROOM_RETRY_AFTER_SECONDS = int(os.environ.get("NEWSROOM_RETRY_AFTER_SECONDS", "10"))
 

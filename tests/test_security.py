@@ -221,3 +221,19 @@ def test_production_warns_of_a_mail_relay_reached_without_encryption():
         env = {"EMAIL_HOST": "relay.example.org", **safe}
         result = _manage("check", "--deploy", "--fail-level", "WARNING", **env)
         assert result.returncode == 0, (safe, result.stdout + result.stderr)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/subscribe/confirm/not-a-token",  # a redirect to add the slash
+        "/subscribe/manage/not-a-token/",
+        "/subscribe/unsubscribe/not-a-token/",
+        "/statistics/pre-release/2010-03-03/not-a-token/",
+    ],
+)
+def test_no_answer_on_a_personal_link_may_be_kept_by_a_shared_cache(client, seed_release, settings, path):
+    settings.PUBLIC_CACHE_SECONDS = 300
+    response = client.get(path)
+    control = response.get("Cache-Control", "")
+    assert "public" not in control and "no-store" in control and "private" in control, (path, control)
