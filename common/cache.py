@@ -37,7 +37,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import Signal, receiver
-from django.utils.cache import add_never_cache_headers, get_conditional_response, patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
@@ -423,7 +423,7 @@ class PublicPageCacheMiddleware:
         if not self._cacheable_request(request):
             response = self.get_response(request)
             if request.path.startswith(settings.NEWSROOM_SECRET_PATHS):  # a personal link, whatever
-                add_never_cache_headers(response)  # the answer (a redirect, a 404): kept by no one
+                patch_cache_control(response, private=True, no_store=True)  # the answer: kept by no one
             _limit_freshness(response, lambda: _next_publish(current_state()))
             return response
         key = _key(request)
