@@ -6,7 +6,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.core.cache import caches
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -14,14 +13,8 @@ from django.utils import timezone
 from common.cache import BUILD_WAIT_SECONDS, breaker, current_state, remember
 from common.keeping import keeping
 from stats.models import Figure, Metric, Release
+from tests import redis
 
-REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/15",
-        "KEY_PREFIX": "newsroom-test",
-    }
-}
 DEAD_REDIS = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -46,14 +39,8 @@ def closed_breaker():
 
 @pytest.fixture
 def redis_cache():
-    with override_settings(CACHES=REDIS):
-        cache = caches["default"]
-        try:
-            cache.clear()
-        except Exception as error:
-            pytest.fail(f"Redis is not reachable on 127.0.0.1:6379: {error}")
+    with redis.redis_cache(15, "caching") as cache:
         yield cache
-        cache.clear()
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import caches
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
 
 from common.cache import breaker
@@ -24,17 +23,11 @@ from stats.publishing import services
 from stats.publishing.tasks import release_moment
 from stats.publishing.warming import keep_what_readers_read
 from stats.wording import ukclock
+from tests import redis
 from tests.test_embargo import CANARY_FIGURES, leaks, readable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/7",
-        "KEY_PREFIX": "newsroom-embargo-second",
-    }
-}
 LEAD_SECONDS = 15  # from the approval to the second: the files are built, the site warmed
 AFTER_SECONDS = 6
 # Readers have the release from its second by the clock alone; the worker's release moment (marking
@@ -100,15 +93,9 @@ class Fetch:
 @pytest.fixture
 def redis_cache(settings):
     settings.PUBLIC_CACHE_SECONDS = 300  # the page cache, and with it kept pieces, on
-    with override_settings(CACHES=REDIS):
-        cache = caches["default"]
-        try:
-            cache.clear()
-        except Exception as error:
-            pytest.fail(f"Redis is not reachable on 127.0.0.1:6379: {error}")
+    with redis.redis_cache(7, "embargo-second") as cache:
         breaker.reset()
         yield cache
-        cache.clear()
         breaker.reset()
 
 
