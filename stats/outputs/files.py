@@ -120,7 +120,7 @@ def all_data_key(visible, *, base: str) -> tuple[str, int]:
     )
     names = [model.history.aggregate(last=Max("history_date"))["last"] for model in (Metric, Programme)]
     parts = [base, figures["rows"], figures["versions"], figures["last"], *names]
-    return "all-data-csv-bom:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
+    return "all-data-csv:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
 
 
 def all_data_rows(visible, *, base: str):

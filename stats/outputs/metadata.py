@@ -127,7 +127,10 @@ SAFE_CELLS = (
     "A text cell that would begin with =, +, -, @, a tab or a carriage return starts with an "
     "apostrophe (') so that a spreadsheet shows it as text rather than running it as a formula."
 )
-ENCODING = "UTF-8 with a byte order mark, so that Excel shows £, – and ’ correctly when the file is opened."
+ENCODING = (
+    "UTF-8 without a byte order mark. A copy for Excel, the same rows after a byte order mark so that "
+    "Excel shows £, – and ’ correctly, is at the same address ending .excel.csv."
+)
 
 
 def media_type(fmt: str) -> str:
