@@ -65,3 +65,124 @@ def test_every_served_csv_is_valid_csv_on_the_web_and_has_a_copy_for_excel(live_
         assert "-excel.csv" in excel.headers["Content-Disposition"]
         assert "Link" not in excel.headers  # its CSVW metadata describes the file without the mark
     assert failures == {}
+
+
+# -- iCalendar (RFC 5545, RFC 7986) -----------------------------------------------------------------
+
+ICS = "/statistics/calendar.ics"
+TEXT_PROPERTIES = ("SUMMARY", "DESCRIPTION", "NAME", "X-WR-CALNAME", "X-WR-CALDESC")
+
+
+def content_lines(body: bytes) -> list[tuple[str, dict[str, str], str]]:
+    """The feed's content lines, unfolded (RFC 5545 3.1): (name, parameters, value)."""
+    text = body.decode("utf-8")
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")  # CRLF, nothing else
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n")), "a line over 75 octets"
+    lines = []
+    for line in text.replace("\r\n ", "").replace("\r\n\t", "").split("\r\n")[:-1]:
+        head, _, value = line.partition(":")
+        name, *params = head.split(";")
+        lines.append((name.upper(), dict(param.split("=", 1) for param in params), value))
+    return lines
+
+
+def unescaped(value: str) -> str:
+    """What is left of a TEXT value once its escapes (\\\\ \\, \\; \\n) are taken out: no , ; or \\."""
+    for escape in ("\\\\", "\\,", "\\;", "\\n", "\\N"):
+        value = value.replace(escape, "")
+    return value
+
+
+def property_problems(lines) -> list[str]:
+    """VERSION and PRODID once at the top; RFC 7986's VALUE parameters; TEXT values escaped."""
+    problems = []
+    names = [name for name, _params, _value in lines]
+    if names[0] != "BEGIN" or lines[0][2] != "VCALENDAR" or lines[-1][2] != "VCALENDAR":
+        problems.append("not one VCALENDAR")
+    top = names[: names.index("BEGIN", 1)] if "BEGIN" in names[1:] else names
+    problems += [
+        f"{name} appears {top.count(name)} times" for name in ("VERSION", "PRODID") if top.count(name) != 1
+    ]
+    wanted = {"VERSION": ("", "2.0"), "REFRESH-INTERVAL": ("DURATION", None), "SOURCE": ("URI", None)}
+    for name, params, value in lines:
+        if name in wanted:
+            kind, exact = wanted[name]
+            if kind and params.get("VALUE") != kind:
+                problems.append(f"{name} without VALUE={kind}")
+            if exact and value != exact:
+                problems.append(f"{name}:{value}")
+        if name in TEXT_PROPERTIES and any(char in unescaped(value) for char in ",;\\"):
+            problems.append(f"{name} has an unescaped , ; or \\: {value!r}")
+    return problems
+
+
+def event_problems(lines) -> list[str]:
+    """Every VEVENT has exactly one UID, one DTSTAMP (in UTC) and one DTSTART."""
+    problems, event = [], None
+    for name, _params, value in lines:
+        if (name, value) == ("BEGIN", "VEVENT"):
+            event = []
+        elif (name, value) == ("END", "VEVENT"):
+            names = [n for n, _v in event]
+            problems += [
+                f"a VEVENT without one {n}" for n in ("UID", "DTSTAMP", "DTSTART") if names.count(n) != 1
+            ]
+            problems += ["a DTSTAMP not in UTC" for n, v in event if n == "DTSTAMP" and not v.endswith("Z")]
+            event = None
+        elif event is not None:
+            event.append((name, value))
+    return problems
+
+
+def parser_problems(body: bytes) -> list[str]:
+    """Two independent parsers read it without complaint, and read the same events."""
+    import icalendar
+    import vobject
+
+    parsed = icalendar.Calendar.from_ical(body)
+    problems = ["icalendar reports errors"] if any(component.errors for component in parsed.walk()) else []
+    other = vobject.readOne(body.decode("utf-8"), validate=True)
+    uids = sorted(str(event["UID"]) for event in parsed.events)
+    if sorted(event.uid.value for event in getattr(other, "vevent_list", [])) != uids:
+        problems.append("icalendar and vobject read different events")
+    return problems
+
+
+def calendar_problems(body: bytes) -> list[str]:
+    """What the feed gets wrong by RFC 5545 and RFC 7986, read line by line and by two parsers."""
+    lines = content_lines(body)
+    return property_problems(lines) + event_problems(lines) + parser_problems(body)
+
+
+def test_the_calendar_a_newcomer_subscribes_to_shows_the_latest_release(client, seed_release):
+    """The default data (`make run`: the seed release alone): the release out, as a past event."""
+    import icalendar
+
+    body = client.get(ICS).content
+    assert calendar_problems(body) == []
+    [event] = icalendar.Calendar.from_ical(body).events
+    assert str(event["SUMMARY"]) == seed_release.announced_name
+    assert str(event["URL"]) == "http://testserver/statistics/2010-03-03/"
+
+
+def test_the_calendar_over_history_and_an_announced_release_is_valid(client, next_week, press_officer):
+    import datetime as dt
+
+    import icalendar
+    from django.utils import timezone
+
+    from stats.publishing import services
+
+    generate_history(weeks=30)
+    coming = services.start_next_release(source=next_week, by=press_officer)
+    services.change_release_date(
+        release=coming,
+        by=press_officer,
+        publish_at=timezone.now() + dt.timedelta(days=7),
+        reason="Announced; moved once, because a supplier's file is late.",
+    )
+    body = client.get(ICS).content
+    assert calendar_problems(body) == []
+    events = icalendar.Calendar.from_ical(body).events
+    uids = [str(event["UID"]).split("@")[0] for event in events]
+    assert uids == [f"release-{next_week.pk}", f"release-{coming.pk}"]
