@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 import requests
@@ -186,3 +187,52 @@ def test_the_calendar_over_history_and_an_announced_release_is_valid(client, nex
     events = icalendar.Calendar.from_ical(body).events
     uids = [str(event["UID"]).split("@")[0] for event in events]
     assert uids == [f"release-{next_week.pk}", f"release-{coming.pk}"]
+
+
+# -- Atom feed ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weeks", [0, 40])
+def test_the_atom_feed_reads_cleanly_in_feedparser(client, seed_release, weeks):
+    import feedparser
+
+    if weeks:
+        generate_history(weeks=weeks)
+    response = client.get(reverse("feed"))
+    assert response.status_code == 200
+    parsed = feedparser.parse(response.content, response_headers={"content-type": response["Content-Type"]})
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    assert parsed.feed.title and parsed.feed.link.startswith("http://testserver/") and parsed.feed.updated
+    assert len(parsed.entries) == min(weeks + 1, 30)
+    ids = [entry.id for entry in parsed.entries]
+    assert len(set(ids)) == len(ids)
+    for entry in parsed.entries:
+        assert entry.title.strip() and entry.id.startswith("tag:")
+        assert entry.link.startswith("http://testserver/statistics/20")
+        assert client.get(entry.link.removeprefix("http://testserver")).status_code == 200
+        assert entry.updated_parsed and entry.published_parsed and entry.summary.strip()
+
+
+# -- Sitemap --------------------------------------------------------------------------------------
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+@pytest.mark.parametrize("weeks", [0, 40])
+def test_the_sitemap_is_valid_by_the_sitemaps_org_schema(client, seed_release, weeks):
+    import xmlschema
+
+    if weeks:
+        generate_history(weeks=weeks)
+    schema = xmlschema.XMLSchema(SCHEMAS / "sitemap.xsd")
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/xml")
+    errors = [str(error.reason) for error in schema.iter_errors(response.content.decode())]
+    assert errors == []
+    urls = schema.to_dict(response.content.decode())["url"]
+    releases = Release.objects.public().count()
+    assert len(urls) >= releases + Metric.objects.count()
+    for url in urls:
+        assert url["loc"].startswith("http://testserver/")
+    assert all(client.get(url["loc"].removeprefix("http://testserver")).status_code == 200 for url in urls)
