@@ -236,3 +236,83 @@ def test_the_sitemap_is_valid_by_the_sitemaps_org_schema(client, seed_release, w
     for url in urls:
         assert url["loc"].startswith("http://testserver/")
     assert all(client.get(url["loc"].removeprefix("http://testserver")).status_code == 200 for url in urls)
+
+
+# -- Google's rules for Dataset JSON-LD -------------------------------------------------------------
+
+RECOMMENDED = (
+    "citation",
+    "creator",
+    "distribution",
+    "identifier",
+    "keywords",
+    "license",
+    "isAccessibleForFree",
+    "spatialCoverage",
+    "temporalCoverage",
+    "version",
+    "url",
+    "datePublished",
+    "dateModified",
+)
+
+
+def blanks(value, where="") -> list[str]:
+    """Where a value is blank (empty text, list or object, or null), anywhere inside it."""
+    if value is None or value == "" or value == [] or value == {}:
+        return [where or "(top)"]
+    if isinstance(value, str) and not value.strip():
+        return [where]
+    if isinstance(value, dict):
+        return [found for key, inner in value.items() for found in blanks(inner, f"{where}.{key}")]
+    if isinstance(value, list):
+        return [found for i, inner in enumerate(value) for found in blanks(inner, f"{where}[{i}]")]
+    return []
+
+
+def dataset_problems(html: str) -> list[str]:
+    """What Google's Dataset guidelines would flag in the page's JSON-LD (required and recommended)."""
+    import datetime as dt
+    import json
+    import re
+
+    blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    datasets = [data for data in map(json.loads, blocks) if data.get("@type") == "Dataset"]
+    if len(datasets) != 1:
+        return [f"{len(datasets)} Dataset blocks"]
+    [data] = datasets
+    problems = [f"blank {where}" for where in blanks(data)]
+    if not data.get("name"):
+        problems.append("no name")
+    if not 50 <= len(data.get("description", "")) <= 5000:
+        problems.append(f"description of {len(data.get('description', ''))} characters")
+    problems += [f"no {name}" for name in RECOMMENDED if name not in data]
+    for item in data.get("distribution", []):
+        if not (item.get("encodingFormat") and item.get("contentUrl", "").startswith("http")):
+            problems.append(f"distribution without encodingFormat and contentUrl: {item}")
+    for name in ("datePublished", "dateModified"):
+        try:
+            dt.datetime.fromisoformat(data.get(name, ""))
+        except ValueError:
+            problems.append(f"{name} {data.get(name)!r} is not ISO 8601")
+    coverage = data.get("temporalCoverage", "")
+    if not all(dt.date.fromisoformat(part) for part in coverage.split("/")):
+        problems.append(f"temporalCoverage {coverage!r}")
+    if data.get("spatialCoverage", {}).get("@type") != "Place":
+        problems.append("spatialCoverage is not a Place")
+    return problems
+
+
+def test_every_release_and_metric_page_describes_a_dataset_by_googles_rules(client, seed_release):
+    generate_history(weeks=104)
+    pages = [release.get_absolute_url() for release in Release.objects.public()]
+    pages += [metric.get_absolute_url() for metric in Metric.objects.filter(programme__is_active=True)]
+    assert len(pages) > 105
+    failures = {}
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        problems = dataset_problems(response.content.decode())
+        if problems:
+            failures[path] = problems
+    assert failures == {}

@@ -17,7 +17,7 @@ from django_tables2 import RequestConfig
 from common.cache import declare_scopes
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
-from stats.outputs import charts, downloads, payloads, renditions
+from stats.outputs import charts, downloads, metadata, payloads, renditions
 from stats.outputs.files import (
     all_data_csv_bytes,
     all_data_rows,
@@ -426,12 +426,20 @@ class MetricDetailView(DetailView):
         }
 
 
-def series_coverage(metric: Metric):
-    """The first and last periods of a metric's public figures (one query), or None."""
+def series_coverage(metric: Metric) -> metadata.SeriesCoverage | None:
+    """The first and last periods of a metric's public figures, and when they came out and last
+    changed (one query), or None."""
     days = Figure.objects.filter(metric=metric, release__in=Release.objects.public()).aggregate(
-        first=Min("release__period_date"), last=Max("release__period_date")
+        first=Min("release__period_date"),
+        last=Max("release__period_date"),
+        published=Min("release__publish_at"),
+        out=Max("release__publish_at"),
+        changed=Max("release__updated_at"),
     )
-    return (days["first"], days["last"]) if days["first"] else None
+    if not days["first"]:
+        return None
+    modified = max(days["out"], days["changed"]) if days["changed"] else days["out"]
+    return metadata.SeriesCoverage(days["first"], days["last"], days["published"], modified)
 
 
 def metric_download(request, slug, fmt):
