@@ -19,21 +19,24 @@ from stats.models import Metric, Release
 from stats.outputs.downloads import BOM_BYTES
 
 
-def public_csv_paths() -> list[str]:
-    """Every CSV the site serves: each public release's, each public measure's series, all the data."""
+def public_csv_paths(*, as_of: str) -> list[str]:
+    """Every CSV the site serves: each public release's, each public measure's series, all the data;
+    and some releases' and measures' as published on the day `as_of`."""
     releases = [
         reverse("statistics:release-download", args=[period, "csv"])
-        for period in Release.objects.public().values_list("period_date", flat=True)
+        for period in Release.objects.public().order_by("-period_date").values_list("period_date", flat=True)
     ]
     series = [
         reverse("statistics:metric-download", args=[slug, "csv"])
         for slug in Metric.objects.filter(programme__is_active=True).values_list("slug", flat=True)
     ]
-    return [*releases, *series, reverse("statistics:data-csv")]
+    then = [f"{path}?as_of={as_of}" for path in [*releases[:3], *series[:3]]]
+    return [*releases, *series, reverse("statistics:data-csv"), *then]
 
 
 def excel_path(path: str) -> str:
-    return path.removesuffix(".csv") + ".excel.csv"
+    path, _, query = path.partition("?")
+    return path.removesuffix(".csv") + ".excel.csv" + (f"?{query}" if query else "")
 
 
 def rows_of(content: bytes) -> list[list[str]]:
@@ -47,9 +50,11 @@ def rows_of(content: bytes) -> list[list[str]]:
 def test_every_served_csv_is_valid_csv_on_the_web_and_has_a_copy_for_excel(live_server, seed_release):
     import csvw
 
-    generate_history(weeks=20)
-    paths = public_csv_paths()
-    assert len(paths) > 20 + 1 + 1
+    from stats.vintages import uk_today
+
+    generate_history(weeks=104)
+    paths = public_csv_paths(as_of=uk_today().isoformat())
+    assert len(paths) == 105 + Metric.objects.count() + 1 + 6
     failures = {}
     for path in paths:
         table = csvw.CSVW(live_server.url + path, validate=True)

@@ -255,7 +255,7 @@ def release_download(request, period, fmt):
             content, filename=f"deployment-statistics-{period:%Y-%m-%d}.{fmt}", fmt=fmt
         )
     if fmt == "csv":
-        reuse.described(response, reuse.csvw_url(request, "statistics:release-csvw", period))
+        reuse.described(response, reuse.csvw_url(request, "statistics:release-csvw", period, vintage=vintage))
     return response
 
 
@@ -463,7 +463,8 @@ def metric_download(request, slug, fmt):
         )
         response = downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
     if fmt == "csv":
-        reuse.described(response, reuse.csvw_url(request, "statistics:metric-csvw", metric.slug))
+        metadata_url = reuse.csvw_url(request, "statistics:metric-csvw", metric.slug, vintage=vintage)
+        reuse.described(response, metadata_url)
     return response
 
 
