@@ -230,7 +230,7 @@ DATA_FORMATS = {
         ),
         DataFormat(
             "csv",
-            "Figures as comma-separated values (plain UTF-8, for R, Python and CSV on the Web tools)",
+            "Figures as comma-separated values, for data tools such as R, Python and databases",
             "text/csv; charset=utf-8",
             lambda rows, *, title, payload: to_csv(rows),
         ),
