@@ -12,12 +12,15 @@ app_name = "statistics"
 urlpatterns = [
     path("", views.ReleaseDetailView.as_view(), name="release-latest"),
     path("<isodate:period>/", views.ReleaseDetailView.as_view(), name="release-detail"),
+    path("<isodate:period>.excel.csv", views.release_download_excel, name="release-download-excel"),
     path("<isodate:period>.<dataformat:fmt>", views.release_download, name="release-download"),
     path("archive/", views.ArchiveView.as_view(), name="archive"),
     path("programmes/<slug:slug>/", views.ProgrammeDetailView.as_view(), name="programme-detail"),
     path("metrics/<slug:slug>/", views.MetricDetailView.as_view(), name="metric-detail"),
     path("metrics/<slug:slug>.<dataformat:fmt>", views.metric_download, name="metric-download"),
+    path("metrics/<slug:slug>.excel.csv", views.metric_download_excel, name="metric-download-excel"),
     path("data.csv", views.all_data_csv, name="data-csv"),
+    path("data.excel.csv", views.all_data_csv_excel, name="data-csv-excel"),
 ]
 
 urlpatterns += [

@@ -295,6 +295,7 @@ PUBLIC_RESPONSES = (
     "/statistics/2010-03-03.xlsx",
     "/statistics/2010-03-03.json",
     "/statistics/data.csv",
+    "/statistics/data.excel.csv",
     "/statistics/2010-03-03.pdf",
     "/statistics/programmes/eps.pdf",
     "/statistics/2010-03-10/",

@@ -48,7 +48,11 @@ def test_the_feed_is_addressed_named_and_served_as_a_public_calendar(client, see
     assert str(parsed["VERSION"]) == "2.0" and "Newsroom release calendar" in str(parsed["PRODID"])
     assert str(parsed["X-WR-CALNAME"]).endswith("deployment statistics: release calendar")
     assert [tz.tz_name for tz in parsed.timezones] == ["Europe/London"]  # valid even with no event
-    assert parsed.events == []  # the seed came out in 2010: long gone from the feed
+    # The seed came out in 2010, but it is the latest release out: a new subscriber sees where things stand.
+    [event] = parsed.events
+    assert str(event["UID"]) == f"release-{seed_release.pk}@testserver"
+    assert str(event["STATUS"]) == "CONFIRMED"
+    assert str(event["URL"]) == "http://testserver/statistics/2010-03-03/"
 
     settings.PUBLIC_CACHE_SECONDS = 300
     assert client.get(FEED)["Cache-Control"].startswith("public, max-age=")
@@ -75,7 +79,11 @@ def test_publish_times_are_uk_local_with_a_europe_london_timezone(
     assert "Confirmed date: due Wednesday 15 July 2099, 09:30 BST (08:30 UTC)" in str(bst["DESCRIPTION"])
     assert "Release calendar: http://testserver/statistics/calendar/" in str(bst["DESCRIPTION"])
     assert str(bst["URL"]) == "http://testserver/statistics/calendar/"  # not out: no release page yet
-    assert [str(e["SUMMARY"]) for e in parsed.events] == [winter.announced_name, summer.announced_name]
+    assert [str(e["SUMMARY"]) for e in parsed.events] == [
+        seed_release.announced_name,  # the latest release out
+        winter.announced_name,
+        summer.announced_name,
+    ]
 
     # The VTIMEZONE itself covers 2099 (icalendar's default stops at 2038): BST in July, GMT in March.
     (zone,) = parsed.timezones
@@ -166,10 +174,12 @@ def test_a_release_just_out_links_to_its_page_and_older_ones_drop_off(
     assert "Read it: http://testserver/statistics/2010-03-10/" in str(event["DESCRIPTION"])
     assert all(str(e["UID"]) != f"release-{seed_release.pk}@testserver" for e in parsed.events)
 
-    Release.objects.filter(pk=release.pk).update(
-        publish_at=release.publish_at - calendar.RECENT - dt.timedelta(minutes=1)
-    )
-    assert feed(client)[0].events == []
+    # Out longer ago than RECENT, it stays only while it is the latest release out.
+    long_ago = release.publish_at - calendar.RECENT - dt.timedelta(minutes=1)
+    Release.objects.filter(pk=release.pk).update(publish_at=long_ago)
+    assert [str(e["UID"]) for e in feed(client)[0].events] == [f"release-{release.pk}@testserver"]
+    Release.objects.filter(pk=seed_release.pk).update(publish_at=long_ago + dt.timedelta(minutes=1))
+    assert [str(e["UID"]) for e in feed(client)[0].events] == [f"release-{seed_release.pk}@testserver"]
 
 
 def test_a_publish_time_at_the_end_of_the_calendar_is_served(client, seed_release, press_officer, publisher):
@@ -184,7 +194,7 @@ def test_the_feed_reads_the_releases_in_one_query(
     next_release(seed_release, press_officer, publish_at=WINTER)
     next_release(seed_release, press_officer, publish_at=SUMMER, weeks=2)
     with django_assert_max_num_queries(1):
-        assert len(feed(client)[0].events) == 2
+        assert len(feed(client)[0].events) == 3  # the seed (the latest out) and the two announced
 
 
 def test_the_calendar_page_links_the_feed(client, seed_release):

@@ -189,6 +189,7 @@ def test_release_page_lists_downloads_with_format_and_true_size(client, seed_rel
         ("/statistics/2010-03-03.pdf", "PDF"),
         ("/statistics/2010-03-03.xlsx", "XLSX"),
         ("/statistics/2010-03-03.csv", "CSV"),
+        ("/statistics/2010-03-03.excel.csv", "CSV"),  # the same rows after a byte order mark, for Excel
         ("/statistics/2010-03-03.json", "JSON"),
         ("/statistics/2010-03-03.zip", "ZIP"),
     ]

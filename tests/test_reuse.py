@@ -83,6 +83,7 @@ def test_release_page_describes_itself_as_a_dataset_whose_downloads_all_answer(c
         f"{BASE}/statistics/2010-03-03.pdf": "application/pdf",
         f"{BASE}/statistics/2010-03-03.xlsx": downloads.CONTENT_TYPES["xlsx"],
         f"{BASE}/statistics/2010-03-03.csv": "text/csv",
+        f"{BASE}/statistics/2010-03-03.excel.csv": "text/csv",  # the same rows after a byte order mark
         f"{BASE}/statistics/2010-03-03.json": "application/json",
         f"{BASE}/statistics/2010-03-03.zip": "application/zip",
     }
@@ -103,7 +104,8 @@ def test_metric_page_describes_its_series_as_a_dataset(client, seed_release):
     assert dataset["variableMeasured"]["unitText"] == metric.unit
     urls = [item["contentUrl"] for item in dataset["distribution"]]
     assert urls == [
-        f"{BASE}/statistics/metrics/eps-messages-total.{fmt}" for fmt in ("xlsx", "csv", "json", "zip")
+        f"{BASE}/statistics/metrics/eps-messages-total.{fmt}"
+        for fmt in ("xlsx", "csv", "excel.csv", "json", "zip")
     ]
     for url in urls:
         get(client, url.removeprefix(BASE))
@@ -186,7 +188,7 @@ def test_zip_holds_the_csv_its_metadata_a_readme_and_the_licence(
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert archive.testzip() is None
     assert archive.namelist() == [f"{stem}.csv", f"{stem}.csv-metadata.json", "README.txt", "LICENCE.txt"]
-    assert archive.read(f"{stem}.csv") == get(client, csv_url).content  # the very file, BOM and all
+    assert archive.read(f"{stem}.csv") == get(client, csv_url).content  # the very file, as served
     described = json.loads(archive.read(f"{stem}.csv-metadata.json"))
     assert described["url"] == f"{stem}.csv"  # beside it in the zip
     assert described["dc:source"] == {"@id": BASE + csv_url}
@@ -270,8 +272,10 @@ def test_public_csvs_open_in_excel_with_pound_signs_dashes_and_apostrophes_intac
         note="Scotland’s pilot – excluded"
     )
     amount = Metric.objects.filter(unit="£").first()
-    content = body(get(client, CSVS[name]))
-    assert content.startswith(b"\xef\xbb\xbf") and not content.startswith(b"\xef\xbb\xbf\xef\xbb\xbf")
+    plain = body(get(client, CSVS[name]))
+    assert not plain.startswith(b"\xef\xbb\xbf")  # plain UTF-8 for CSV readers, CSVW included
+    content = body(get(client, CSVS[name].removesuffix(".csv") + ".excel.csv"))
+    assert content == b"\xef\xbb\xbf" + plain  # Excel's copy: one mark, then the very same bytes
     text = content.decode("utf-8-sig")
     assert text.startswith("period,programme,")
     if name != "series":
@@ -280,13 +284,17 @@ def test_public_csvs_open_in_excel_with_pound_signs_dashes_and_apostrophes_intac
         assert "Scotland’s pilot – excluded" in text
 
 
-def test_streamed_whole_dataset_csv_starts_with_one_bom(client, seed_release, monkeypatch):
+def test_streamed_whole_dataset_csv_has_no_bom_and_its_excel_copy_one(client, seed_release, monkeypatch):
     from stats.outputs import files
 
     monkeypatch.setattr(files, "ALL_DATA_CACHE_ROWS", 1)
     response = get(client, "/statistics/data.csv")
     assert response.streaming
     content = body(response)
+    assert content.startswith(b"period,") and content.count(b"\xef\xbb\xbf") == 0
+    excel = get(client, "/statistics/data.excel.csv")
+    assert excel.streaming
+    content = body(excel)
     assert content.startswith(b"\xef\xbb\xbfperiod,") and content.count(b"\xef\xbb\xbf") == 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -120,22 +121,46 @@ class _Echo:
         return value
 
 
-# Public CSVs start with a byte order mark: without it, Excel opening a double-clicked CSV reads it
-# in the computer's own code page and shows "£" as "Â£". Readers of CSV (Python's utf-8-sig, R, pandas,
-# the admin's import) skip it.
+# A CSV is plain UTF-8 (RFC 4180, and what CSV on the Web processors read: a byte order mark would
+# stick to the first column's name). Excel, opening a double-clicked CSV, reads it in the computer's own
+# code page and shows "£" as "Â£" unless the file starts with a byte order mark: each CSV also comes
+# "for Excel", the same bytes after the mark (`excel_ready`).
 BOM = "\ufeff"
+BOM_BYTES = BOM.encode("utf-8")
 
 
 def csv_lines(rows: Iterable[Row]) -> Iterator[str]:
-    """CSV text line by line (byte order mark and header first), for streaming."""
+    """CSV text line by line (header first), for streaming."""
     writer = csv.writer(_Echo())
-    yield BOM + writer.writerow(COLUMNS)
+    yield writer.writerow(COLUMNS)
     for row in rows:
         yield writer.writerow([_csv_cell(cell) for cell in row.cells()])
 
 
 def to_csv(rows: Iterable[Row]) -> bytes:
     return "".join(csv_lines(rows)).encode("utf-8")
+
+
+EXCEL_SUFFIX = ".excel.csv"  # /statistics/2010-03-03.excel.csv beside /statistics/2010-03-03.csv
+EXCEL_LABEL = "The same figures as comma-separated values, ready to open in Excel"
+
+
+def excel_ready(response: HttpResponse | StreamingHttpResponse) -> HttpResponse | StreamingHttpResponse:
+    """A CSV answer made ready for Excel: the same rows after a byte order mark, under its own name.
+
+    It drops the CSV's pointer to its CSV on the Web metadata, which describes the file without the mark.
+    """
+    if response.status_code != 200:
+        return response
+    if response.streaming:
+        response.streaming_content = itertools.chain([BOM_BYTES], response.streaming_content)
+    else:
+        response.content = BOM_BYTES + response.content
+    if "Link" in response:
+        del response["Link"]
+    if "Content-Disposition" in response:
+        response["Content-Disposition"] = response["Content-Disposition"].replace('.csv"', '-excel.csv"')
+    return response
 
 
 def to_xlsx(rows: Iterable[Row], *, sheet_title: str = "Figures") -> bytes:
@@ -205,7 +230,7 @@ DATA_FORMATS = {
         ),
         DataFormat(
             "csv",
-            "Figures as comma-separated values",
+            "Figures as comma-separated values, for data tools such as R, Python and databases",
             "text/csv; charset=utf-8",
             lambda rows, *, title, payload: to_csv(rows),
         ),

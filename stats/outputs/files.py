@@ -120,7 +120,7 @@ def all_data_key(visible, *, base: str) -> tuple[str, int]:
     )
     names = [model.history.aggregate(last=Max("history_date"))["last"] for model in (Metric, Programme)]
     parts = [base, figures["rows"], figures["versions"], figures["last"], *names]
-    return "all-data-csv-bom:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
+    return "all-data-csv:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32], figures["rows"]
 
 
 def all_data_rows(visible, *, base: str):
@@ -197,23 +197,32 @@ def _site(request) -> dict:
     return {"organisation": settings.NEWSROOM_ORGANISATION, "site_url": base + "/"}
 
 
-def release_csvw(document, *, request, csv_url: str = "", source: str = "") -> dict:
-    """The CSVW metadata of a release's CSV: on the web (absolute `csv_url`), or beside it in its zip."""
+def _as_of(url: str, vintage) -> str:
+    """A download's address, or its address for the figures as published on the vintage's day."""
+    return f"{url}?as_of={vintage.day.isoformat()}" if vintage else url
+
+
+def release_csvw(document, *, request, csv_url: str = "", source: str = "", vintage=None) -> dict:
+    """The CSVW metadata of a release's CSV: on the web (absolute `csv_url`), or beside it in its zip;
+    with a `vintage`, of its CSV as published on that day (corrections made by then)."""
     release = document.release
     page = request.build_absolute_uri(release.get_absolute_url())
-    web_csv = request.build_absolute_uri(
-        reverse("statistics:release-download", args=[release.period_date, "csv"])
+    web_csv = _as_of(
+        request.build_absolute_uri(reverse("statistics:release-download", args=[release.period_date, "csv"])),
+        vintage,
     )
-    revisions = metadata.revision_corrections(document.corrections)
+    corrections = [c for c in document.corrections if vintage is None or c.created_at <= vintage.moment]
+    revisions = metadata.revision_corrections(corrections)
     return metadata.csvw(
         csv_url=csv_url or web_csv,
-        title=f"{document.heading}: figures",
+        title=f"{document.heading}: figures"
+        + (f", as published by {metadata.uk_day_of(vintage.day)}" if vintage else ""),
         description=release.summary.strip() or f"The figures of the release for w/c {release.period_label}.",
         landing_page=page,
         modified=revisions[-1].created_at if revisions else document.publish_at,
         notes=[
             *metadata.explanation_notes(document.figures, target=web_csv),
-            *metadata.correction_notes(document.corrections, target=web_csv),
+            *metadata.correction_notes(corrections, target=web_csv),
         ],
         source=source,
         **_site(request),
@@ -254,12 +263,15 @@ def release_bundle(document, *, request) -> bytes:
     return _zip(bundle, request=request, api_url=reverse("api:release", args=[release.period_date]))
 
 
-def series_csvw(metric, *, request, csv_url: str = "", source: str = "") -> dict:
-    """The CSVW metadata of a metric's series CSV."""
-    web_csv = request.build_absolute_uri(reverse("statistics:metric-download", args=[metric.slug, "csv"]))
+def series_csvw(metric, *, request, csv_url: str = "", source: str = "", vintage=None) -> dict:
+    """The CSVW metadata of a metric's series CSV (with a `vintage`: as published on that day)."""
+    web_csv = _as_of(
+        request.build_absolute_uri(reverse("statistics:metric-download", args=[metric.slug, "csv"])), vintage
+    )
     return metadata.csvw(
         csv_url=csv_url or web_csv,
-        title=f"{metric.name} ({metric.programme.name}): every public figure",
+        title=f"{metric.name} ({metric.programme.name}): every public figure"
+        + (f", as published by {metadata.uk_day_of(vintage.day)}" if vintage else ""),
         description=(metric.definition.strip() + " " if metric.definition.strip() else "")
         + "One row per weekly release, oldest first.",
         landing_page=request.build_absolute_uri(metric.get_absolute_url()),

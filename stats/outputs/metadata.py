@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.utils.safestring import SafeString, mark_safe
 
@@ -20,6 +21,10 @@ from stats.wording.ukclock import UK
 LICENCE_NAME = "Open Government Licence v3.0"
 LICENCE_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
+# Where the figures count: the programme is England's NHS (NHS Connecting for Health).
+SPATIAL_COVERAGE = {"@type": "Place", "name": "England"}
+# Google's Dataset rules: a description of 50 to 5,000 characters.
+DESCRIPTION_LENGTH = (50, 5000)
 CSVW_CONTEXT = "http://www.w3.org/ns/csvw"
 CSVW_MEDIA_TYPE = "application/csvm+json"
 METADATA_SUFFIX = "-metadata.json"  # CSVW's default: the metadata of x.csv is at x.csv-metadata.json
@@ -127,7 +132,10 @@ SAFE_CELLS = (
     "A text cell that would begin with =, +, -, @, a tab or a carriage return starts with an "
     "apostrophe (') so that a spreadsheet shows it as text rather than running it as a formula."
 )
-ENCODING = "UTF-8 with a byte order mark, so that Excel shows £, – and ’ correctly when the file is opened."
+ENCODING = (
+    "UTF-8 without a byte order mark. A copy for Excel, the same rows after a byte order mark so that "
+    "Excel shows £, – and ’ correctly, is at the same address ending .excel.csv."
+)
 
 
 def media_type(fmt: str) -> str:
@@ -244,6 +252,40 @@ def _distribution(download_list, *, base: str) -> list[dict]:
     return found
 
 
+def dataset_description(text: str, *, more: str) -> str:
+    """`text`, with the sentence `more` after it when it is too short to describe a dataset on its own,
+    and cut (with an ellipsis) when too long."""
+    shortest, longest = DESCRIPTION_LENGTH
+    text = text.strip()
+    if len(text) < shortest:
+        text = f"{text} {more}".strip()
+    return text if len(text) <= longest else text[: longest - 1].rstrip() + "…"
+
+
+class SeriesCoverage(NamedTuple):
+    """A measure's public series: its first and last periods, when it first came out, when it last changed."""
+
+    first: dt.date
+    last: dt.date
+    published: dt.datetime
+    modified: dt.datetime
+
+
+def series_citation(metric, coverage: SeriesCoverage | None, *, url: str, organisation: str) -> str:
+    """How to cite a measure's series: its name, the periods it covers, its permanent address."""
+    if coverage is None:
+        return f"{organisation}. {metric.name} ({metric.programme.name}), weekly deployment statistics. {url}"
+    weeks = f"w/c {uk_day_of(coverage.first)} to w/c {uk_day_of(coverage.last)}"
+    return (
+        f"{organisation} ({coverage.modified.astimezone(UK).year}). {metric.name} ({metric.programme.name}), "
+        f"weekly deployment statistics, {weeks}. {url}"
+    )
+
+
+def uk_day_of(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
 def _week(first: dt.date, last: dt.date) -> str:
     """An ISO 8601 interval from the first day of one weekly period to the last day of another."""
     return f"{first.isoformat()}/{(last + dt.timedelta(days=6)).isoformat()}"
@@ -255,9 +297,10 @@ def release_dataset(document, *, download_list, base: str, organisation: str, ca
     url = base + release.get_absolute_url()
     citation = release_citation(document, url=url, organisation=organisation)
     publisher = _organisation(organisation, base + "/")
-    description = release.summary.strip() or (
-        f"Weekly deployment statistics for the week commencing {release.period_label}: "
-        "how far each programme has been rolled out."
+    description = dataset_description(
+        release.summary,
+        more=f"Weekly deployment statistics for the week commencing {release.period_label}: "
+        "how far each programme has been rolled out.",
     )
     dataset = {
         "@context": "https://schema.org",
@@ -268,6 +311,7 @@ def release_dataset(document, *, download_list, base: str, organisation: str, ca
         "url": url,
         "identifier": url,
         "temporalCoverage": _week(document.period_date, document.period_date),
+        "spatialCoverage": SPATIAL_COVERAGE,
         "version": str(citation.version),
         "inLanguage": "en-GB",
         "isAccessibleForFree": True,
@@ -289,8 +333,10 @@ def release_dataset(document, *, download_list, base: str, organisation: str, ca
     return dataset
 
 
-def metric_dataset(metric, coverage, *, download_list, base: str, organisation: str, catalogue: dict) -> dict:
-    """One measure's series as a schema.org Dataset; `coverage`: its first and last periods, or None."""
+def metric_dataset(
+    metric, coverage: SeriesCoverage | None, *, download_list, base: str, organisation: str, catalogue: dict
+) -> dict:
+    """One measure's series as a schema.org Dataset; `coverage`: what its public figures cover, or None."""
     url = base + metric.get_absolute_url()
     publisher = _organisation(organisation, base + "/")
     description = metric.definition.strip() or f"{metric.name}, every weekly release."
@@ -299,7 +345,9 @@ def metric_dataset(metric, coverage, *, download_list, base: str, organisation: 
         "@type": "Dataset",
         "@id": url + "#dataset",
         "name": f"{metric.name}: {metric.programme.name}",
-        "description": f"{description} One figure per weekly release of the deployment statistics.",
+        "description": dataset_description(
+            f"{description} One figure per weekly release of the deployment statistics.", more=""
+        ),
         "url": url,
         "identifier": metric.slug,
         "inLanguage": "en-GB",
@@ -308,6 +356,8 @@ def metric_dataset(metric, coverage, *, download_list, base: str, organisation: 
         "creator": publisher,
         "license": LICENCE_URL,
         "keywords": [metric.programme.name, metric.name],
+        "spatialCoverage": SPATIAL_COVERAGE,
+        "citation": series_citation(metric, coverage, url=url, organisation=organisation),
         "variableMeasured": {
             "@type": "PropertyValue",
             "name": metric.name,
@@ -318,7 +368,11 @@ def metric_dataset(metric, coverage, *, download_list, base: str, organisation: 
         "distribution": _distribution(download_list, base=base),
     }
     if coverage:
-        dataset["temporalCoverage"] = _week(*coverage)
+        dataset["temporalCoverage"] = _week(coverage.first, coverage.last)
+        # The series as of its latest release: a new week, or a correction, makes a new version.
+        dataset["version"] = coverage.modified.isoformat()
+        dataset["datePublished"] = coverage.published.isoformat()
+        dataset["dateModified"] = coverage.modified.isoformat()
     return dataset
 
 

@@ -1,7 +1,8 @@
 """The release calendar as an iCalendar feed (RFC 5545): announced dates and names only, never a figure.
 
 One event per release: every coming release with a publish time (provisional or confirmed),
-and, so calendars keep them, releases that came out or were cancelled in the last RECENT days.
+and, so calendars keep them, releases that came out or were cancelled in the last RECENT days,
+and the latest release out however long ago, so a new subscriber sees where the series stands.
 An event keeps its UID for life; its SEQUENCE goes up each time its date moves (or it is
 cancelled) and once when its date is confirmed, so calendar programs update it in place.
 """
@@ -11,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Subquery
 from django.http import HttpResponse
 from django.http.request import split_domain_port
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, vText
 
 from stats.models import Release
 from stats.wording import ukclock
@@ -39,9 +40,11 @@ def calendar_releases(now: dt.datetime):
     Only the fields the feed prints are loaded: never a title, summary or figure.
     """
     since = now - RECENT
+    latest = Release.objects.public(at=now).order_by("-publish_at", "-pk").values("pk")[:1]
     releases = (
         Release.objects.announced(at=now)
         | Release.objects.public(at=now).filter(publish_at__gte=since)
+        | Release.objects.filter(pk__in=Subquery(latest))
         | Release.objects.filter(status=Status.CANCELLED, publish_at__gte=since)
     )
     return (
@@ -126,15 +129,22 @@ def release_calendar_ics(request):
     host = domain or request.get_host()
     calendar_url = request.build_absolute_uri(reverse("statistics:release-calendar"))
     releases = list(calendar_releases(now))
+    name = f"{settings.NEWSROOM_ORGANISATION} deployment statistics: release calendar"
+    description = "When the weekly deployment statistics are published, in UK time. Dates, never figures."
     calendar = Calendar.new(
         prodid=f"-//{settings.NEWSROOM_ORGANISATION}//Newsroom release calendar//EN",
         uid=f"release-calendar@{host}",
-        name=f"{settings.NEWSROOM_ORGANISATION} deployment statistics: release calendar",
-        description="When the weekly deployment statistics are published, in UK time. Dates, never figures.",
+        name=name,
+        description=description,
         url=calendar_url,
         source=request.build_absolute_uri(reverse("statistics:release-calendar-ics")),
         refresh_interval=REFRESH,
     )
+    # RFC 7986 gives these two a VALUE parameter that must be written out (neither is the default type).
+    calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
+    calendar["SOURCE"].params["VALUE"] = "URI"
+    # The older names calendar programs read, written as text (commas and semicolons escaped).
+    calendar["X-WR-CALNAME"], calendar["X-WR-CALDESC"] = vText(name), vText(description)
     years = {release.publish_at.astimezone(ukclock.UK).year for release in releases} or {now.year}
     calendar.add_component(london_timezone(years))
     for release in releases:

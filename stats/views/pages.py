@@ -17,7 +17,7 @@ from django_tables2 import RequestConfig
 from common.cache import declare_scopes
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
-from stats.outputs import charts, downloads, payloads, renditions
+from stats.outputs import charts, downloads, metadata, payloads, renditions
 from stats.outputs.files import (
     all_data_csv_bytes,
     all_data_rows,
@@ -191,7 +191,7 @@ def release_downloads(document, *, request) -> list[Download]:
     labels = {"pdf": "Release summary"} | {
         name: data_format.label for name, data_format in downloads.DATA_FORMATS.items()
     }
-    return [
+    found = [
         Download(
             label,
             reverse("statistics:release-pdf", args=[period])
@@ -202,16 +202,26 @@ def release_downloads(document, *, request) -> list[Download]:
             reverse("statistics:release-csvw", args=[period]) if fmt == "csv" else "",
         )
         for fmt, label in labels.items()
-    ] + [Download(ZIP_LABEL, reverse("statistics:release-zip", args=[period]), "ZIP", sizes.get("zip"))]
+    ]
+    excel = reverse("statistics:release-download-excel", args=[period])
+    zipped = Download(ZIP_LABEL, reverse("statistics:release-zip", args=[period]), "ZIP", sizes.get("zip"))
+    return [*_with_excel_csv(found, excel, sizes.get("csv")), zipped]
 
 
 ZIP_LABEL = "Figures with their column descriptions, notes and licence"
 
 
+def _with_excel_csv(found: list[Download], url: str, csv_size: int | None) -> list[Download]:
+    """The list with the CSV for Excel right after the CSV: the same bytes after a 3-byte mark."""
+    at = next(i for i, download in enumerate(found) if download.format == "CSV") + 1
+    size = csv_size + len(downloads.BOM_BYTES) if csv_size is not None else None
+    return [*found[:at], Download(downloads.EXCEL_LABEL, url, "CSV", size), *found[at:]]
+
+
 def metric_downloads(metric: Metric, *, request) -> list[Download]:
     """The download list on a metric page, with the sizes of the series' files as last built."""
     sizes = series_sizes(metric.slug, base=request.build_absolute_uri("/").rstrip("/"))
-    return [
+    found = [
         Download(
             downloads.DATA_FORMATS[fmt].label,  # the format follows once: "(XLSX, 4 KB)"
             reverse("statistics:metric-download", args=[metric.slug, fmt]),
@@ -220,7 +230,11 @@ def metric_downloads(metric: Metric, *, request) -> list[Download]:
             reverse("statistics:metric-csvw", args=[metric.slug]) if fmt == "csv" else "",
         )
         for fmt in ("xlsx", "csv", "json")
-    ] + [Download(ZIP_LABEL, reverse("statistics:metric-zip", args=[metric.slug]), "ZIP", sizes.get("zip"))]
+    ]
+    excel = reverse("statistics:metric-download-excel", args=[metric.slug])
+    zip_url = reverse("statistics:metric-zip", args=[metric.slug])
+    zipped = Download(ZIP_LABEL, zip_url, "ZIP", sizes.get("zip"))
+    return [*_with_excel_csv(found, excel, sizes.get("csv")), zipped]
 
 
 def release_download(request, period, fmt):
@@ -241,7 +255,7 @@ def release_download(request, period, fmt):
             content, filename=f"deployment-statistics-{period:%Y-%m-%d}.{fmt}", fmt=fmt
         )
     if fmt == "csv":
-        reuse.described(response, reuse.csvw_url(request, "statistics:release-csvw", period))
+        reuse.described(response, reuse.csvw_url(request, "statistics:release-csvw", period, vintage=vintage))
     return response
 
 
@@ -412,12 +426,20 @@ class MetricDetailView(DetailView):
         }
 
 
-def series_coverage(metric: Metric):
-    """The first and last periods of a metric's public figures (one query), or None."""
+def series_coverage(metric: Metric) -> metadata.SeriesCoverage | None:
+    """The first and last periods of a metric's public figures, and when they came out and last
+    changed (one query), or None."""
     days = Figure.objects.filter(metric=metric, release__in=Release.objects.public()).aggregate(
-        first=Min("release__period_date"), last=Max("release__period_date")
+        first=Min("release__period_date"),
+        last=Max("release__period_date"),
+        published=Min("release__publish_at"),
+        out=Max("release__publish_at"),
+        changed=Max("release__updated_at"),
     )
-    return (days["first"], days["last"]) if days["first"] else None
+    if not days["first"]:
+        return None
+    modified = max(days["out"], days["changed"]) if days["changed"] else days["out"]
+    return metadata.SeriesCoverage(days["first"], days["last"], days["published"], modified)
 
 
 def metric_download(request, slug, fmt):
@@ -441,7 +463,8 @@ def metric_download(request, slug, fmt):
         )
         response = downloads.file_response(content, filename=f"{metric.slug}.{fmt}", fmt=fmt)
     if fmt == "csv":
-        reuse.described(response, reuse.csvw_url(request, "statistics:metric-csvw", metric.slug))
+        metadata_url = reuse.csvw_url(request, "statistics:metric-csvw", metric.slug, vintage=vintage)
+        reuse.described(response, metadata_url)
     return response
 
 
@@ -456,6 +479,21 @@ def all_data_csv(request):
     else:
         response = downloads.file_response(content, filename=filename, fmt="csv")
     return reuse.described(response, reuse.csvw_url(request, "statistics:data-csvw"))
+
+
+def release_download_excel(request, period):
+    """/statistics/<yyyy-mm-dd>.excel.csv: the release's CSV for Excel (a byte order mark first)."""
+    return downloads.excel_ready(release_download(request, period, "csv"))
+
+
+def metric_download_excel(request, slug):
+    """/statistics/metrics/<slug>.excel.csv: the series' CSV for Excel."""
+    return downloads.excel_ready(metric_download(request, slug, "csv"))
+
+
+def all_data_csv_excel(request):
+    """/statistics/data.excel.csv: every public figure, as a CSV for Excel."""
+    return downloads.excel_ready(all_data_csv(request))
 
 
 def may_preview(user) -> bool:

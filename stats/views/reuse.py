@@ -58,20 +58,34 @@ def _zip_response(content: bytes, *, filename: str) -> HttpResponse:
 
 
 def release_csvw(request, period):
-    """/statistics/<yyyy-mm-dd>.csv-metadata.json: the columns of a public release's CSV, described."""
-    release = get_object_or_404(Release.objects.public(), period_date=period)
-    document = build_release_document(release)
+    """/statistics/<yyyy-mm-dd>.csv-metadata.json: the columns of a public release's CSV, described
+    (`?as_of=`: of its CSV as published that day)."""
+    try:
+        vintage = as_of(request)
+    except vintages.BadAsOf as error:
+        return bad_as_of(error)
+    if vintage is None:
+        document = build_release_document(get_object_or_404(Release.objects.public(), period_date=period))
+    else:
+        release = get_object_or_404(vintage.releases(), period_date=period)
+        document = vintages.release_document_then(release, vintage)
     return _metadata_response(
-        files.release_csvw(document, request=request),
+        files.release_csvw(document, request=request, vintage=vintage),
         filename=f"deployment-statistics-{period:%Y-%m-%d}.csv{metadata.METADATA_SUFFIX}",
     )
 
 
 def metric_csvw(request, slug):
-    """/statistics/metrics/<slug>.csv-metadata.json: the columns of a metric's series CSV, described."""
+    """/statistics/metrics/<slug>.csv-metadata.json: the columns of a metric's series CSV, described
+    (`?as_of=`: of the series as published that day)."""
+    try:
+        vintage = as_of(request)
+    except vintages.BadAsOf as error:
+        return bad_as_of(error)
     metric = get_object_or_404(public_metrics(), slug=slug)
     return _metadata_response(
-        files.series_csvw(metric, request=request), filename=f"{metric.slug}.csv{metadata.METADATA_SUFFIX}"
+        files.series_csvw(metric, request=request, vintage=vintage),
+        filename=f"{metric.slug}.csv{metadata.METADATA_SUFFIX}",
     )
 
 
@@ -140,5 +154,7 @@ def metric_download_then(request, metric: Metric, fmt: str, vintage: vintages.Vi
     )
 
 
-def csvw_url(request, name: str, *args) -> str:
-    return request.build_absolute_uri(reverse(name, args=args))
+def csvw_url(request, name: str, *args, vintage: vintages.Vintage | None = None) -> str:
+    """The address of a CSV's CSVW metadata; for figures as published on a day, the same day's."""
+    url = request.build_absolute_uri(reverse(name, args=args))
+    return f"{url}?{vintages.PARAMETER}={vintage.day.isoformat()}" if vintage else url

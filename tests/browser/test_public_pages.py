@@ -99,7 +99,7 @@ def test_keyboard_journey_skip_link_release_download(page, site):
         page.keyboard.press("Enter")
     download = download_info.value
     assert download.suggested_filename == "deployment-statistics-2010-03-03.csv"
-    content = Path(download.path()).read_text(encoding="utf-8-sig")  # the BOM that tells Excel it is UTF-8
+    content = Path(download.path()).read_text(encoding="utf-8")  # plain UTF-8; Excel has its own copy
     assert content.startswith("period,programme,metric_slug")
     assert "306774292" in content
 
