@@ -146,7 +146,8 @@ def build_world(seed_release, press_officer, publisher) -> World:
         release.refresh_from_db()
         return release
 
-    # w/c 10 March: a fall explained before publication, public an hour ago, then corrected.
+    # w/c 10 March: a fall explained before publication, pre-release access and a breach of it,
+    # public an hour ago, then corrected.
     published = started(seed_release, dt.date(2010, 3, 10), confirm=False)
     Figure.objects.filter(release=published, metric__slug="eps-messages-total").update(
         value=Decimal(306_000_000)
@@ -159,10 +160,12 @@ def build_world(seed_release, press_officer, publisher) -> World:
         reason="A supplier's duplicate messages were removed from the count.",
     )
     scheduled_in(published, dt.timedelta(hours=1))
+    prerelease.grant_access(release=published, by=publisher, **PERSON)  # listed once it is out
     Release.objects.filter(pk=published.pk).update(
         status=Release.Status.PUBLISHED, publish_at=timezone.now() - dt.timedelta(hours=1)
     )
     published.refresh_from_db()
+    prerelease.record_breach(release=published, by=publisher, explanation="A figure was quoted early.")
     figure = Figure.objects.get(release=published, metric__slug="eps-messages-total")
     corrections.correct_figure(
         figure=figure, by=publisher, value=Decimal(306_500_000), reason="A late supplier return."
