@@ -21,7 +21,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
-from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.forms import ConfirmImportForm, ImportForm, SelectableFieldsExportForm
 
 from common.cells import plain_number
 from common.spreadsheets import (
@@ -182,6 +182,16 @@ class CheckedConfirmImportForm(ConfirmImportForm):
         return self._index("resource", required=False)
 
 
+class ExportColumnsForm(SelectableFieldsExportForm):
+    """The export page's choice of columns, each box marked with HTML's data-resource-id, not resource-id."""
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        for field in self.fields.values():
+            if "resource-id" in field.widget.attrs:
+                field.widget.attrs["data-resource-id"] = field.widget.attrs.pop("resource-id")
+
+
 class NewsroomImportExportMixin(ImportExportMixin):
     """ImportExportMixin with size limit, checked formats and plain-English read errors.
 
@@ -191,7 +201,14 @@ class NewsroomImportExportMixin(ImportExportMixin):
 
     import_form_class = SizeLimitedImportForm
     confirm_form_class = CheckedConfirmImportForm
+    export_form_class = ExportColumnsForm
     formats = FORMATS
+
+    def init_request_context_data(self, request, form):
+        """The export page's form posts to the page's own address (the library leaves action="")."""
+        context = super().init_request_context_data(request, form)
+        context.setdefault("export_url", request.get_full_path())
+        return context
 
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, ImportRefused):

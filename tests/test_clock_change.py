@@ -122,3 +122,15 @@ def test_a_release_due_at_0930_on_a_clock_change_day(seed_release, press_officer
     api = reader.get(reverse("api:release", args=[draft.period_date])).json()
     published = dt.datetime.fromisoformat(api["published"])
     assert published == out and published.astimezone(UK).strftime("%H:%M") == "09:30"
+
+
+def test_a_time_element_gives_its_moment_in_uk_time_to_the_second():
+    """HTML's datetime takes at most three digits of a second: none, and the UK offset of the day."""
+    assert ukclock.machine_label(dt.datetime(2010, 3, 3, 9, 30, 0, 123456, tzinfo=dt.UTC)) == (
+        "2010-03-03T09:30:00+00:00"
+    )
+    assert ukclock.machine_label(dt.datetime(2010, 7, 1, 8, 30, 5, 1, tzinfo=dt.UTC)) == (
+        "2010-07-01T09:30:05+01:00"
+    )
+    assert ukclock.machine_label(dt.date(2010, 3, 3)) == "2010-03-03"
+    assert ukclock.machine_label(None) == ""

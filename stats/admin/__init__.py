@@ -6,7 +6,7 @@ from phonenumber_field.modelfields import PhoneNumberField
 from common.admin import HistoryAdmin
 from contacts.resources import PHONE_HELP
 from stats import selectors
-from stats.admin.fields import FigureValueField, UKSplitDateTimeField
+from stats.admin.fields import FigureValueField, RequiredAutocompleteSelect, UKSplitDateTimeField
 from stats.admin.forms import FigureForm, FigureInlineForm
 from stats.admin.imports import (
     FigureImportExportMixin,
@@ -225,6 +225,13 @@ class FigureAdmin(DraftRowAdminMixin, FigureImportExportMixin, HistoryAdmin):
     search_fields = ("metric__name", "metric__slug", "note")
     autocomplete_fields = ("metric",)
     date_hierarchy = "release__period_date"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "metric":
+            kwargs["widget"] = RequiredAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="value", ordering="value")
     def display_value(self, figure):

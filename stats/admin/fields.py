@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
+from django.db.models.fields import BLANK_CHOICE_DASH
 from django.utils import timezone
 
 from stats.wording import formatting, ukclock
@@ -77,3 +78,15 @@ class UKSplitDateTimeField(forms.SplitDateTimeField):
             with timezone.override(ukclock.UK):
                 return super().compress(data_list)
         return super().compress(data_list)
+
+
+class RequiredAutocompleteSelect(widgets.AutocompleteSelect):
+    """The admin's search-as-you-type list for a required choice, starting with the "---------"
+    option of no value HTML asks of a required list (the admin leaves it out)."""
+
+    def optgroups(self, name, value, attr=None):
+        groups = super().optgroups(name, value, attr)
+        if self.is_required and not self.allow_multiple_selected:
+            (blank, label), *_ = BLANK_CHOICE_DASH
+            groups[0][1].insert(0, self.create_option(name, blank, label, False, 0))
+        return groups

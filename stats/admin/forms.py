@@ -15,6 +15,14 @@ from stats.publishing.services import stale_message
 # --- optimistic locking: the release form, and the figure and statement pages --------------------
 
 
+class VersionInput(forms.HiddenInput):
+    """The hidden version: the admin prints a label for each field of a fieldset, and this one's
+    points at nothing a person sees, so it names no control (HTML allows no label for a hidden one)."""
+
+    def id_for_label(self, id_):
+        return ""
+
+
 class ReleaseVersionForm(forms.ModelForm):
     """Carries the version of the release the editor opened; a save from a stale page is refused.
 
@@ -22,7 +30,7 @@ class ReleaseVersionForm(forms.ModelForm):
     every write to a release or its rows moves on (`services.record_edit`, `services.claim_version`).
     """
 
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    expected_version = forms.IntegerField(widget=VersionInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

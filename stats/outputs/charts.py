@@ -402,6 +402,8 @@ def to_svg(drawing: Drawing, *, title: str, description: str, id_prefix: str) ->
     svg = re.sub(r'id="(clip|group)', rf'id="{id_prefix}-\1', svg)
     svg = re.sub(r"url\(#(clip|group)", rf"url(#{id_prefix}-\1", svg)
     title_id, desc_id = f"{id_prefix}-title", f"{id_prefix}-desc"
+    # No version attribute: inline SVG in HTML has none (reportlab writes version="1.0").
+    svg = re.sub(r'(<svg\b[^>]*?)\s+version="[^"]*"', r"\1", svg, count=1)
     svg = re.sub(
         r"<svg\b([^>]*)>",
         lambda m: (

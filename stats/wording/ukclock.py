@@ -37,6 +37,16 @@ def uk_label(moment: dt.datetime | None, *, weekday: bool = True, seconds: bool 
     return f"{day}, {local:{'%H:%M:%S' if seconds else '%H:%M'}} {zone_label(local)}"
 
 
+def machine_label(moment: dt.datetime | dt.date | None) -> str:
+    """A moment for a `<time datetime>`: UK time with its offset, to the second, as HTML accepts it
+    ("2010-03-03T09:30:00+00:00"); a day as "2010-03-03"."""
+    if moment is None:
+        return ""
+    if not isinstance(moment, dt.datetime):
+        return moment.isoformat()
+    return moment.astimezone(UK).replace(microsecond=0).isoformat()
+
+
 def duration_words(seconds: int) -> str:
     """e.g. "72 seconds", "5 minutes", "2 hours 3 minutes" (whole units, rounded down)."""
     if seconds < 120:
