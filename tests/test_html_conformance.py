@@ -36,6 +36,7 @@ FORBIDDEN_WARNINGS = ("role is unnecessary for element", "Unsupported SVG versio
 # Public addresses that answer with something other than an HTML page: every other one is checked.
 NOT_PAGES = {
     *("statistics:release-download", "statistics:metric-download", "statistics:data-csv"),
+    *("statistics:release-download-excel", "statistics:metric-download-excel", "statistics:data-csv-excel"),
     *("statistics:release-pdf", "statistics:programme-pdf", "statistics:pre-release-pdf"),
     *("statistics:release-csvw", "statistics:metric-csvw", "statistics:data-csvw"),
     *("statistics:release-zip", "statistics:metric-zip", "statistics:release-calendar-ics"),
