@@ -14,9 +14,9 @@ from django.template import loader
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from common.cache import cache_available
+from common.http import read_only
 from contacts.models import MediaContact
 from newsroom.context_processors import contacts_url
 from newsroom.forms import SearchForm
@@ -31,6 +31,7 @@ RECENT_RELEASES = 6
 SEARCH_LIMIT = 20
 
 
+@read_only
 def home(request):
     """The newsroom home: headline figures of the latest release, recent releases, what is next."""
     content = renditions.series_body(
@@ -80,6 +81,7 @@ def _text_search(queryset, fields: list[str], query: str):
     return queryset.filter(condition)
 
 
+@read_only
 def search(request):
     """Search releases (and their statements), metrics, programmes and media contacts."""
     form = SearchForm(request.GET)
@@ -127,7 +129,7 @@ def search(request):
 
 
 @never_cache
-@require_GET
+@read_only
 def healthz(request):
     """Database and cache check for load balancers: JSON; 503 only if the database is down.
 
@@ -154,7 +156,7 @@ def healthz(request):
     )
 
 
-@require_GET
+@read_only
 def robots_txt(request):
     lines = [
         "User-agent: *",

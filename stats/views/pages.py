@@ -15,6 +15,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
 from common.cache import declare_scopes
+from common.http import read_only
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
 from stats.outputs import charts, downloads, payloads, renditions
@@ -223,6 +224,7 @@ def metric_downloads(metric: Metric, *, request) -> list[Download]:
     ] + [Download(ZIP_LABEL, reverse("statistics:metric-zip", args=[metric.slug]), "ZIP", sizes.get("zip"))]
 
 
+@read_only
 def release_download(request, period, fmt):
     """/statistics/<yyyy-mm-dd>.csv|.xlsx|.json: the figures of one public release (`?as_of=`: as then)."""
     try:
@@ -420,6 +422,7 @@ def series_coverage(metric: Metric):
     return (days["first"], days["last"]) if days["first"] else None
 
 
+@read_only
 def metric_download(request, slug, fmt):
     """/statistics/metrics/<slug>.csv|.xlsx|.json: one metric's full public series (`?as_of=`: as then)."""
     try:
@@ -445,6 +448,7 @@ def metric_download(request, slug, fmt):
     return response
 
 
+@read_only
 def all_data_csv(request):
     """/statistics/data.csv: every public figure, one tidy row each; from the cache, or streamed."""
     visible = Release.objects.public()
@@ -473,6 +477,7 @@ def _pdf_response(request, file, *, public: bool = True):
     return response
 
 
+@read_only
 def release_pdf(request, period):
     """The release summary as a PDF: public releases, or any release as a staff preview."""
     visible = Release.objects.public()
@@ -488,6 +493,7 @@ def release_pdf(request, period):
     return _pdf_response(request, file, public=not preview)
 
 
+@read_only
 def programme_pdf(request, slug):
     """A programme's metrics over the whole public archive, as a PDF."""
     programme = get_object_or_404(Programme.objects.active(), slug=slug)
