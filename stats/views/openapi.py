@@ -260,8 +260,9 @@ PARAMETERS = {
         "in": "query",
         "required": False,
         "description": (
-            "A UK day, yyyy-mm-dd, up to today: the figures as they were published by the end of that "
-            "day, before any later correction, among the releases public by then."
+            "A UK day, yyyy-mm-dd: the figures as they were published by the end of that day, before "
+            "any later correction, among the releases public by then. A day after today is taken as "
+            "today (as_published_on says so): the figures public now."
         ),
         "schema": DATE,
     },
@@ -281,7 +282,7 @@ NOT_FOUND = {
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
 BAD_AS_OF = {
-    "description": "as_of is not a date written yyyy-mm-dd, or is after today.",
+    "description": "as_of is not a date written yyyy-mm-dd.",
     "content": _json_content(_ref("Error")),
 }
 
