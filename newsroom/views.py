@@ -24,6 +24,7 @@ from newsroom.middleware import DATABASE_UNAVAILABLE
 from stats.models import Metric, Programme, Release, Statement
 from stats.outputs import renditions
 from stats.selectors import build_release_document
+from stats.views import api
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +169,9 @@ def robots_txt(request):
 
 
 def page_not_found(request, exception=None):
-    """404 in the site's style."""
+    """404 in the site's style; under /api/v1/, in the API's (JSON)."""
+    if request.path_info.startswith(api.api_prefix()):
+        return api.not_found(request, exception)
     return render(request, "404.html", {"contacts_url": contacts_url()}, status=404)
 
 
