@@ -43,6 +43,21 @@ def published_archive(next_week):
     return next_week
 
 
+@pytest.fixture
+def one_connection():
+    """Requests through the WSGI application share the test's database connection and transaction,
+    as Django's test client makes them: Django would otherwise close the connection as each request
+    starts and ends (`close_old_connections`), which on PostgreSQL ends the test's transaction."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 def _load_schema():
     """The description as the site serves it. Read while the tests are collected, when no database
     is open: the description needs none, and the page cache, which would ask, is off meanwhile.
@@ -80,7 +95,7 @@ def never_shows_the_embargoed_release(ctx, response, case):
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @schema.parametrize()
-def test_every_operation_keeps_to_the_description(case, published_archive):
+def test_every_operation_keeps_to_the_description(case, published_archive, one_connection):
     response = case.call_and_validate(additional_checks=[never_shows_the_embargoed_release])
     EXERCISED[case.operation.definition.raw["operationId"]][(case.method, response.status_code)] += 1
 
