@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from common.http import read_only
 from contacts import phones, vcard
 from contacts.filters import MediaContactFilter
 from contacts.models import MediaContact
@@ -25,6 +26,7 @@ def group_by_organisation(contacts) -> list[tuple[str, list[MediaContact]]]:
     return list(groups.items())
 
 
+@read_only
 def contact_list(request):
     """The media contacts directory: search, filter by programme and organisation, grouped by organisation."""
     filterset = MediaContactFilter(request.GET or None, queryset=public_contacts())
@@ -82,12 +84,14 @@ def vcard_response(cards, filename: str) -> HttpResponse:
     return response
 
 
+@read_only
 def contact_vcard(request, slug):
     """One contact as a vCard, to save to a phone's address book."""
     contact = get_object_or_404(public_contacts(), slug=slug)
     return vcard_response([card_for(contact, request)], f"{contact.slug}.vcf")
 
 
+@read_only
 def all_vcards(request):
     """Every listed contact (after any search or filter) in one vCard file."""
     filterset = MediaContactFilter(request.GET or None, queryset=public_contacts())

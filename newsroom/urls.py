@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from common.http import read_only
 from newsroom import views
 from newsroom.auth import SignInForm
 from newsroom.feeds import ReleaseFeed
@@ -29,8 +30,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("statistics/", include(statistics_urls)),
     path("search/", views.search, name="search"),
-    path("feed/", ReleaseFeed(), name="feed"),
-    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="django.contrib.sitemaps.views.sitemap"),
+    path("feed/", read_only(ReleaseFeed()), name="feed"),
+    path(
+        "sitemap.xml",
+        read_only(sitemap),
+        {"sitemaps": sitemaps},
+        name="django.contrib.sitemaps.views.sitemap",
+    ),
     path("robots.txt", views.robots_txt, name="robots"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include(api_patterns)),

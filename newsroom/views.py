@@ -14,9 +14,9 @@ from django.template import loader
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
 
 from common.cache import cache_available
+from common.http import read_only
 from contacts.models import MediaContact
 from newsroom.context_processors import contacts_url
 from newsroom.forms import SearchForm
@@ -24,6 +24,7 @@ from newsroom.middleware import DATABASE_UNAVAILABLE
 from stats.models import Metric, Programme, Release, Statement
 from stats.outputs import renditions
 from stats.selectors import build_release_document
+from stats.views import api
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ RECENT_RELEASES = 6
 SEARCH_LIMIT = 20
 
 
+@read_only
 def home(request):
     """The newsroom home: headline figures of the latest release, recent releases, what is next."""
     content = renditions.series_body(
@@ -80,6 +82,7 @@ def _text_search(queryset, fields: list[str], query: str):
     return queryset.filter(condition)
 
 
+@read_only
 def search(request):
     """Search releases (and their statements), metrics, programmes and media contacts."""
     form = SearchForm(request.GET)
@@ -127,7 +130,7 @@ def search(request):
 
 
 @never_cache
-@require_GET
+@read_only
 def healthz(request):
     """Database and cache check for load balancers: JSON; 503 only if the database is down.
 
@@ -154,7 +157,7 @@ def healthz(request):
     )
 
 
-@require_GET
+@read_only
 def robots_txt(request):
     lines = [
         "User-agent: *",
@@ -166,7 +169,9 @@ def robots_txt(request):
 
 
 def page_not_found(request, exception=None):
-    """404 in the site's style."""
+    """404 in the site's style; under /api/v1/, in the API's (JSON)."""
+    if request.path_info.startswith(api.api_prefix()):
+        return api.not_found(request, exception)
     return render(request, "404.html", {"contacts_url": contacts_url()}, status=404)
 
 

@@ -58,7 +58,10 @@ def uk_today(now: dt.datetime | None = None) -> dt.date:
 
 
 def parse_as_of(raw: str | None, *, now: dt.datetime | None = None) -> Vintage | None:
-    """The vintage `?as_of=` asks for, None without one; BadAsOf names the parameter and the value."""
+    """The vintage `?as_of=` asks for, None without one; BadAsOf names the parameter and the value.
+
+    A day after today is today: what is public now.
+    """
     if raw is None:
         return None
     now = now or timezone.now()
@@ -74,13 +77,8 @@ def parse_as_of(raw: str | None, *, now: dt.datetime | None = None) -> Vintage |
             f"{PARAMETER}=2010-03-10; “{raw}” is not one.",
             value=raw,
         )
-    today = uk_today(now)
-    if day > today:
-        raise BadAsOf(
-            f"The {PARAMETER} parameter “{raw}” is after today ({today.isoformat()}, UK time): "
-            "figures can only be given as they were published up to today.",
-            value=raw,
-        )
+    # A day yet to come is answered as today: the figures public now, never any published later.
+    day = min(day, uk_today(now))
     end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=UK) - dt.timedelta(
         microseconds=1
     )

@@ -441,10 +441,10 @@ def test_a_bad_as_of_is_refused_naming_the_parameter_and_the_value(client, seed_
         assert "as_of" in response.content.decode() and f"“{value}”" in response.content.decode()
 
 
-def test_as_of_in_the_future_is_refused(client, seed_release):
+def test_as_of_in_the_future_is_answered_as_today(client, seed_release):
     tomorrow = (uk_today() + dt.timedelta(days=1)).isoformat()
     response = client.get("/api/v1/releases/2010-03-03/", {"as_of": tomorrow})
-    assert response.status_code == 400 and "after today" in response.json()["error"]
+    assert response.status_code == 200 and response.json()["as_published_on"] == uk_today().isoformat()
 
 
 # -- The embargo ----------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from django.http import HttpResponse
 from django.http.request import split_domain_port
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
 from icalendar import Calendar, Event, Timezone, vText
 
+from common.http import read_only
 from stats.models import Release
 from stats.wording import ukclock
 
@@ -121,7 +121,7 @@ def release_event(release: Release, *, now: dt.datetime, host: str, calendar_url
     return event
 
 
-@require_safe
+@read_only
 def release_calendar_ics(request):
     """/statistics/calendar.ics: the release calendar for calendar programs, one event per release."""
     now = timezone.now()

@@ -11,10 +11,12 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from common.http import read_only
 from stats.designations import Designation
 from stats.models import Metric, Release
 from stats.outputs import metadata
 from stats.outputs.payloads import API_VERSION
+from stats.views.api import api_view
 from stats.views.pages import statistics_crumbs
 from stats.wording import formatting
 
@@ -231,13 +233,21 @@ SCHEMAS = {
             "release_url": URI,
         }
     ),
-    "Error": _object(
-        {
-            "error": {**TEXT, "description": "What is wrong, in words."},
-            "parameter": {**TEXT, "examples": ["as_of"]},
-            "value": {**TEXT, "description": "The value given."},
-        }
-    ),
+    "Error": {
+        **_object(
+            {
+                "error": {**TEXT, "description": "What is wrong, in words."},
+                "parameter": {
+                    **TEXT,
+                    "description": "The parameter to blame, when one is.",
+                    "examples": ["as_of", "period"],
+                },
+                "value": {**TEXT, "description": "The value given to that parameter."},
+            },
+            description="Every error the API answers (400, 404, 405) has this shape.",
+        ),
+        "required": ["error"],
+    },
 }
 
 PARAMETERS = {
@@ -247,6 +257,7 @@ PARAMETERS = {
         "required": True,
         "description": "A release's reporting period, yyyy-mm-dd.",
         "schema": {**DATE, "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "examples": {"seed": {"summary": "The release for w/c 3 March 2010", "value": "2010-03-03"}},
     },
     "slug": {
         "name": "slug",
@@ -254,16 +265,25 @@ PARAMETERS = {
         "required": True,
         "description": "A metric's permanent key (the metric_slug of the downloads).",
         "schema": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "examples": ["eps-messages-total"]},
+        "examples": {
+            "eps": {"summary": "Prescription messages transmitted", "value": "eps-messages-total"},
+            "bookings": {"summary": "Choose and Book bookings made", "value": "cab-bookings-total"},
+        },
     },
     "as_of": {
         "name": "as_of",
         "in": "query",
         "required": False,
         "description": (
-            "A UK day, yyyy-mm-dd, up to today: the figures as they were published by the end of that "
-            "day, before any later correction, among the releases public by then."
+            "A UK day, yyyy-mm-dd: the figures as they were published by the end of that day, before "
+            "any later correction, among the releases public by then. A day after today is taken as "
+            "today (as_published_on says so): the figures public now."
         ),
         "schema": DATE,
+        "examples": {
+            "then": {"summary": "As published by the end of 31 March 2010", "value": "2010-03-31"},
+            "seed": {"summary": "As published on its first day", "value": "2010-03-03"},
+        },
     },
 }
 
@@ -276,22 +296,34 @@ def _ok(description: str, schema: str) -> dict:
     return {"description": description, "content": _json_content(_ref(schema))}
 
 
-NOT_FOUND = {
-    "description": "No such public release or metric (or, with as_of, none public by then). An HTML page.",
-    "content": {"text/html": {"schema": {"type": "string"}}},
-}
-BAD_AS_OF = {
-    "description": "as_of is not a date written yyyy-mm-dd, or is after today.",
-    "content": _json_content(_ref("Error")),
-}
+def _error(description: str, **extra) -> dict:
+    return {"description": description, "content": _json_content(_ref("Error")), **extra}
+
+
+NOT_FOUND = _error(
+    "No such public release or metric (or, with as_of, none public by then). Any address under "
+    "/api/v1/ that names nothing answers 404 in the same shape."
+)
+BAD_AS_OF = _error("as_of is not a date written yyyy-mm-dd.")
+METHOD_NOT_ALLOWED = _error(
+    "The API is read-only: any method but GET and HEAD (POST, PUT, PATCH, DELETE, OPTIONS, TRACE…).",
+    headers={
+        "Allow": {
+            "description": "The methods allowed.",
+            "required": True,
+            "schema": {"type": "string", "const": "GET, HEAD"},
+        }
+    },
+)
 
 
 def _get(operation_id: str, summary: str, responses: dict, *, parameters=(), description: str = "") -> dict:
+    """A GET operation; every operation also answers 405 to any other method but HEAD."""
     operation = {
         "operationId": operation_id,
         "summary": summary,
         "tags": ["statistics"],
-        "responses": responses,
+        "responses": {**responses, "405": METHOD_NOT_ALLOWED},
     }
     if description:
         operation["description"] = description
@@ -344,7 +376,8 @@ def document(*, server: str, docs_url: str) -> dict:
             "description": (
                 "Only public releases are ever included. Numbers are exact; `display` words them as the "
                 "page does. Add `as_of=yyyy-mm-dd` to a release or a metric to get the figures as they "
-                "were published on that day, before later corrections."
+                "were published on that day, before later corrections. The API is read-only (GET and "
+                'HEAD); errors are JSON, `{"error": …}`.'
             ),
             "license": {"name": metadata.LICENCE_NAME, "url": metadata.LICENCE_URL},
             "contact": {"name": settings.NEWSROOM_ORGANISATION, "url": docs_url},
@@ -358,6 +391,7 @@ def document(*, server: str, docs_url: str) -> dict:
     }
 
 
+@api_view
 def openapi_json(request):
     """GET /api/v1/openapi.json."""
     return JsonResponse(
@@ -369,6 +403,7 @@ def openapi_json(request):
     )
 
 
+@read_only
 def api_docs(request):
     """GET /api/: the API and the data downloads, for developers, with examples."""
     base = request.build_absolute_uri("/").rstrip("/")

@@ -15,6 +15,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
 from common.cache import declare_scopes
+from common.http import read_only
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
 from stats.outputs import charts, downloads, metadata, payloads, renditions
@@ -237,6 +238,7 @@ def metric_downloads(metric: Metric, *, request) -> list[Download]:
     return [*_with_excel_csv(found, excel, sizes.get("csv")), zipped]
 
 
+@read_only
 def release_download(request, period, fmt):
     """/statistics/<yyyy-mm-dd>.csv|.xlsx|.json: the figures of one public release (`?as_of=`: as then)."""
     try:
@@ -442,6 +444,7 @@ def series_coverage(metric: Metric) -> metadata.SeriesCoverage | None:
     return metadata.SeriesCoverage(days["first"], days["last"], days["published"], modified)
 
 
+@read_only
 def metric_download(request, slug, fmt):
     """/statistics/metrics/<slug>.csv|.xlsx|.json: one metric's full public series (`?as_of=`: as then)."""
     try:
@@ -468,6 +471,7 @@ def metric_download(request, slug, fmt):
     return response
 
 
+@read_only
 def all_data_csv(request):
     """/statistics/data.csv: every public figure, one tidy row each; from the cache, or streamed."""
     visible = Release.objects.public()
@@ -481,16 +485,19 @@ def all_data_csv(request):
     return reuse.described(response, reuse.csvw_url(request, "statistics:data-csvw"))
 
 
+@read_only
 def release_download_excel(request, period):
     """/statistics/<yyyy-mm-dd>.excel.csv: the release's CSV for Excel (a byte order mark first)."""
     return downloads.excel_ready(release_download(request, period, "csv"))
 
 
+@read_only
 def metric_download_excel(request, slug):
     """/statistics/metrics/<slug>.excel.csv: the series' CSV for Excel."""
     return downloads.excel_ready(metric_download(request, slug, "csv"))
 
 
+@read_only
 def all_data_csv_excel(request):
     """/statistics/data.excel.csv: every public figure, as a CSV for Excel."""
     return downloads.excel_ready(all_data_csv(request))
@@ -511,6 +518,7 @@ def _pdf_response(request, file, *, public: bool = True):
     return response
 
 
+@read_only
 def release_pdf(request, period):
     """The release summary as a PDF: public releases, or any release as a staff preview."""
     visible = Release.objects.public()
@@ -526,6 +534,7 @@ def release_pdf(request, period):
     return _pdf_response(request, file, public=not preview)
 
 
+@read_only
 def programme_pdf(request, slug):
     """A programme's metrics over the whole public archive, as a PDF."""
     programme = get_object_or_404(Programme.objects.active(), slug=slug)

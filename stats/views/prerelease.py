@@ -18,6 +18,7 @@ import dataclasses
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
 from stats.models import Release
 from stats.outputs import pdf
@@ -137,6 +138,7 @@ class PreReleaseView(ReleasePreviewView):
         }
 
 
+@csrf_exempt  # only GET goes further (_only): POST and the rest get 405, not a CSRF 403
 def pre_release_pdf(request, period, token):
     if refusal := _only(request, ["GET"]):
         return refusal

@@ -10,6 +10,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from common.http import read_only
 from stats import vintages
 from stats.models import Metric, Release
 from stats.outputs import downloads, files, metadata, payloads
@@ -57,6 +58,7 @@ def _zip_response(content: bytes, *, filename: str) -> HttpResponse:
 # --- CSV on the Web metadata ---------------------------------------------------------------------
 
 
+@read_only
 def release_csvw(request, period):
     """/statistics/<yyyy-mm-dd>.csv-metadata.json: the columns of a public release's CSV, described
     (`?as_of=`: of its CSV as published that day)."""
@@ -75,6 +77,7 @@ def release_csvw(request, period):
     )
 
 
+@read_only
 def metric_csvw(request, slug):
     """/statistics/metrics/<slug>.csv-metadata.json: the columns of a metric's series CSV, described
     (`?as_of=`: of the series as published that day)."""
@@ -89,6 +92,7 @@ def metric_csvw(request, slug):
     )
 
 
+@read_only
 def all_data_csvw(request):
     """/statistics/data.csv-metadata.json: the columns of the whole-dataset CSV, described."""
     return _metadata_response(
@@ -99,6 +103,7 @@ def all_data_csvw(request):
 # --- Zips ---------------------------------------------------------------------------------------
 
 
+@read_only
 def release_zip(request, period):
     """/statistics/<yyyy-mm-dd>.zip: a public release's CSV, its metadata, a README and the licence."""
     release = get_object_or_404(Release.objects.public(), period_date=period)
@@ -107,6 +112,7 @@ def release_zip(request, period):
     return _zip_response(content, filename=f"deployment-statistics-{period:%Y-%m-%d}.zip")
 
 
+@read_only
 def metric_zip(request, slug):
     """/statistics/metrics/<slug>.zip: a metric's series CSV, its metadata, a README and the licence."""
     metric = get_object_or_404(public_metrics(), slug=slug)
