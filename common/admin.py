@@ -13,6 +13,7 @@ from django.forms.boundfield import BoundField
 from django.http import Http404
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
@@ -39,7 +40,7 @@ class RowLabelledBoundField(BoundField):
         label = format_html(
             '<label class="visually-hidden" for="{}">{} for {}</label>',
             self.id_for_label,
-            str(self.label).capitalize(),
+            capfirst(self.label),
             self.form.instance,
         )
         return label + super().__str__()

@@ -226,8 +226,10 @@ def test_a_press_officer_s_week_has_no_accessibility_failures(sign_in, people, n
     officer.goto(officer.base + reverse("admin:index"))
     officer.get_by_role("link", name="Media contacts").last.click()
     accessible(officer, "contacts-list")
+    assert officer.get_by_label(re.compile("^Display order for NHS CFH press office")).count() == 1
     officer.get_by_role("link", name="NHS CFH press office").click()
     accessible(officer, "contact-change")
+    assert officer.get_by_role("checkbox", name="Electronic Prescription Service (EPS)").count() == 1
 
 
 def test_a_publisher_s_week_has_no_accessibility_failures(sign_in, people, in_review):
