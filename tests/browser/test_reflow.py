@@ -1,4 +1,5 @@
-"""Every kind of public page reads at 320 CSS px without scrolling sideways (WCAG 2.2, 1.4.10 Reflow).
+"""Every kind of public page reads at 320 CSS px, and on a 375 px phone, without scrolling sideways
+(WCAG 2.2, 1.4.10 Reflow).
 
 A wide data table may scroll inside its own box, which takes keyboard focus and is named, as 1.4.10
 allows for data tables; the page itself never does.
@@ -14,8 +15,6 @@ import pytest
 from .conftest import PASSWORD, screenshot, sideways_scroll
 
 pytestmark = pytest.mark.browser
-
-WIDTH = 320
 
 
 @pytest.fixture
@@ -125,9 +124,10 @@ def answer_with(status: int, html: str):
     return lambda route: route.fulfill(status=status, body=html, content_type="text/html")
 
 
-def test_no_public_page_scrolls_sideways_at_320_px(browser, week_with_everything):
+@pytest.mark.parametrize("width", [320, 375])
+def test_no_public_page_scrolls_sideways_on_a_phone(browser, week_with_everything, width):
     base = week_with_everything["site"].url
-    context = browser.new_context(viewport={"width": WIDTH, "height": 640}, is_mobile=True)
+    context = browser.new_context(viewport={"width": width, "height": 640}, is_mobile=True)
     page = context.new_page()
     too_wide, unnamed_boxes = {}, []
     for name, path in public_pages(week_with_everything["reader"]).items():
@@ -138,7 +138,7 @@ def test_no_public_page_scrolls_sideways_at_320_px(browser, week_with_everything
         page.evaluate("document.querySelectorAll('main details').forEach((d) => { d.open = true; })")
         if sideways_scroll(page):
             too_wide[name] = sideways_scroll(page)
-            screenshot(page, f"reflow-{WIDTH}-{name.replace(' ', '-').replace(',', '')}")
+            screenshot(page, f"reflow-{width}-{name.replace(' ', '-').replace(',', '')}")
         unnamed_boxes += [(name, box) for box in page.evaluate(SCROLLING_BOXES) if not box["usable"]]
     for name, (status, html) in error_pages().items():
         address = f"{base}/{name.replace(' ', '-')}/"
@@ -148,7 +148,7 @@ def test_no_public_page_scrolls_sideways_at_320_px(browser, week_with_everything
         if sideways_scroll(page):
             too_wide[name] = sideways_scroll(page)
     context.close()
-    assert too_wide == {}, f"pages wider than {WIDTH} px, by so many px: {too_wide}"
+    assert too_wide == {}, f"pages wider than {width} px, by so many px: {too_wide}"
     assert unnamed_boxes == [], "boxes that scroll sideways without keyboard focus or a name"
 
 
