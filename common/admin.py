@@ -3,13 +3,17 @@
 import datetime as dt
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.boundfield import BoundField
 from django.http import Http404
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 
@@ -26,6 +30,32 @@ class CheckedChangeList(ChangeList):
             return super().get_filters(request)
         except (OverflowError, ValueError) as error:
             raise IncorrectLookupParameters(error) from error
+
+
+class RowLabelledBoundField(BoundField):
+    """A box in an editable list, with a label a screen reader reads: "Display order for NHS CFH press
+    office" (the list's column heading alone does not name the box)."""
+
+    def __str__(self):
+        label = format_html(
+            '<label class="visually-hidden" for="{}">{} for {}</label>',
+            self.id_for_label,
+            capfirst(self.label),
+            self.form.instance,
+        )
+        return label + super().__str__()
+
+
+class RowLabelledListForm(forms.ModelForm):
+    bound_field_class = RowLabelledBoundField
+
+
+class RowLabelledListMixin:
+    """An editable list's boxes are named for their row and column."""
+
+    def get_changelist_form(self, request, **kwargs):
+        kwargs.setdefault("form", RowLabelledListForm)
+        return super().get_changelist_form(request, **kwargs)
 
 
 class CheckedLookupsMixin:
@@ -47,7 +77,7 @@ class CheckedLookupsMixin:
         return super().get_search_results(request, queryset, search_term)
 
 
-class RecordAdmin(CheckedLookupsMixin, admin.ModelAdmin):
+class RecordAdmin(RowLabelledListMixin, CheckedLookupsMixin, admin.ModelAdmin):
     """A model admin without history."""
 
 
@@ -89,7 +119,7 @@ def readable_changes(model, new_record, old_record, skip=()) -> list[tuple[str, 
     return [(str(c.field), str(c.old), str(c.new)) for c in changes]
 
 
-class HistoryAdmin(CheckedLookupsMixin, SimpleHistoryAdmin):
+class HistoryAdmin(RowLabelledListMixin, CheckedLookupsMixin, SimpleHistoryAdmin):
     """SimpleHistoryAdmin whose history of an id that cannot exist is not found; changes read as text."""
 
     def get_historical_record_context_helper(self, request, historical_record):

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
@@ -48,9 +49,11 @@ class MediaContactAdmin(NewsroomImportExportMixin, HistoryAdmin):
     search_fields = ("name", "organisation", "remit", "email")
     ordering = ("display_order", "name")
     prepopulated_fields = {"slug": ("name",)}
-    filter_horizontal = ("programmes",)
     actions = ["mark_verified"]
     formfield_overrides = {
+        # Programmes: a short list, ticked; every box is labelled with its programme (the two-list
+        # chooser hides its filter boxes' help in an aria-label a screen reader does not read).
+        models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple},
         models.URLField: {"assume_scheme": "https"},
         PhoneNumberField: {
             "error_messages": {"invalid": f"Enter a phone number that can be dialled: {PHONE_HELP}."}

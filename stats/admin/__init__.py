@@ -6,8 +6,13 @@ from phonenumber_field.modelfields import PhoneNumberField
 from common.admin import HistoryAdmin
 from contacts.resources import PHONE_HELP
 from stats import selectors
-from stats.admin.fields import FigureValueField, RequiredAutocompleteSelect, UKSplitDateTimeField
-from stats.admin.forms import FigureForm, FigureInlineForm
+from stats.admin.fields import (
+    FigureValueField,
+    LabelledSplitDateTime,
+    RequiredAutocompleteSelect,
+    UKSplitDateTimeField,
+)
+from stats.admin.forms import FigureForm, FigureInlineForm, StatementInlineForm
 from stats.admin.imports import (
     FigureImportExportMixin,
     MetricImportExportMixin,
@@ -134,6 +139,7 @@ class StatementFormSet(BaseInlineFormSet):
 
 class StatementInline(DraftOnlyInlineMixin, admin.TabularInline):
     model = Statement
+    form = StatementInlineForm
     formset = StatementFormSet
     extra = 0
     fields = ("programme", "order", "text")
@@ -147,7 +153,7 @@ class ReleaseAdmin(ReleaseWorkflowMixin, ReleaseImportExportMixin, HistoryAdmin)
     list_display = ("period", "state", "publish_time", "last_edited_by", "version")
     list_display_links = ("period",)
     formfield_overrides = {
-        models.DateTimeField: {"form_class": UKSplitDateTimeField},
+        models.DateTimeField: {"form_class": UKSplitDateTimeField, "widget": LabelledSplitDateTime},
         PhoneNumberField: {
             "error_messages": {"invalid": f"Enter a phone number that can be dialled: {PHONE_HELP}."}
         },

@@ -14,6 +14,7 @@ from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.db.models.fields import BLANK_CHOICE_DASH
 from django.utils import timezone
+from django.utils.html import format_html
 
 from stats.wording import formatting, ukclock
 from stats.wording.parsing import parse_number
@@ -62,11 +63,27 @@ class FigureValueField(forms.DecimalField):
             raise ValidationError(message[:1].upper() + message[1:], code="invalid") from None
 
 
+class LabelledSplitDateTime(widgets.AdminSplitDateTime):
+    """The admin's date and time boxes, with "Date:" and "Time:" as their labels (a screen reader reads
+    them as each box's name), not as loose text beside them."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        date, time = context["widget"]["subwidgets"][:2]
+        context["date_label"] = format_html(
+            '<label for="{}">{}</label>', date["attrs"]["id"], context["date_label"]
+        )
+        context["time_label"] = format_html(
+            '<label for="{}">{}</label>', time["attrs"]["id"], context["time_label"]
+        )
+        return context
+
+
 class UKSplitDateTimeField(forms.SplitDateTimeField):
     """A date and a UK time; a time the clocks skip or repeat that day is refused, with the choices."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("widget", widgets.AdminSplitDateTime)
+        kwargs.setdefault("widget", LabelledSplitDateTime)
         super().__init__(**kwargs)
 
     def compress(self, data_list):

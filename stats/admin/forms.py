@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.admin import widgets
 from django.core.exceptions import ValidationError
 from django.db.models import Case, When
+from django.utils.text import Truncator
 
 from stats.admin.fields import FigureValueField, UKSplitDateTimeField
 from stats.models import Figure, Release, Statement
@@ -64,11 +65,28 @@ VALUE_FIELDS = {"value", "qualifier", "as_of"}
 class FigureInlineForm(forms.ModelForm):
     """Editing a copied figure's value counts as confirming it."""
 
+    @property
+    def row_label(self) -> str:
+        """Names the row's boxes for a screen reader: "Value for Prescription messages transmitted"."""
+        return self.instance.metric.name if self.instance.metric_id else "the new figure"
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk and VALUE_FIELDS & set(self.changed_data):
             cleaned["is_confirmed"] = True
         return cleaned
+
+
+class StatementInlineForm(forms.ModelForm):
+    """A bullet in the release's table of bullets."""
+
+    @property
+    def row_label(self) -> str:
+        """Names the row's boxes for a screen reader: "Text for Choose and Book bullet “Over 22 million…”"."""
+        statement = self.instance
+        if not statement.pk:
+            return "the new bullet"
+        return f"{statement.programme} bullet “{Truncator(statement.text).words(5)}”"
 
 
 class FigureForm(ReleaseVersionForm):
