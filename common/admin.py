@@ -37,6 +37,8 @@ class RowLabelledBoundField(BoundField):
     office" (the list's column heading alone does not name the box)."""
 
     def __str__(self):
+        if self.is_hidden:  # the row's id: nothing to read, and a label may not name a hidden input
+            return super().__str__()
         label = format_html(
             '<label class="visually-hidden" for="{}">{} for {}</label>',
             self.id_for_label,
