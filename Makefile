@@ -11,7 +11,16 @@ PIP_TOOLS := pip-tools==7.6.2
 
 .PHONY: install lock run serve test lint check clean
 
-install: $(STAMP)
+# The site's own styles and scripts, collected again whenever one changes (pages name the
+# collected, fingerprinted copies).
+STATIC_SOURCES := $(shell find static/css static/js -type f 2>/dev/null)
+COLLECTED := staticfiles/staticfiles.json
+
+install: $(STAMP) $(COLLECTED)
+
+$(COLLECTED): $(STAMP) $(STATIC_SOURCES)
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	touch $(COLLECTED)
 
 # The lock is the whole set: --no-deps, so nothing outside it is resolved, and `pip check` fails
 # if pyproject.toml asks for something the lock lacks (run `make lock`). The project itself is
