@@ -276,3 +276,9 @@ def test_a_publisher_s_week_has_no_accessibility_failures(sign_in, people, in_re
         publisher.get_by_role("link", name=step).click()
         accessible(publisher, step.lower().replace(" ", "-"))
         publisher.go_back()
+
+    publisher.goto(publisher.base + reverse("admin:index"))
+    publisher.get_by_role("link", name="Pre-release access breaches").click()
+    accessible(publisher, "pre-release-breaches")
+    publisher.get_by_role("link", name="Add pre-release access breach").click()
+    accessible(publisher, "pre-release-breach-add")
