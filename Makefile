@@ -11,10 +11,10 @@ PIP_TOOLS := pip-tools==7.6.2
 
 .PHONY: install lock run serve test lint check clean
 
-# The site's own styles and scripts, collected again whenever one changes (pages name the
-# collected, fingerprinted copies).
+# The site's own styles and scripts, collected again whenever one changes (the site serves the
+# collected copies).
 STATIC_SOURCES := $(shell find static/css static/js -type f 2>/dev/null)
-COLLECTED := staticfiles/staticfiles.json
+COLLECTED := staticfiles/.collected
 
 install: $(STAMP) $(COLLECTED)
 
