@@ -395,7 +395,7 @@ class Release(models.Model):
 
     @property
     def period_label(self) -> str:
-        return f"{self.period_date.day} {self.period_date:%B %Y}"
+        return ukclock.day_label(self.period_date)
 
     @property
     def heading(self) -> str:

@@ -25,6 +25,7 @@ from common.keeping import keeping, may_keep
 from stats.models import Figure, Metric, Programme, Release, ReleaseFile
 from stats.outputs import bundles, downloads, metadata, payloads
 from stats.selectors import build_release_document
+from stats.wording import ukclock
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ def release_csvw(document, *, request, csv_url: str = "", source: str = "", vint
     return metadata.csvw(
         csv_url=csv_url or web_csv,
         title=f"{document.heading}: figures"
-        + (f", as published by {metadata.uk_day_of(vintage.day)}" if vintage else ""),
+        + (f", as published by {ukclock.day_label(vintage.day)}" if vintage else ""),
         description=release.summary.strip() or f"The figures of the release for w/c {release.period_label}.",
         landing_page=page,
         modified=revisions[-1].created_at if revisions else document.publish_at,
@@ -271,7 +272,7 @@ def series_csvw(metric, *, request, csv_url: str = "", source: str = "", vintage
     return metadata.csvw(
         csv_url=csv_url or web_csv,
         title=f"{metric.name} ({metric.programme.name}): every public figure"
-        + (f", as published by {metadata.uk_day_of(vintage.day)}" if vintage else ""),
+        + (f", as published by {ukclock.day_label(vintage.day)}" if vintage else ""),
         description=(metric.definition.strip() + " " if metric.definition.strip() else "")
         + "One row per weekly release, oldest first.",
         landing_page=request.build_absolute_uri(metric.get_absolute_url()),

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from django.utils.safestring import SafeString, mark_safe
 
 from stats.outputs import downloads
-from stats.wording import formatting
+from stats.wording import formatting, ukclock
 from stats.wording.ukclock import UK
 
 LICENCE_NAME = "Open Government Licence v3.0"
@@ -168,8 +168,7 @@ def revision_corrections(corrections: Iterable) -> list:
 
 
 def uk_day(moment: dt.datetime) -> str:
-    local = moment.astimezone(UK)
-    return f"{local.day} {local:%B %Y}"
+    return ukclock.day_label(moment.astimezone(UK))
 
 
 def revision_text(correction) -> str:
@@ -275,15 +274,11 @@ def series_citation(metric, coverage: SeriesCoverage | None, *, url: str, organi
     """How to cite a measure's series: its name, the periods it covers, its permanent address."""
     if coverage is None:
         return f"{organisation}. {metric.name} ({metric.programme.name}), weekly deployment statistics. {url}"
-    weeks = f"w/c {uk_day_of(coverage.first)} to w/c {uk_day_of(coverage.last)}"
+    weeks = f"w/c {ukclock.day_label(coverage.first)} to w/c {ukclock.day_label(coverage.last)}"
     return (
         f"{organisation} ({coverage.modified.astimezone(UK).year}). {metric.name} ({metric.programme.name}), "
         f"weekly deployment statistics, {weeks}. {url}"
     )
-
-
-def uk_day_of(day: dt.date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 def _week(first: dt.date, last: dt.date) -> str:

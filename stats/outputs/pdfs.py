@@ -56,7 +56,7 @@ def _day(day: date | None) -> str:
 
 def _long_day(day: date | None) -> str:
     """A day as the contact cards on the page give it: "3 March 2010"."""
-    return f"{day.day} {day:%B %Y}" if day else ""
+    return ukclock.day_label(day) if day else ""
 
 
 def _dialled(dial) -> str:

@@ -28,6 +28,11 @@ def zone_label(moment: dt.datetime) -> str:
     return moment.astimezone(UK).tzname() or "UK time"
 
 
+def day_label(day: dt.date) -> str:
+    """A day as the site writes it: "3 March 2010"."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def uk_label(moment: dt.datetime | None, *, weekday: bool = True, seconds: bool = False) -> str:
     """e.g. "Wednesday 10 March 2010, 09:30 GMT" (with `seconds`, "09:31:12 GMT")."""
     if moment is None:
