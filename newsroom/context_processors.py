@@ -34,9 +34,9 @@ def navigation(request):
         {
             "text": "Statistics",
             "href": latest,
-            "current": view_name.startswith("statistics:") and view_name != "statistics:archive",
+            "current": view_name.startswith("statistics:") and not view_name.startswith("statistics:archive"),
         },
-        {"text": "All releases", "href": archive, "current": view_name == "statistics:archive"},
+        {"text": "All releases", "href": archive, "current": view_name.startswith("statistics:archive")},
         {"text": "Media contacts", "href": contacts, "current": path.startswith("/contacts/")},
     ]
     return {

@@ -31,6 +31,18 @@ class MetricSitemap(Sitemap):
         return Metric.objects.filter(programme__is_active=True)
 
 
+class ArchiveYearSitemap(Sitemap):
+    """The archive's page for each year with a public release."""
+
+    changefreq = "weekly"
+
+    def items(self):
+        return Release.objects.public().dates("period_date", "year", order="DESC")
+
+    def location(self, item):
+        return reverse("statistics:archive-year", args=[item.year])
+
+
 class PageSitemap(Sitemap):
     changefreq = "weekly"
     priority = 0.8
@@ -45,6 +57,7 @@ class PageSitemap(Sitemap):
 sitemaps = {
     "pages": PageSitemap,
     "releases": ReleaseSitemap,
+    "archive": ArchiveYearSitemap,
     "programmes": ProgrammeSitemap,
     "metrics": MetricSitemap,
 }

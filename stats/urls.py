@@ -15,6 +15,7 @@ urlpatterns = [
     path("<isodate:period>.excel.csv", views.release_download_excel, name="release-download-excel"),
     path("<isodate:period>.<dataformat:fmt>", views.release_download, name="release-download"),
     path("archive/", views.ArchiveView.as_view(), name="archive"),
+    path("archive/<int:year>/", views.ArchiveView.as_view(), name="archive-year"),
     path("programmes/<slug:slug>/", views.ProgrammeDetailView.as_view(), name="programme-detail"),
     path("metrics/<slug:slug>/", views.MetricDetailView.as_view(), name="metric-detail"),
     path("metrics/<slug:slug>.<dataformat:fmt>", views.metric_download, name="metric-download"),

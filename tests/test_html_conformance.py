@@ -227,6 +227,7 @@ def site_pages(pages: Pages, client, world: World) -> None:
         pages.get(client, "release", release.get_absolute_url())
     pages.get(client, "release (withdrawn)", world.withdrawn.get_absolute_url(), status=410)
     pages.get(client, "archive", reverse("statistics:archive"))
+    pages.get(client, "archive", reverse("statistics:archive-year", args=[world.oldest.period_date.year]))
     pages.get(client, "revisions", reverse("statistics:revision-list"))
     pages.get(client, "calendar", reverse("statistics:release-calendar"))
     pages.get(client, "compliance", reverse("statistics:compliance"))

@@ -59,18 +59,20 @@ PAGE_QUERY_LIMITS = {
     "/statistics/": 13,
     "/statistics/2010-03-03/": 13,
     "/statistics/2009-06-03/": 13,
-    "/statistics/archive/": 1,
+    "/statistics/archive/": 2,  # the years with their counts, then one year's releases
+    "/statistics/archive/2009/": 2,
     "/statistics/programmes/eps/": 4,
     "/statistics/metrics/eps-messages-total/": 4,
     "/statistics/metrics/eps-messages-total/?sort=value&page=2": 4,
     "/search/?q=prescription": 4,
     "/feed/": 2,  # the releases, then their headline charts' figures (described in each entry)
-    "/sitemap.xml": 6,
+    "/sitemap.xml": 8,  # each section: how many, then the page of them
     "/statistics/2010-03-03.csv": 13,
     "/statistics/2010-03-03.xlsx": 13,
     "/statistics/2010-03-03.json": 13,
     "/statistics/metrics/eps-messages-total.csv": 2,
-    "/api/v1/releases/": 1,
+    "/api/v1/releases/": 2,  # how many in all, then one page
+    "/api/v1/releases/?page=2&per_page=10": 2,
     "/api/v1/metrics/eps-messages-total/": 2,
 }
 
@@ -222,14 +224,23 @@ def test_correction_notices_appear_on_the_release(client, seed_release):
 # -- Archive, programme, metric ----------------------------------------------------------------
 
 
-def test_archive_groups_public_releases_by_year(client, seed_release, hidden_releases):
-    generate_history(weeks=10)
+def test_archive_shows_a_year_to_a_page_with_every_year_to_go_to(client, seed_release, hidden_releases):
+    generate_history(weeks=10)  # back to w/c 23 December 2009
     html = page(client, "/statistics/archive/")
-    assert '<h2 id="year-2010">2010</h2>' in html
-    assert '<h2 id="year-2009">2009</h2>' in html
-    assert html.count('class="newsroom-archive__item"') == 11
+    assert "11 releases from 2009 to 2010, newest first" in html
+    assert '<h2 id="year-2010">2010: 9 releases</h2>' in html
+    assert html.count('class="newsroom-archive__item"') == 9
     assert "/statistics/2010-03-10/" not in html and "/statistics/2010-03-17/" not in html
     assert html.index("w/c 3 March 2010") < html.index("w/c 24 February 2010")
+    assert "w/c 30 December 2009" not in html
+    assert '<a href="/statistics/archive/2009/">2009<span class="nhsuk-u-visually-hidden"> (2 releases)' in html
+
+    earlier = page(client, "/statistics/archive/2009/")
+    assert '<h2 id="year-2009">2009: 2 releases</h2>' in earlier
+    assert earlier.count('class="newsroom-archive__item"') == 2
+    assert earlier.index("w/c 30 December 2009") < earlier.index("w/c 23 December 2009")
+    assert '<a href="/statistics/archive/2009/" aria-current="page">' in earlier
+    assert client.get("/statistics/archive/2008/").status_code == 404  # no release that year
 
 
 def test_programme_page_shows_each_metric_latest_value_and_chart(client, seed_release):
@@ -399,6 +410,42 @@ def test_api_lists_public_releases_and_serves_one(client, hidden_releases):
     assert [f["value"] for f in series["figures"]] == [306_774_292]
     assert client.get("/api/v1/metrics/nope/").status_code == 404
 
+
+
+def test_api_release_list_comes_a_page_at_a_time_and_links_every_page(client, seed_release, hidden_releases):
+    generate_history(weeks=10)  # 11 public releases
+    first = client.get("/api/v1/releases/?per_page=4")
+    data = json.loads(first.content)
+    assert (data["count"], data["page"], data["pages"], data["per_page"]) == (11, 1, 3, 4)
+    assert [r["period"] for r in data["releases"]] == ["2010-03-03", "2010-02-24", "2010-02-17", "2010-02-10"]
+    assert data["links"]["prev"] is None
+    assert first["Link"] == (
+        '<http://testserver/api/v1/releases/?page=1&per_page=4>; rel="first", '
+        '<http://testserver/api/v1/releases/?page=2&per_page=4>; rel="next", '
+        '<http://testserver/api/v1/releases/?page=3&per_page=4>; rel="last"'
+    )
+    periods, url = [], data["links"]["first"]
+    while url:  # as a reuser walks it: next to the end
+        data = json.loads(page(client, url))
+        periods += [r["period"] for r in data["releases"]]
+        url = data["links"]["next"]
+    assert len(periods) == 11 and periods == sorted(periods, reverse=True)
+    assert "2010-03-10" not in periods and "2010-03-17" not in periods  # the draft and the embargoed
+    assert data["links"]["prev"] == "http://testserver/api/v1/releases/?page=2&per_page=4"
+
+    assert json.loads(page(client, "/api/v1/releases/"))["per_page"] == 50
+    for query, parameter, value in (
+        ("page=0", "page", "0"),
+        ("page=two", "page", "two"),
+        ("per_page=101", "per_page", "101"),
+        ("per_page=-1", "per_page", "-1"),
+    ):
+        response = client.get(f"/api/v1/releases/?{query}")
+        assert response.status_code == 400, query
+        assert json.loads(response.content) | {"error": ""} == {"error": "", "parameter": parameter, "value": value}
+    beyond = client.get("/api/v1/releases/?page=4&per_page=4")
+    assert beyond.status_code == 404
+    assert json.loads(beyond.content)["error"] == "There is no page 4: with 4 a page, the releases fill 3 pages."
 
 # -- Feed, sitemap, robots, health, errors --------------------------------------------------------
 

@@ -8,7 +8,9 @@ blame, the "parameter" and the "value" given), for 400, 404 (under /api/v1/, wha
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlencode
 
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.urls import reverse
 
@@ -65,16 +67,77 @@ def api_view(view):
     return operation
 
 
+# A page of the release list: a year of weeks and a little over by default, so it costs no more
+# than a release page however long the history grows.
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
+
+class BadPage(ValueError):
+    def __init__(self, message: str, *, parameter: str, value: str):
+        super().__init__(message)
+        self.parameter, self.value = parameter, value
+
+
+def _whole_number(request, parameter: str, *, default: int, maximum: int | None = None) -> int:
+    """A query parameter that must be a whole number from 1 (to `maximum`)."""
+    value = request.GET.get(parameter)
+    if value is None:
+        return default
+    within = f"from 1 to {maximum}" if maximum else "from 1 up"
+    if not (value.isascii() and value.isdigit()) or int(value) < 1 or (maximum and int(value) > maximum):
+        raise BadPage(f"{parameter} must be a whole number {within}.", parameter=parameter, value=value)
+    return int(value)
+
+
+def _page_url(request, number: int, per_page: int) -> str:
+    query = {"page": number} | ({"per_page": per_page} if per_page != PAGE_SIZE else {})
+    return request.build_absolute_uri(f"{request.path}?{urlencode(query)}")
+
+
 @api_view
 def release_list(request):
-    """GET /api/v1/releases/: every public release, newest first (summaries)."""
+    """GET /api/v1/releases/: public releases, newest first (summaries), a page at a time.
+
+    `?page=` (from 1) and `?per_page=` (1–MAX_PAGE_SIZE); the pages either side, the first and the
+    last are linked in the body and in a `Link` header (RFC 8288), as GitHub's API does.
+    """
+    try:
+        number = _whole_number(request, "page", default=1)
+        per_page = _whole_number(request, "per_page", default=PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+    except BadPage as bad:
+        return error(str(bad), status=400, parameter=bad.parameter, value=bad.value)
     releases = Release.objects.public().order_by("-period_date")
-    return _json(
+    paginator = Paginator(releases, per_page, allow_empty_first_page=True)
+    if number > paginator.num_pages:
+        return error(
+            f"There is no page {number}: with {per_page} a page, the releases fill "
+            f"{paginator.num_pages} page{'s' if paginator.num_pages != 1 else ''}.",
+            status=404,
+            parameter="page",
+            value=str(number),
+        )
+    page = paginator.page(number)
+    links = {
+        "first": 1,
+        "prev": page.previous_page_number() if page.has_previous() else None,
+        "next": page.next_page_number() if page.has_next() else None,
+        "last": paginator.num_pages,
+    }
+    urls = {rel: _page_url(request, n, per_page) if n else None for rel, n in links.items()}
+    response = _json(
         {
             "api_version": API_VERSION,
-            "releases": [payloads.release_summary(r, request=request) for r in releases],
+            "count": paginator.count,
+            "page": number,
+            "pages": paginator.num_pages,
+            "per_page": per_page,
+            "links": urls,
+            "releases": [payloads.release_summary(r, request=request) for r in page.object_list],
         }
     )
+    response["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in urls.items() if url)
+    return response
 
 
 @api_view

@@ -16,7 +16,7 @@ from stats.designations import Designation
 from stats.models import Metric, Release
 from stats.outputs import metadata
 from stats.outputs.payloads import API_VERSION
-from stats.views.api import api_view
+from stats.views.api import MAX_PAGE_SIZE, PAGE_SIZE, api_view
 from stats.views.pages import statistics_crumbs
 from stats.wording import formatting
 
@@ -202,7 +202,25 @@ SCHEMAS = {
         }
     ),
     "ReleaseList": _object(
-        {"api_version": {"type": "integer", "const": API_VERSION}, "releases": _array(_ref("ReleaseSummary"))}
+        {
+            "api_version": {"type": "integer", "const": API_VERSION},
+            "count": {"type": "integer", "minimum": 0, "description": "Public releases in all pages."},
+            "page": {"type": "integer", "minimum": 1},
+            "pages": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            "links": _object(
+                {
+                    "first": URI,
+                    "prev": _nullable(URI),
+                    "next": _nullable(URI),
+                    "last": URI,
+                },
+                description="The pages either side (null at either end), the first and the last; the "
+                "same as the Link header.",
+            ),
+            "releases": _array(_ref("ReleaseSummary")),
+        },
+        description="One page of public releases, newest first.",
     ),
     "MetricSummary": _object(
         {"slug": TEXT, "name": TEXT, "programme": TEXT, "kind": KIND, "unit": TEXT, "api_url": URI}
@@ -270,6 +288,22 @@ PARAMETERS = {
             "bookings": {"summary": "Choose and Book bookings made", "value": "cab-bookings-total"},
         },
     },
+    "page": {
+        "name": "page",
+        "in": "query",
+        "required": False,
+        "description": "Which page, from 1 (the newest releases).",
+        "schema": {"type": "integer", "minimum": 1, "default": 1},
+        "examples": {"second": {"summary": "The second page", "value": 2}},
+    },
+    "per_page": {
+        "name": "per_page",
+        "in": "query",
+        "required": False,
+        "description": f"How many releases a page holds, 1 to {MAX_PAGE_SIZE}.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": PAGE_SIZE},
+        "examples": {"year": {"summary": "A year of weeks", "value": 52}},
+    },
     "as_of": {
         "name": "as_of",
         "in": "query",
@@ -335,8 +369,24 @@ def _get(operation_id: str, summary: str, responses: dict, *, parameters=(), des
 PATHS = {
     "/api/v1/releases/": _get(
         "listReleases",
-        "Every public release, newest first",
-        {"200": _ok("Release summaries.", "ReleaseList")},
+        "Public releases, newest first, a page at a time",
+        {
+            "200": {
+                **_ok("A page of release summaries.", "ReleaseList"),
+                "headers": {
+                    "Link": {
+                        "description": 'The first, previous, next and last pages (RFC 8288): rel="first", '
+                        '"prev", "next", "last".',
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            "400": _error("page or per_page is not a whole number in range."),
+            "404": _error("There is no such page: it is after the last."),
+        },
+        parameters=("page", "per_page"),
+        description="Follow `links.next` (or the Link header's rel=\"next\") to the end for every release.",
     ),
     "/api/v1/releases/{period}/": _get(
         "getRelease",

@@ -3,7 +3,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import ExtractYear
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -262,37 +263,60 @@ def release_download(request, period, fmt):
 
 
 class ArchiveView(TemplateView):
-    """Every public release, newest first, grouped by year."""
+    """Public releases, newest first, a year to a page: the latest year at /statistics/archive/, any
+    other at /statistics/archive/<year>/, each with every year to go to and how many it holds. A page
+    costs the same however long the history grows."""
 
     template_name = "statistics/archive.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        years = self.years()
+        year = kwargs.get("year", years[0]["year"] if years else None)
+        if "year" in kwargs and year not in {y["year"] for y in years}:
+            raise Http404(f"No release for a week of {year} has been published.")
         context["archive"] = renditions.series_body(
-            "archive",
+            f"archive:{year}",
             site=self.request.build_absolute_uri("/"),
             render=lambda: render_to_string(
-                "statistics/includes/archive_list.html", self.list_context(), request=self.request
+                "statistics/includes/archive_list.html", self.list_context(year, years), request=self.request
             ),
         )
-        context["breadcrumbs"] = statistics_crumbs()
+        context["year"] = year if "year" in kwargs else None
+        context["breadcrumbs"] = statistics_crumbs(*([archive_crumb()] if "year" in kwargs else []))
         return context
 
     @staticmethod
-    def list_context() -> dict:
+    def years() -> list[dict]:
+        """Each year with public releases, newest first: its releases, synthetic ones among them (one query)."""
+        return list(
+            Release.objects.public()
+            .annotate(year=ExtractYear("period_date"))
+            .values("year")
+            .annotate(count=Count("pk"), synthetic=Count("pk", filter=Q(is_synthetic=True)))
+            .order_by("-year")
+        )
+
+    @staticmethod
+    def list_context(year: int | None, years: list[dict]) -> dict:
         releases = list(
             Release.objects.public()
+            .filter(period_date__year=year)
             .order_by("-period_date")
             .only("period_date", "title", "summary", "is_synthetic", "publish_at")
         )
-        years: dict[int, list[Release]] = {}
-        for release in releases:
-            years.setdefault(release.period_date.year, []).append(release)
         return {
-            "years": sorted(years.items(), reverse=True),
-            "release_count": len(releases),
-            "synthetic_count": sum(r.is_synthetic for r in releases),
+            "year": year,
+            "years": years,
+            "releases": releases,
+            "release_count": sum(y["count"] for y in years),
+            "synthetic_count": sum(y["synthetic"] for y in years),
+            "first_year": years[-1]["year"] if years else None,
         }
+
+
+def archive_crumb() -> tuple[str, str]:
+    return "All releases", reverse("statistics:archive")
 
 
 def statistics_crumbs(*parents) -> list[dict]:

@@ -19,6 +19,7 @@ PAGES = (
     "/statistics/2010-03-03/",
     "/statistics/2009-09-02/",
     "/statistics/archive/",
+    "/statistics/archive/2009/",
     "/statistics/calendar/",
     "/statistics/revisions/",
     "/statistics/compliance/",
@@ -99,6 +100,20 @@ def test_the_calendar_and_revisions_are_a_click_away_from_a_release(reader, site
     page.go_back()
     page.locator("footer").get_by_role("link", name="Revisions and corrections").click()
     assert "Revisions" in page.locator("h1").inner_text()
+
+
+def test_a_reader_finds_an_older_release_through_its_year_in_the_archive(reader, site):
+    page = reader(320)
+    page.goto(site.url + "/")
+    page.locator("footer").get_by_role("link", name="All releases").click()
+    years = page.get_by_role("navigation", name="Choose a year")
+    assert years.get_by_role("link", name="2010").get_attribute("aria-current") == "page"
+    assert page.get_by_role("link", name="Deployment statistics for w/c 2 September 2009").count() == 0
+    years.get_by_role("link", name="2009").click()
+    assert page.url.endswith("/statistics/archive/2009/")
+    assert page.locator("h1").inner_text().endswith("2009")
+    page.get_by_role("link", name="Deployment statistics for w/c 2 September 2009").click()
+    assert "w/c 2 September 2009" in page.locator("h1").inner_text()
 
 
 def test_a_keyboard_user_reaches_the_downloads_without_meeting_a_link_twice(reader, site):

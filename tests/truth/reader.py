@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -77,6 +78,21 @@ class Reader:
             assert response.status_code == status, f"{path}: {response.status_code}"
         return response
 
+    def archive(self) -> bytes:
+        """The archive's first page (the latest year) and, through its links, every other year's."""
+        first = self.get("/statistics/archive/").content
+        others = re.findall(rb'href="(/statistics/archive/\d{4}/)">', first)  # not the one it shows
+        return first + b"".join(self.get(url.decode()).content for url in others)
+
+    def api_release_list(self) -> dict:
+        """Every page of the API's release list, followed through `links.next` as a reuser would."""
+        releases, url = [], "/api/v1/releases/"
+        while url:
+            data = json.loads(self.get(url).content)
+            releases += data["releases"]
+            url = data["links"]["next"]
+        return {**data, "releases": releases}
+
     def parse(self, parser, content, **options) -> Facts:
         raw = content if isinstance(content, bytes) else json.dumps(content, sort_keys=True).encode()
         key = (parser.__name__, hashlib.sha256(raw).hexdigest(), repr(sorted(options.items())))
@@ -134,16 +150,14 @@ class Reader:
             if latest.status_code == 200
             else {},
             "home page": self.parse(parsers.home, self.get("/").content),
-            "archive": self.parse(parsers.archive, self.get("/statistics/archive/").content),
+            "archive": self.parse(parsers.archive, self.archive()),
             "Atom feed": self.parse(parsers.feed, self.get("/feed/").content),
             "calendar page": self.parse(parsers.calendar_page, self.get("/statistics/calendar/").content),
             "calendar .ics": parsers.calendar_ics(self.get("/statistics/calendar.ics").content, now=now),
             "revisions page": self.parse(
                 parsers.revisions_page, self.get("/statistics/revisions/").content, periods=tuple(public)
             ),
-            "API release list": self.parse(
-                parsers.api_release_list, json.loads(self.get("/api/v1/releases/").content)
-            ),
+            "API release list": self.parse(parsers.api_release_list, self.api_release_list()),
             "data.csv": self.parse(parsers.csv_figures, body(self.get("/statistics/data.csv"))),
         }
 
