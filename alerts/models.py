@@ -128,6 +128,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last took it to send.")
+    claim = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="The batch a worker last took it in, to send."
+    )
     sent_at = models.DateTimeField(null=True, blank=True, help_text="When the mail server accepted it.")
     error = models.TextField(blank=True)
 

@@ -2,16 +2,18 @@
 
 Every function here may be called again at any time, and by several workers at once: none sends
 any email twice. For each event a Delivery row per subscriber is written first (bulk, ignoring
-those already there); a worker then claims a row with one conditional UPDATE (pending → sending:
-an update count of 1 means it is this worker's to send), sends it, and marks it sent as soon as the
-mail server accepts it. A worker killed between sending and marking leaves the row "sending":
+those already there); a worker then claims a batch of rows with one conditional UPDATE (pending →
+sending, stamped with the batch's own id: the rows that carry it are this worker's to send), sends
+them one by one, and marks each sent as soon as the mail server accepts it: one commit a message
+and one a batch. A worker killed between sending and marking leaves the row "sending":
 `resume_pending` sends it again after NEWSROOM_ALERTS_STALE_SECONDS, with the same Message-ID, so
 the receiving mail system sees the same message. A refused address is marked failed with the
 error, and the rest of the batch goes on; a mail server that cannot be reached leaves the rows
 pending for the catch-up.
 
 Nothing is ever sent to an address that is not confirmed or has unsubscribed: that is checked for
-each message just before it is sent, as is (for a release) that the release is public.
+each message as its batch is claimed, at most about half a second before it is sent, as is (for a
+release) that the release is public.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import smtplib
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,12 +168,37 @@ def _record(event: str, recipients) -> None:
     )
 
 
-def _claim(pk: int) -> bool:
-    """Take a pending delivery to send; True only for the one worker whose update changed the row."""
-    claimed = Delivery.objects.filter(pk=pk, status=Status.PENDING).update(
-        status=Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+# Deliveries are claimed together, as many as are sent in about half a second at the pace limit
+# (at most MAX_BATCH): what is checked as a batch is claimed is never more than that moment old.
+MAX_BATCH = 100
+
+
+def _batch_size() -> int:
+    rate = settings.NEWSROOM_ALERTS_PER_SECOND
+    return MAX_BATCH if rate <= 0 else max(1, min(MAX_BATCH, int(rate / 2)))
+
+
+def _claim(ids: list[int]) -> list[Delivery]:
+    """Take a batch of pending deliveries to send, with their subscribers and what they chose; only
+    the rows this worker's one conditional UPDATE changed (another worker may have some of them)."""
+    claim = uuid.uuid4()
+    Delivery.objects.filter(pk__in=ids, status=Status.PENDING).update(
+        status=Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1, claim=claim
     )
-    return claimed == 1
+    return list(
+        Delivery.objects.filter(pk__in=ids, claim=claim, status=Status.SENDING)
+        .select_related("subscriber")
+        .prefetch_related("subscriber__programmes")
+        .order_by("pk")
+    )
+
+
+def _unclaim(deliveries: list[Delivery]) -> None:
+    """Claimed but never tried (the mail server went away first): pending again, the try not counted."""
+    if deliveries:
+        Delivery.objects.filter(pk__in=[d.pk for d in deliveries], status=Status.SENDING).update(
+            status=Status.PENDING, attempts=F("attempts") - 1
+        )
 
 
 def _finish(delivery: Delivery, status: str, error: str = "") -> str:
@@ -219,26 +247,37 @@ def _send_one(delivery: Delivery, content, mailer: Mailer) -> str:
     return _finish(delivery, Status.SENT)
 
 
+def _send_batch(batch: list[Delivery], content_for: Callable[[str], object], mailer: Mailer) -> Counter:
+    """Send a claimed batch, each marked sent as the mail server accepts it (so a worker killed
+    mid-batch leaves at most the one in flight to send again); those never tried go back to pending."""
+    outcome: Counter = Counter()
+    tried = 0
+    try:
+        for delivery in batch:
+            tried += 1
+            try:
+                content = content_for(delivery.event)
+            except NotSendable as error:
+                outcome[_finish(delivery, Status.FAILED, f"Not sent: {error}")] += 1
+                continue
+            outcome[_send_one(delivery, content, mailer)] += 1
+    finally:
+        _unclaim(batch[tried:])
+    return outcome
+
+
 def _send_pending(deliveries, content_for: Callable[[str], object]) -> Counter:
-    """Claim and send every pending delivery among `deliveries`, oldest first; counts by outcome."""
+    """Claim and send every pending delivery among `deliveries`, oldest first, a batch at a time;
+    counts by outcome."""
     ids = list(deliveries.filter(status=Status.PENDING).order_by("pk").values_list("pk", flat=True))
     outcome: Counter = Counter()
     if not ids:
         return outcome
     try:
         with Mailer() as mailer:
-            for pk in ids:
-                if not _claim(pk):
-                    continue  # another worker has it
-                delivery = Delivery.objects.select_related("subscriber").filter(pk=pk).first()
-                if delivery is None:  # its subscriber was deleted meanwhile
-                    continue
-                try:
-                    content = content_for(delivery.event)
-                except NotSendable as error:
-                    outcome[_finish(delivery, Status.FAILED, f"Not sent: {error}")] += 1
-                    continue
-                outcome[_send_one(delivery, content, mailer)] += 1
+            size = _batch_size()
+            for start in range(0, len(ids), size):
+                outcome += _send_batch(_claim(ids[start : start + size]), content_for, mailer)
     except ConnectionLost as error:
         logger.error("Alerts paused, to be sent again by the catch-up: %s", error)
     return outcome

@@ -233,7 +233,9 @@ def test_archive_shows_a_year_to_a_page_with_every_year_to_go_to(client, seed_re
     assert "/statistics/2010-03-10/" not in html and "/statistics/2010-03-17/" not in html
     assert html.index("w/c 3 March 2010") < html.index("w/c 24 February 2010")
     assert "w/c 30 December 2009" not in html
-    assert '<a href="/statistics/archive/2009/">2009<span class="nhsuk-u-visually-hidden"> (2 releases)' in html
+    assert (
+        '<a href="/statistics/archive/2009/">2009<span class="nhsuk-u-visually-hidden"> (2 releases)' in html
+    )
 
     earlier = page(client, "/statistics/archive/2009/")
     assert '<h2 id="year-2009">2009: 2 releases</h2>' in earlier
@@ -411,7 +413,6 @@ def test_api_lists_public_releases_and_serves_one(client, hidden_releases):
     assert client.get("/api/v1/metrics/nope/").status_code == 404
 
 
-
 def test_api_release_list_comes_a_page_at_a_time_and_links_every_page(client, seed_release, hidden_releases):
     generate_history(weeks=10)  # 11 public releases
     first = client.get("/api/v1/releases/?per_page=4")
@@ -442,10 +443,17 @@ def test_api_release_list_comes_a_page_at_a_time_and_links_every_page(client, se
     ):
         response = client.get(f"/api/v1/releases/?{query}")
         assert response.status_code == 400, query
-        assert json.loads(response.content) | {"error": ""} == {"error": "", "parameter": parameter, "value": value}
+        assert json.loads(response.content) | {"error": ""} == {
+            "error": "",
+            "parameter": parameter,
+            "value": value,
+        }
     beyond = client.get("/api/v1/releases/?page=4&per_page=4")
     assert beyond.status_code == 404
-    assert json.loads(beyond.content)["error"] == "There is no page 4: with 4 a page, the releases fill 3 pages."
+    assert (
+        json.loads(beyond.content)["error"] == "There is no page 4: with 4 a page, the releases fill 3 pages."
+    )
+
 
 # -- Feed, sitemap, robots, health, errors --------------------------------------------------------
 

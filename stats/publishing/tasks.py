@@ -109,10 +109,11 @@ def follow_up() -> list[Release]:
 
 
 def went_out(release: Release) -> bool:
-    """What follows a release coming out: staff told if it was marked late, the cache warmed, the
-    event sent. Run once, whoever asks at the same moment (the release moment, another worker's,
-    the catch-up): the first to claim the release with one conditional UPDATE runs it; the others
-    do nothing. Returns whether this call ran it."""
+    """What follows a release coming out: staff told if it was marked late, its page warmed, the
+    event sent (the alerts queued), then the rest of the site warmed (queued after the alerts, so
+    the first alert leaves within moments of the second). Run once, whoever asks at the same moment
+    (the release moment, another worker's, the catch-up): the first to claim the release with one
+    conditional UPDATE runs it; the others do nothing. Returns whether this call ran it."""
     from stats.publishing.warming import warm_public_cache
 
     claimed = Release.objects.filter(
@@ -123,16 +124,15 @@ def went_out(release: Release) -> bool:
     release.refresh_from_db()
     if release.marked_late_by:
         report_late(release, release.marked_late_by)
-    try:
-        warmed = warm_public_cache(release)
+    try:  # where the alert sends its readers: warm before it goes
+        warmed = warm_public_cache(release, first_only=True)
     except Exception:  # a cold cache costs its first readers time; the alerts must go out all the same
-        logger.exception("Could not warm the site for %s.", release)
+        logger.exception("Could not warm the page of %s.", release)
         warmed = []
     failed = [w.path for w in warmed if w.status != 200]
-    logger.info(
-        "Published %s; warmed %s pages%s.", release, len(warmed), f", failed: {failed}" if failed else ""
-    )
-    signals.release_published.send(sender=Release, release_id=release.pk)
+    logger.info("Published %s; warmed its page%s.", release, f", failed: {failed}" if failed else "")
+    signals.release_published.send(sender=Release, release_id=release.pk)  # the alerts, queued first
+    transaction.on_commit(lambda: warm_release.enqueue(release.pk), robust=True)  # then the rest
     return True
 
 

@@ -27,14 +27,22 @@ class Warmed:
     ms: float
 
 
-def release_paths(release: Release) -> list[str]:
-    """Every public address a release's coming out changes: its files first, so the sizes they
-    record are on its page when the page is built."""
+def first_paths(release: Release) -> list[str]:
+    """Where a release's alert sends its readers, warmed before the alert goes: its page, with its
+    files first, so the sizes they record are on the page when it is built."""
     period = release.period_date
-    paths = [
+    return [
         reverse("statistics:release-pdf", args=[period]),
         *(reverse("statistics:release-download", args=[period, fmt]) for fmt in DATA_FORMATS),
         release.get_absolute_url(),
+    ]
+
+
+def release_paths(release: Release) -> list[str]:
+    """Every public address a release's coming out changes, those its alert links to first."""
+    period = release.period_date
+    paths = [
+        *first_paths(release),
         "/",
         reverse("statistics:release-latest"),
         reverse("statistics:archive"),
@@ -50,14 +58,15 @@ def release_paths(release: Release) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def warm_public_cache(release: Release) -> list[Warmed]:
+def warm_public_cache(release: Release, *, first_only: bool = False) -> list[Warmed]:
     """Request each address as an anonymous reader would, through the whole site, so the page cache
-    keeps it; the host is the public site's (NEWSROOM_SITE_URL)."""
+    keeps it; the host is the public site's (NEWSROOM_SITE_URL). `first_only`: only where its alert
+    sends readers (`first_paths`)."""
     site = urlsplit(settings.NEWSROOM_SITE_URL)
     client = Client(HTTP_HOST=site.netloc)
     warmed = []
     with keeping():  # what the pages render is kept for their readers
-        for path in release_paths(release):
+        for path in first_paths(release) if first_only else release_paths(release):
             warmed.append(_warm(client, path, secure=site.scheme == "https"))
     return warmed
 

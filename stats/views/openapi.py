@@ -386,7 +386,7 @@ PATHS = {
             "404": _error("There is no such page: it is after the last."),
         },
         parameters=("page", "per_page"),
-        description="Follow `links.next` (or the Link header's rel=\"next\") to the end for every release.",
+        description='Follow `links.next` (or the Link header\'s rel="next") to the end for every release.',
     ),
     "/api/v1/releases/{period}/": _get(
         "getRelease",

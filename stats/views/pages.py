@@ -288,7 +288,7 @@ class ArchiveView(TemplateView):
 
     @staticmethod
     def years() -> list[dict]:
-        """Each year with public releases, newest first: its releases, synthetic ones among them (one query)."""
+        """Each year with public releases, newest first, with how many (synthetic ones among them)."""
         return list(
             Release.objects.public()
             .annotate(year=ExtractYear("period_date"))

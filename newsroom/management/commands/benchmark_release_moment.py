@@ -2,7 +2,10 @@
 
 Each figure is printed with the baseline measured in the same run (these machines are noisy): the
 first request after the second with warming off is the baseline for warming on; plain emails sent
-over one SMTP connection are the baseline for alerts.
+over one SMTP connection are the baseline for alerts. Alerts are measured with the pace limit off
+(what the sender itself manages), at the release second (how long after it the first alert
+leaves), and at the default limit (whether the configured pace is reached). On SQLite the scratch
+database is a file, as the embedded default's is.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection
@@ -26,8 +31,11 @@ PAGES = ("/statistics/", "/", "/feed/")
 class _Inbox:
     def __init__(self):
         self.count = 0
+        self.first_at = None  # time.time() of the first message since the count was last reset
 
     async def handle_DATA(self, server, session, envelope):
+        if self.count == 0:
+            self.first_at = time.time()
         self.count += 1
         return "250 OK"
 
@@ -40,7 +48,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--rounds", type=int, default=3, help="Releases timed per mode (median).")
-        parser.add_argument("--subscribers", type=int, default=500)
+        parser.add_argument("--subscribers", type=int, default=5000)
 
     def handle(self, *args, rounds, subscribers, **options):
         try:
@@ -58,6 +66,9 @@ class Command(BaseCommand):
         logging.getLogger("newsroom.requests").setLevel(logging.WARNING)
         logging.getLogger("mail.log").disabled = True  # aiosmtpd's line per command
         old_name = connection.settings_dict["NAME"]
+        scratch = tempfile.TemporaryDirectory()
+        if connection.vendor == "sqlite":  # a file, with the embedded default's settings (WAL)
+            connection.settings_dict["TEST"]["NAME"] = str(Path(scratch.name) / "benchmark.sqlite3")
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
             with override_settings(
@@ -75,6 +86,7 @@ class Command(BaseCommand):
                 self.run(rounds=rounds, subscribers=subscribers, inbox=inbox)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
+            scratch.cleanup()
             controller.stop()
 
     def say(self, text: str = "") -> None:
@@ -100,12 +112,10 @@ class Command(BaseCommand):
         self.say()
         self.alerts(subscribers, inbox)
 
-    def first_reader(self, *, warm: bool) -> float:
-        """Schedule a copy of the latest release a moment ahead; at its second run the worker's part
-        (warming or not), then time each page's first anonymous request."""
+    @staticmethod
+    def coming_release(seconds: float = 1):
+        """A copy of the latest release, scheduled `seconds` ahead."""
         from stats.models import Release
-        from stats.publishing.services import publish_due_releases
-        from stats.publishing.warming import warm_public_cache
 
         latest = Release.objects.public().order_by("-period_date").first()
         figures, statements = list(latest.figures.all()), list(latest.statements.all())
@@ -113,12 +123,21 @@ class Command(BaseCommand):
             latest.pk = None
             latest.period_date += dt.timedelta(days=7)
             latest.status = Release.Status.SCHEDULED
-            latest.publish_at = timezone.now() + dt.timedelta(seconds=1)
+            latest.publish_at = timezone.now() + dt.timedelta(seconds=seconds)
             latest.published_at = latest.went_out_at = None
             latest.save()
             for row in figures + statements:
                 row.pk, row.release = None, latest
                 row.save()
+        return latest
+
+    def first_reader(self, *, warm: bool) -> float:
+        """Schedule a copy of the latest release a moment ahead; at its second run the worker's part
+        (warming or not), then time each page's first anonymous request."""
+        from stats.publishing.services import publish_due_releases
+        from stats.publishing.warming import warm_public_cache
+
+        latest = self.coming_release()
         cache.clear()
         Client().get("/")  # the site as it was a moment before: its cache state in place
         time.sleep(max(0.0, (latest.publish_at - timezone.now()).total_seconds()) + 0.05)
@@ -138,13 +157,15 @@ class Command(BaseCommand):
         from alerts.models import Subscriber
         from alerts.sending import send_release_alerts
         from stats.models import Release
+        from stats.publishing.services import AT_ITS_MOMENT, publish_due_releases
+        from stats.publishing.tasks import follow_up
 
-        release = Release.objects.public().order_by("-period_date").first()
         now = timezone.now()
         Subscriber.objects.bulk_create(
             Subscriber(email=f"reader{n}@example.org", every_release=True, confirmed_at=now)
             for n in range(subscribers)
         )
+        self.say(f"Email alerts to {subscribers} subscribers, local SMTP server (aiosmtpd)")
         inbox.count = 0
         began = time.perf_counter()
         with get_connection() as mail:
@@ -156,11 +177,43 @@ class Command(BaseCommand):
             )
         plain = subscribers / (time.perf_counter() - began)
         assert inbox.count == subscribers
+        self.say(f"  plain emails, one connection          {plain:8.0f} /s  (baseline)")
+
+        release = Release.objects.public().order_by("-period_date").first()
         inbox.count = 0
         began = time.perf_counter()
         summary = send_release_alerts(release.pk)
         alerts = summary.sent / (time.perf_counter() - began)
         assert summary.sent == subscribers == inbox.count, summary
-        self.say(f"Email alerts to {subscribers} subscribers, local SMTP server (aiosmtpd)")
-        self.say(f"  plain emails, one connection  {plain:8.0f} /s  (baseline)")
-        self.say(f"  release alerts                {alerts:8.0f} /s  ({alerts / plain:4.2f} × baseline)")
+        self.say(
+            f"  release alerts, no pace limit         {alerts:8.0f} /s  ({alerts / plain:4.2f} × baseline)"
+        )
+
+        # At the second, as the worker runs it: publish, warm the release's page, send, warm the rest.
+        follow_up()  # the releases timed above: followed up now, their alerts not sent (no tasks run)
+        coming = self.coming_release(seconds=1)
+        inbox.count = 0
+        with override_settings(
+            TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+        ):
+            time.sleep(max(0.0, (coming.publish_at - timezone.now()).total_seconds()))
+            publish_due_releases(how=AT_ITS_MOMENT)
+            follow_up()
+        late = inbox.first_at - coming.publish_at.timestamp()
+        assert inbox.count == subscribers, inbox.count
+        self.say(f"  first alert after the release second  {late:8.2f} s")
+
+        limit = 20.0  # the default NEWSROOM_ALERTS_PER_SECOND
+        few = int(limit * 5)
+        Subscriber.objects.filter(pk__in=Subscriber.objects.order_by("pk").values("pk")[few:]).delete()
+        coming = self.coming_release(seconds=0)
+        publish_due_releases(how=AT_ITS_MOMENT)
+        inbox.count = 0
+        with override_settings(NEWSROOM_ALERTS_PER_SECOND=limit):
+            began = time.perf_counter()
+            summary = send_release_alerts(coming.pk)
+            paced = summary.sent / (time.perf_counter() - began)
+        assert summary.sent == few == inbox.count, summary
+        self.say(
+            f"  release alerts at the default limit   {paced:8.1f} /s  ({paced / limit:4.2f} × {limit:g} /s)"
+        )
