@@ -25,11 +25,13 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -266,6 +268,27 @@ def _send_batch(batch: list[Delivery], content_for: Callable[[str], object], mai
     return outcome
 
 
+@contextmanager
+def _marks_not_waited_for():
+    """On PostgreSQL, this connection's commits not waited for on disk while a batch is sent.
+
+    A message's wait for the disk would otherwise set the pace. What it risks: if the database
+    server itself crashes, the marks of the last moment's messages are lost, and those messages,
+    "sending" again, go again with their Message-IDs, as after a worker killed mid-send. Nothing
+    is ever marked sent that was not.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 def _send_pending(deliveries, content_for: Callable[[str], object]) -> Counter:
     """Claim and send every pending delivery among `deliveries`, oldest first, a batch at a time;
     counts by outcome."""
@@ -274,7 +297,7 @@ def _send_pending(deliveries, content_for: Callable[[str], object]) -> Counter:
     if not ids:
         return outcome
     try:
-        with Mailer() as mailer:
+        with Mailer() as mailer, _marks_not_waited_for():
             size = _batch_size()
             for start in range(0, len(ids), size):
                 outcome += _send_batch(_claim(ids[start : start + size]), content_for, mailer)
