@@ -285,18 +285,20 @@ def test_the_release_page_shows_the_pdf_size_as_built_and_never_builds_one(clien
     assert size_label(200) == "PDF, 200 bytes"
 
 
-def test_approving_a_release_builds_its_files_before_it_comes_out(
-    client, seed_release, press_officer, publisher, django_capture_on_commit_callbacks
+def test_approving_a_release_has_the_worker_build_its_files_before_it_comes_out(
+    client, seed_release, press_officer, publisher, django_capture_on_commit_callbacks, settings
 ):
     import datetime as dt
 
     from django.utils import timezone
+    from django_tasks import default_task_backend
 
     from stats.publishing import services
 
     draft = services.start_next_release(source=seed_release, by=press_officer)
     draft.figures.update(is_confirmed=True)
     services.submit_release(release=draft, by=press_officer, acknowledge_warnings=True)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # queued, not run
     with django_capture_on_commit_callbacks(execute=True):
         services.approve_release(
             release=draft,
@@ -304,6 +306,10 @@ def test_approving_a_release_builds_its_files_before_it_comes_out(
             publish_at=timezone.now().replace(microsecond=0) + dt.timedelta(seconds=2),
             acknowledge_warnings=True,
         )
+    assert not draft.files.exists(), "the publisher's request builds no file"
+    queued = [result for result in default_task_backend.results if result.task.name == "build_release_files"]
+    assert [result.args for result in queued] == [[draft.pk]]
+    assert "Built the csv, json, pdf, xlsx, zip of" in queued[0].task.call(*queued[0].args)  # the worker
     sizes = dict(draft.files.values_list("format", "size"))
     assert set(sizes) == {"pdf", "xlsx", "csv", "json", "zip"} and all(size > 0 for size in sizes.values())
     # The second it comes out, the PDF served is the one built at approval, and the page says its size.

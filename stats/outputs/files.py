@@ -14,7 +14,6 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.http import HttpRequest
 from django.urls import reverse
@@ -174,20 +173,6 @@ def build_files(release: Release, *, request: HttpRequest) -> dict[str, int]:
     # The whole-dataset CSV as it will be once the release is out: ready at the second.
     all_data_csv_bytes(visible, base=request.build_absolute_uri("/").rstrip("/"))
     return sizes
-
-
-def build_files_after_commit(release: Release) -> None:
-    """Once the change commits, build the release's files so the page has their sizes and the files
-    are ready the moment it comes out. A failure is logged, never shown to the person who saved."""
-    release_id = release.pk
-
-    def build():
-        try:
-            build_files(Release.objects.get(pk=release_id), request=site_request())
-        except Exception:  # a file that fails to build must not undo the approval
-            logger.exception("Could not build the files of release %s.", release_id)
-
-    transaction.on_commit(build)
 
 
 # --- Described data: CSV on the Web metadata and zips -----------------------------------------

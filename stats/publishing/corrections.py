@@ -9,10 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from stats.models import Correction, Figure, Release, Statement, check_placeholders
-from stats.outputs.files import build_files_after_commit
 from stats.publishing import signals, workflow
 from stats.publishing.edits import lock, required_reason, save_step
-from stats.publishing.tasks import announce
+from stats.publishing.tasks import announce, build_files_after_commit
 
 
 def _correctable(release: Release, by) -> Release:

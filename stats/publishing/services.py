@@ -19,7 +19,6 @@ from simple_history.utils import bulk_create_with_history
 
 from stats import selectors
 from stats.models import Explanation, Figure, Release, ReleaseDateChange, Statement
-from stats.outputs.files import build_files_after_commit
 from stats.publishing import checks, signals, tasks, workflow
 from stats.publishing.corrections import correct_figure, correct_statement  # noqa: F401  (steps, one import)
 from stats.publishing.edits import (  # noqa: F401  (used by callers through services)
@@ -297,7 +296,7 @@ def approve_release(
     release.date_confirmed = True
     release.approved_by = by
     release.approved_at = timezone.now()
-    build_files_after_commit(release)  # ready, with their sizes, before it comes out
+    tasks.build_files_after_commit(release)  # ready, with their sizes, before it comes out
     tasks.schedule_release_moment(release)
     return save_step(
         release,
@@ -333,7 +332,7 @@ def publish_now(
     release.status = workflow.TARGETS["publish-now"]
     release.publish_at = release.published_at = now
     release.date_confirmed = True
-    build_files_after_commit(release)
+    tasks.build_files_after_commit(release)
     tasks.schedule_release_moment(release)  # now: warm the cache and send the alerts
     if release.approved_by_id is None:
         release.approved_by, release.approved_at = by, now
@@ -433,7 +432,7 @@ def change_release_date(
     release.publish_at = publish_at
     release.date_confirmed = release.date_confirmed or confirm
     if release.status == Status.SCHEDULED:  # its files print the publish time
-        build_files_after_commit(release)
+        tasks.build_files_after_commit(release)
         tasks.schedule_release_moment(release)
     text = f"Date set to {ukclock.uk_label(publish_at, weekday=False)}" + (" (confirmed)" if confirm else "")
     return save_step(release, by=by, reason=text, fields=["publish_at", "date_confirmed"])

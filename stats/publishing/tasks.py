@@ -159,6 +159,27 @@ def report_late(release: Release, seconds: int) -> None:
 
 
 @task()
+def build_release_files(release_id: int) -> str:
+    """Build a release's files (PDF, CSV, XLSX, JSON, zip) as the public will read them, and keep
+    their sizes for its page: in the worker, never in the request of whoever approved or corrected."""
+    from stats.outputs.files import build_files, site_request
+
+    release = Release.objects.filter(pk=release_id).first()
+    if release is None:
+        return f"Nothing built: release {release_id} no longer exists."
+    sizes = build_files(release, request=site_request())
+    return f"Built the {', '.join(sorted(sizes))} of {release}."
+
+
+def build_files_after_commit(release: Release) -> None:
+    """Once the change commits, have the worker build the release's files, so they are ready, with
+    their sizes on the page, when it comes out or as soon as a correction is made. A queue that
+    refuses is logged: readers' downloads are built for them meanwhile, and the catch-up keeps them."""
+    release_id = release.pk
+    transaction.on_commit(lambda: build_release_files.enqueue(release_id), robust=True)
+
+
+@task()
 def warm_release(release_id: int) -> str:
     """Build and keep again the pages a public release's change touched (a correction), so readers
     after it are served what is kept rather than each rendering it."""

@@ -25,7 +25,7 @@ from common import cache as caching
 from common.resources import Problem, normalise_header, sheet_row
 from common.spreadsheets import ImportRefused  # noqa: F401  (callers catch it from here)
 from stats.models import Correction, Explanation, Figure, Metric, Release
-from stats.publishing import services, signals, workflow
+from stats.publishing import services, signals, tasks, workflow
 from stats.publishing.checks import ERROR, ProposedFigure, check_figures
 from stats.publishing.tasks import announce
 from stats.spreadsheets.resources import FigureResource, needs_correction
@@ -512,7 +512,7 @@ def apply_figures(plan: FigurePlan, *, reason: str = "", user=None) -> FigurePla
     touched = {c.release.pk for c in plan.changes if c.writes}
     services.record_edits(touched, by=user, reason="Imported figures")
     for release in {c.release for c in plan.changes if c.writes and needs_correction(c.release)}:
-        services.build_files_after_commit(release)  # corrected: its files change
+        tasks.build_files_after_commit(release)  # corrected: its files change
     explained = Explanation.objects.filter(
         release__in=touched, release__status=Release.Status.DRAFT
     ).values_list("release_id", flat=True)

@@ -186,7 +186,7 @@ def release_downloads(document, *, request) -> list[Download]:
     """The download list on a release page, with the sizes of the files as last built.
 
     Never builds a file to learn its size: files are built when their release is approved or
-    corrected (`release_files.build_files_after_commit`) or first downloaded.
+    corrected (`stats.publishing.tasks.build_files_after_commit`) or first downloaded.
     """
     sizes = sizes_of(document.release)
     period = document.period_date
