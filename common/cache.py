@@ -40,6 +40,8 @@ from django.dispatch import Signal, receiver
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.module_loading import import_string
 
+from common import frontcache
+
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "public-cache-state"
@@ -331,6 +333,7 @@ def invalidate() -> None:
     public_changed.send(sender=None, scopes=None)
     transaction.on_commit(_forget_generation)
     transaction.on_commit(local_pages.recheck)
+    transaction.on_commit(lambda: frontcache.purge(None))  # once nothing here serves the old pages
 
 
 def invalidate_scopes(names, *, site: bool = True) -> None:
@@ -350,6 +353,7 @@ def invalidate_scopes(names, *, site: bool = True) -> None:
 
     transaction.on_commit(move_on)
     transaction.on_commit(local_pages.recheck)
+    transaction.on_commit(lambda: frontcache.purge(names))  # once nothing here serves the old pages
 
 
 def _key(request) -> str:
@@ -382,7 +386,8 @@ def _cap(seconds: int | None, next_publish: float) -> int | None:
 
 
 def _cache_control(max_age: int) -> str:
-    return f"public, max-age={max_age}" if max_age > 0 else "no-cache"
+    """Fresh for `max_age` seconds in browsers and in front caches alike (s-maxage: Varnish, CDNs)."""
+    return f"public, max-age={max_age}, s-maxage={max_age}" if max_age > 0 else "no-cache"
 
 
 def _limit_freshness(response, next_publish: Callable[[], float]) -> None:
@@ -438,7 +443,7 @@ class PublicPageCacheMiddleware:
             scopes = _built_scopes(site_scope)
         finally:
             _declared.reset(declared)
-        max_age = self._mark_public(response, state["next_publish"], "miss")
+        max_age = self._mark_public(response, state["next_publish"], "miss", scopes)
         if max_age:
             _store(key, state, (response, time.time() + max_age), max_age, scopes)
         return response
@@ -467,15 +472,19 @@ class PublicPageCacheMiddleware:
         response["X-Cache"] = how
         return response
 
-    def _mark_public(self, response, next_publish: float, how: str) -> int | None:
-        """Give a response just built its freshness; the seconds to store it for if it may be
-        stored (a whole 200 marked public, fresh for a while), else None."""
+    def _mark_public(self, response, next_publish: float, how: str, scopes=(SITE,)) -> int | None:
+        """Give a response just built its freshness and its surrogate keys (`scopes`, what it was
+        built from); the seconds to store it for if it may be stored (a whole 200 marked public,
+        fresh for a while), else None."""
         if not self._public_response(response):
             _limit_freshness(response, lambda: next_publish)
+            if "public" in response.get("Cache-Control", ""):  # a file that says how long itself
+                frontcache.tag(response, scopes)
             return None
         max_age = _cap(settings.PUBLIC_CACHE_SECONDS, next_publish)
         patch_vary_headers(response, ("Cookie",))
         response["Cache-Control"] = _cache_control(max_age)
+        frontcache.tag(response, scopes)
         if max_age > 0 and response.status_code == 200 and not response.streaming:
             response["X-Cache"] = how
             return max_age

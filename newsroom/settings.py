@@ -230,6 +230,13 @@ LOGGING_CONFIG = "newsroom.middleware.configure_logging"
 # past the next scheduled publish time (newsroom/caching.py).
 PUBLIC_CACHE_SECONDS = int(os.environ.get("PUBLIC_CACHE_SECONDS", "300"))
 UNCACHED_PATH_PREFIXES = ("/admin/", "/statistics/preview/", *NEWSROOM_SECRET_PATHS, "/healthz")
+# HTTP caches in front of the site, told to purge the pages a public change touches
+# (common/frontcache.py): VARNISH_URLS, space-separated, each a Varnish set up with
+# deploy/varnish/newsroom.vcl.
+NEWSROOM_FRONTEND_CACHES = {
+    f"varnish-{number}": {"BACKEND": "common.frontcache.VarnishBackend", "LOCATION": url}
+    for number, url in enumerate(os.environ.get("VARNISH_URLS", "").split(), start=1)
+}
 # While the database does not answer, requests get a 503 page asking to come back after this long.
 NEWSROOM_RETRY_AFTER_SECONDS = int(os.environ.get("NEWSROOM_RETRY_AFTER_SECONDS", "10"))
 

@@ -234,7 +234,7 @@ def test_cached_pdf_is_served_without_rebuilding_until_the_release_changes(
         second = client.get("/statistics/2010-03-03.pdf")
     assert second.content == first.content
     assert second["ETag"] == first["ETag"]
-    assert second["Cache-Control"] == "public, max-age=300"
+    assert second["Cache-Control"] == "public, max-age=300, s-maxage=300"
     assert client.get("/statistics/2010-03-03.pdf", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
 
     # A correction: the figure changes, the release is saved (new version), a notice is added.
@@ -413,7 +413,7 @@ def test_staff_preview_a_draft_privately(admin_client, seed_release):
     assert "Connections to N3 48,000 +1,000 (+2.1%)" in pdf_text(response.content)
     # The public release, fetched by staff, is the public file.
     public = admin_client.get("/statistics/2010-03-03.pdf")
-    assert public["Cache-Control"] == "public, max-age=300"
+    assert public["Cache-Control"] == "public, max-age=300, s-maxage=300"
     assert "Preview" not in pdf_text(public.content)
 
 

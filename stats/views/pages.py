@@ -538,7 +538,7 @@ def _pdf_response(request, file, *, public: bool = True):
         response = HttpResponse(file.content, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{file.filename}"'
     response["ETag"] = file.etag
-    response["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
+    response["Cache-Control"] = "public, max-age=300, s-maxage=300" if public else "private, no-store"
     return response
 
 

@@ -385,3 +385,61 @@ def measure(site: Site, seconds: float, paths=("/statistics/", "/healthz"), time
             errors += 1
         took.append(time.monotonic() - began)
     return Latencies(took, errors)
+
+
+# --- Varnish in front (deploy/varnish/newsroom.vcl) ------------------------------------------------
+
+VCL = ROOT / "deploy" / "varnish" / "newsroom.vcl"
+
+
+def varnish_missing() -> str | None:
+    if not shutil.which("varnishd") and not Path("/usr/sbin/varnishd").exists():
+        return "varnishd is not installed (Debian: apt-get install varnish varnish-modules)"
+    if not list(Path("/usr/lib").glob("*/varnish/vmods/libvmod_xkey.so")):
+        return "Varnish's xkey module is not installed (Debian: apt-get install varnish-modules)"
+    return None
+
+
+def vcl_for(backend_port: int) -> str:
+    """The shipped file, with only what it says to edit: the backend's address."""
+    text = VCL.read_text()
+    edited = text.replace('.port = "8000";', f'.port = "{backend_port}";')
+    assert edited != text, "the shipped VCL no longer names its backend's port as expected"
+    return edited
+
+
+@contextlib.contextmanager
+def varnish(folder: Path, *, port: int, backend_port: int):
+    """varnishd with the shipped VCL on `port`, in front of `backend_port`, until the block ends."""
+    (folder / "newsroom.vcl").write_text(vcl_for(backend_port))
+    log = (folder / "varnish.log").open("wb")
+    process = subprocess.Popen(
+        [
+            shutil.which("varnishd") or "/usr/sbin/varnishd",
+            "-F",  # in the foreground, stopped with the block
+            "-j", "none",  # no change of user: the caller's own files
+            "-n", str(folder / "varnish"),
+            "-a", f"127.0.0.1:{port}",
+            "-f", str(folder / "newsroom.vcl"),
+            "-s", "malloc,64m",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "varnishd exited:\n" + (folder / "varnish.log").read_text()
+            with contextlib.suppress(OSError):
+                if get(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "/healthz")[0] == 200:
+                    break
+            assert time.monotonic() < deadline, (
+                "Varnish did not answer:\n" + (folder / "varnish.log").read_text()
+            )
+            time.sleep(0.2)
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 15)
+        process.wait(15)
