@@ -27,9 +27,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
+from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -37,6 +39,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import Signal, receiver
+from django.http import QueryDict
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.module_loading import import_string
 
@@ -356,6 +359,22 @@ def invalidate_scopes(names, *, site: bool = True) -> None:
     transaction.on_commit(lambda: frontcache.purge(names))  # once nothing here serves the old pages
 
 
+# Query parameters that say where a reader came from, not what they asked for (campaign tags): left
+# out before a public page is looked up or built, as the front cache's VCL leaves them out.
+TRACKING_PARAMETERS = re.compile(r"utm_[a-z_]+|gclid|fbclid|mc_cid|mc_eid")
+
+
+def _without_tracking(request) -> None:
+    query = request.META.get("QUERY_STRING", "")
+    if not query:
+        return
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept = [(name, value) for name, value in pairs if not TRACKING_PARAMETERS.fullmatch(name)]
+    if len(kept) != len(pairs):
+        request.META["QUERY_STRING"] = urlencode(kept)
+        request.GET = QueryDict(request.META["QUERY_STRING"])
+
+
 def _key(request) -> str:
     # get_host() refuses hosts not in ALLOWED_HOSTS (400) before anything is served.
     digest = hashlib.sha256(f"{request.get_host()}{request.get_full_path()}".encode()).hexdigest()
@@ -431,6 +450,7 @@ class PublicPageCacheMiddleware:
                 patch_cache_control(response, private=True, no_store=True)  # the answer: kept by no one
             _limit_freshness(response, lambda: _next_publish(current_state()))
             return response
+        _without_tracking(request)
         key = _key(request)
         state, cached, site_scope = _lookup(key)
         if state is None:  # the shared cache cannot be reached

@@ -69,6 +69,17 @@ def test_anonymous_pages_are_cached_in_redis_and_marked_public(client, redis_cac
     assert len(stored) == 1
 
 
+def test_campaign_tags_do_not_split_the_cache_nor_reach_the_page(client, redis_cache, committed):
+    get(client, "/statistics/metrics/eps-messages-total/?sort=value")
+    tagged, html = get(
+        client, "/statistics/metrics/eps-messages-total/?utm_source=newsletter&sort=value&gclid=x"
+    )
+    assert tagged["X-Cache"] == "hit"
+    assert "utm_source" not in html and "gclid" not in html
+    assert get(client, "/statistics/metrics/eps-messages-total/?sort=-value")[0]["X-Cache"] == "miss"
+    assert len(redis_cache.keys("page:*")) == 2
+
+
 def test_conditional_get_answers_304(client, redis_cache, committed):
     etag = client.get("/statistics/")["ETag"]
     assert client.get("/statistics/", HTTP_IF_NONE_MATCH=etag).status_code == 304

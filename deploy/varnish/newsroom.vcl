@@ -43,9 +43,9 @@ sub vcl_recv {
     if (req.http.Cookie ~ "(^|;\s*)sessionid=" || req.url ~ "^/(admin|statistics/preview|statistics/pre-release|subscribe)(/|$)") {
         return (pass);
     }
-    # Tracking parameters never split what is kept: the page is the same without them.
-    if (req.url ~ "[?&](utm_[a-z]+|gclid|fbclid|mc_cid|mc_eid)=") {
-        set req.url = regsuball(req.url, "(?<=[?&])(utm_[a-z]+|gclid|fbclid|mc_cid|mc_eid)=[^&]*&?", "");
+    # Campaign tags never split what is kept (the same list as common/cache.py TRACKING_PARAMETERS).
+    if (req.url ~ "[?&](utm_[a-z_]+|gclid|fbclid|mc_cid|mc_eid)=") {
+        set req.url = regsuball(req.url, "(?<=[?&])(utm_[a-z_]+|gclid|fbclid|mc_cid|mc_eid)=[^&]*&?", "");
         set req.url = regsub(req.url, "[?&]+$", "");
     }
     # Anonymous readers' other cookies (a CSRF token from a form) do not change a public page.
