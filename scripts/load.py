@@ -67,6 +67,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -76,12 +77,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.stack.front: Varnish started as the stack tests start it
 PY = sys.executable
 DB_NAME = "newsroom_load"
 PG = "postgres://postgres@127.0.0.1:5432"
 PAGE = "/statistics/2010-03-03/"
 TRIVIAL = "/robots.txt"
 LATEST = "/statistics/"
+VARNISH_PORT = 8204
+VARNISH_URLS = f"http://127.0.0.1:{VARNISH_PORT}"
 
 # Schedules a copy of the latest public release, a week on, to come out in {delay} seconds
 # (rounded down to a whole second, as announced times are).
@@ -239,7 +243,7 @@ def schedule_next(delay: int) -> tuple[str, float]:
     out = subprocess.run(
         [PY, "manage.py", "shell", "-c", SCHEDULE_NEXT.format(delay=delay)],
         cwd=ROOT,
-        env=env(REDIS_URL="redis://127.0.0.1:6379/14"),
+        env=env(REDIS_URL="redis://127.0.0.1:6379/14", VARNISH_URLS=VARNISH_URLS),
         capture_output=True,
         text=True,
         check=True,
@@ -311,12 +315,11 @@ def lags(polls: list[Poll], due: float) -> dict:
     }
 
 
-def release_second(seconds: int, connections: int) -> dict:
+def release_second(seconds: int, connections: int, base: str = "http://127.0.0.1:8201") -> dict:
     """A release comes out half-way through a run of the 09:30 load: when does each address show it?"""
     period, due = schedule_next(max(5, seconds // 2))
     day = dt.date.fromisoformat(period)
     words = {"period": period, "label": f"{day.day} {day:%B %Y}"}  # as Release.period_label
-    base = "http://127.0.0.1:8201"
     stop = threading.Event()
     with ThreadPoolExecutor(len(RELEASE_SHOWN)) as pool:
         polling = {
@@ -408,10 +411,10 @@ def report_release_second(result: dict, trivial: dict) -> bool:
 
 @contextlib.contextmanager
 def servers():
-    """The scratch database and gunicorn on it three times: 8201 caching in Redis, 8202 with public
-    caching off, 8203 with a cache that keeps nothing."""
+    """The scratch database and gunicorn on it three times: 8201 caching in Redis (purging Varnish
+    on 8204, when it runs), 8202 with public caching off, 8203 with a cache that keeps nothing."""
     prepare()
-    cached = start(8201, REDIS_URL="redis://127.0.0.1:6379/14")
+    cached = start(8201, REDIS_URL="redis://127.0.0.1:6379/14", VARNISH_URLS=VARNISH_URLS)
     uncached = start(8202, PUBLIC_CACHE_SECONDS="0")
     forgetful = start(8203, NEWSROOM_CACHE="none")
     try:
@@ -420,6 +423,33 @@ def servers():
         for server in (cached, uncached, forgetful):
             server.terminate()
             server.wait()
+
+
+def compare_with_varnish(options, load: dict) -> bool:
+    """The release-second case on gunicorn alone, then through Varnish in front of it; True if
+    either failed."""
+    from tests.stack.front import varnish, varnish_missing
+
+    if reason := varnish_missing():
+        raise SystemExit(reason)
+    with (
+        servers(),
+        tempfile.TemporaryDirectory(prefix="newsroom-load-varnish-") as folder,
+        varnish(Path(folder), port=VARNISH_PORT, backend_port=8201),
+    ):
+        trivial = wrk(f"http://127.0.0.1:8202{TRIVIAL}", **load)
+        alone = release_second(options.seconds, options.connections)
+        fronted = release_second(options.seconds, options.connections, base=VARNISH_URLS)
+    print("== gunicorn alone (8201)")
+    failed = report_release_second(alone, trivial)
+    print("\n== Varnish in front of it (8204)")
+    failed = report_release_second(fronted, trivial) or failed
+    ratio = fronted["load"]["rate"] / alone["load"]["rate"]
+    print(
+        f"\nat the release second: {fronted['load']['rate']:.0f} req/s through Varnish, "
+        f"{alone['load']['rate']:.0f} req/s from gunicorn alone ({ratio:.2f} ×)"
+    )
+    return failed
 
 
 def main() -> None:
@@ -437,10 +467,18 @@ def main() -> None:
         action="store_true",
         help="run only the release-second case: how long after the publish second each address shows it",
     )
+    parser.add_argument(
+        "--varnish",
+        action="store_true",
+        help="with --release-second: run it on gunicorn alone, then through Varnish in front of it "
+        "(deploy/varnish/newsroom.vcl), and compare",
+    )
     options = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     load = {"seconds": max(1, options.seconds // options.rounds), "connections": options.connections}
+    if options.release_second and options.varnish:
+        sys.exit(1 if compare_with_varnish(options, load) else 0)
     if options.release_second:
         with servers():
             trivial = wrk(f"http://127.0.0.1:8202{TRIVIAL}", **load)
