@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.db import transaction
@@ -49,6 +50,20 @@ logger = logging.getLogger(__name__)
 
 STATE_KEY = "public-cache-state"
 NO_NEXT = float("inf")
+# Keys every version of the code shares: what says the public content has changed (the generation
+# and the scopes' versions), so a change made by new code during a rolling deploy reaches the pages
+# old code keeps, and the other way round.
+SHARED = "public-cache-"
+
+
+def make_key(key: str, key_prefix: str, version) -> str:
+    """settings.CACHES' KEY_FUNCTION: Django's key, with the code version in it
+    (settings.NEWSROOM_CODE_VERSION), so a deploy keeps new pages, PDFs and files of its own for
+    every release, old ones included, and nothing needs clearing; SHARED keys alone are left as
+    they are."""
+    if not key.startswith(SHARED):
+        key = f"{settings.NEWSROOM_CODE_VERSION}:{key}"
+    return default_key_func(key, key_prefix, version)
 
 
 class CircuitBreaker:

@@ -6,6 +6,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from newsroom.version import code_digest
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEV_SECRET_KEY = "django-insecure-newsroom-development-key-do-not-use-in-production"
@@ -136,6 +138,7 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "newsroom",
+            "KEY_FUNCTION": "common.cache.make_key",
             "TIMEOUT": 300,
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
@@ -148,7 +151,12 @@ elif os.environ.get("NEWSROOM_CACHE") == "none":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 elif os.environ.get("NEWSROOM_CACHE") == "locmem":
     # One process's memory: the test runs (each test clears it).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_FUNCTION": "common.cache.make_key",
+        }
+    }
 else:
     # The embedded default: files on this machine, shared by the web server, the task worker and
     # any command, so a release the worker publishes, or a change made with `manage.py release`,
@@ -156,6 +164,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "KEY_FUNCTION": "common.cache.make_key",
             "LOCATION": os.environ.get("NEWSROOM_CACHE_DIR", str(BASE_DIR / ".cache" / "django")),
         }
     }
@@ -399,3 +408,17 @@ NEWSROOM_SUBSCRIBE_PER_ADDRESS = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_ADDR
 NEWSROOM_SUBSCRIBE_PER_HOUR = int(os.environ.get("NEWSROOM_SUBSCRIBE_PER_HOUR", "300"))
 # The address a request comes from, for those limits: as for logins (TRUSTED_PROXIES).
 NEWSROOM_CLIENT_IP = "newsroom.auth.client_ip_address"
+
+# The code version every kept page, PDF and file is keyed by (common.cache.make_key): a deploy
+# serves new ones for every release at once, with no clearing. Set it to the deployment's commit;
+# without it, a digest of the code, templates, styles, libraries and the settings they print.
+NEWSROOM_CODE_VERSION = os.environ.get("NEWSROOM_CODE_VERSION") or code_digest(
+    BASE_DIR,
+    printed={
+        "TIME_ZONE": TIME_ZONE,
+        "LANGUAGE_CODE": LANGUAGE_CODE,
+        "NEWSROOM_SITE_NAME": NEWSROOM_SITE_NAME,
+        "NEWSROOM_ORGANISATION": NEWSROOM_ORGANISATION,
+        "PRE_RELEASE_HOURS": PRE_RELEASE_HOURS,
+    },
+)

@@ -134,18 +134,6 @@ def test_a_body_stored_by_other_code_is_never_served(client, history):
     assert Rendition.objects.get(pk=kept.pk).built_from == current
 
 
-def test_the_code_digest_follows_the_templates(tmp_path, settings):
-    (tmp_path / "templates").mkdir()
-    page = tmp_path / "templates" / "page.html"
-    page.write_text("<p>{{ figure }}</p>")
-    first = renditions.code_digest.__wrapped__(tmp_path)
-    page.write_text("<p>{{ figure }} messages</p>")
-    assert renditions.code_digest.__wrapped__(tmp_path) != first
-    settings.TIME_ZONE = "UTC"
-    page.write_text("<p>{{ figure }}</p>")
-    assert renditions.code_digest.__wrapped__(tmp_path) != first  # a setting it reads
-
-
 def test_with_public_caching_off_every_body_is_rendered_for_its_request(client, history, settings):
     settings.PUBLIC_CACHE_SECONDS = 0
     read(client, history[0].get_absolute_url())

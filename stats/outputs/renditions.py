@@ -22,9 +22,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from functools import cache
-from importlib.metadata import version as installed_version
-from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -49,20 +46,6 @@ NAV_SLOT = mark_safe("<!--newsroom:release-nav-->")
 LATEST_SLOT = mark_safe("<!--newsroom:latest-caption-->")
 NEXT_SLOT = mark_safe("<!--newsroom:next-release-->")
 SLOTS = {"nav": NAV_SLOT, "latest": LATEST_SLOT, "next": NEXT_SLOT}
-# What a body's rendering depends on besides data: the project's code and templates, the libraries
-# that format what it prints, and the settings it reads.
-SOURCE_DIRS = ("templates", "stats", "contacts", "common", "newsroom")
-LIBRARIES = (
-    "django",
-    "django-tables2",
-    "reportlab",
-    "phonenumbers",
-    "phonenumberslite",
-    "django-phonenumber-field",
-)
-SETTINGS = ("TIME_ZONE", "LANGUAGE_CODE", "NEWSROOM_SITE_NAME", "NEWSROOM_ORGANISATION", "PRE_RELEASE_HOURS")
-
-
 @receiver(public_changed)
 def move_on(sender, scopes, **kwargs) -> None:
     """After the change commits: a new version for what it touched (the public cache's scopes)."""
@@ -96,24 +79,9 @@ def public_version() -> int | None:
     return PublicVersion.objects.filter(scope=ANY).values_list("version", flat=True).first()
 
 
-@cache
-def code_digest(base: Path | None = None) -> str:
-    """A digest of the source files, libraries and settings a body is rendered by (once a process)."""
-    base = Path(settings.BASE_DIR) if base is None else base
-    digest = hashlib.sha256()
-    for folder in SOURCE_DIRS:
-        for path in sorted((base / folder).rglob("*")):
-            if path.suffix in (".py", ".html", ".txt") and "migrations" not in path.parts:
-                digest.update(str(path.relative_to(base)).encode())
-                digest.update(path.read_bytes())
-    for name in LIBRARIES:
-        try:
-            digest.update(f"{name}={installed_version(name)}".encode())
-        except Exception:  # not installed
-            continue
-    for name in SETTINGS:
-        digest.update(f"{name}={getattr(settings, name, None)!r}".encode())
-    return digest.hexdigest()[:16]
+def code_digest() -> str:
+    """The code version a body is rendered by (settings.NEWSROOM_CODE_VERSION)."""
+    return settings.NEWSROOM_CODE_VERSION
 
 
 def pieces_kept() -> bool:
