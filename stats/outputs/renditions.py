@@ -175,14 +175,9 @@ def series_body(key: str, *, site: str, render: Callable[[], str]) -> SafeString
 
     def out() -> str:
         now = timezone.now()
-        public = Q(pk__in=Release.objects.public(at=now).values("pk"))
-        coming = Q(pk__in=Release.objects.announced(at=now).order_by().values("pk"))
-        releases = Release.objects.aggregate(
-            count=Count("pk", filter=public),
-            latest=Max("period_date", filter=public),
-            next=Min("publish_at", filter=coming),
-        )
-        return f"{releases['count']}-{releases['latest']}-{releases['next']}"
+        public = Release.objects.public(at=now).aggregate(count=Count("pk"), latest=Max("period_date"))
+        coming = Release.objects.announced(at=now).order_by().aggregate(next=Min("publish_at"))
+        return f"{public['count']}-{public['latest']}-{coming['next']}"
 
     return stored(key, site=site, shows=[EVERYTHING, SITE], also=out, render=render)
 

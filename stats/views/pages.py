@@ -3,8 +3,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Q
-from django.db.models.functions import ExtractYear
+from django.db.models import CharField, Count, Max, Min, Q
+from django.db.models.functions import Cast, Substr
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -288,14 +288,20 @@ class ArchiveView(TemplateView):
 
     @staticmethod
     def years() -> list[dict]:
-        """Each year with public releases, newest first, with how many (synthetic ones among them)."""
-        return list(
-            Release.objects.public()
-            .annotate(year=ExtractYear("period_date"))
+        """Each year with public releases, newest first, with how many (synthetic ones among them).
+
+        The year is read from the date written out ("2010-03-03"), not taken apart as a date, which
+        SQLite does row by row in Python: one cheap query however long the history.
+        """
+        year = Substr(Cast("period_date", CharField()), 1, 4)
+        return [
+            {**row, "year": int(row["year"])}
+            for row in Release.objects.public()
+            .annotate(year=year)
             .values("year")
             .annotate(count=Count("pk"), synthetic=Count("pk", filter=Q(is_synthetic=True)))
             .order_by("-year")
-        )
+        ]
 
     @staticmethod
     def list_context(year: int | None, years: list[dict]) -> dict:
