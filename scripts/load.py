@@ -117,7 +117,7 @@ print(latest.period_date.isoformat(), latest.publish_at.timestamp())
 # release's own addresses, which answer 404 until it is out and 200 once it is.
 RELEASE_SHOWN = {
     "/": "Latest figures: w/c {label}",  # before the second the label is already under "Next release"
-    "/statistics/": "{label}",
+    "/statistics/": "(for w/c {label})</h1>",  # its heading: the calendar names it before, as next
     "/statistics/{period}/": None,
     "/statistics/{period}.pdf": None,
     "/statistics/{period}.csv": None,
@@ -435,7 +435,7 @@ def compare_with_varnish(options, load: dict) -> bool:
     with (
         servers(),
         tempfile.TemporaryDirectory(prefix="newsroom-load-varnish-") as folder,
-        varnish(Path(folder), port=VARNISH_PORT, backend_port=8201),
+        varnish(Path(folder), port=VARNISH_PORT, backend_port=8201, host="127.0.0.1"),
     ):
         trivial = wrk(f"http://127.0.0.1:8202{TRIVIAL}", **load)
         alone = release_second(options.seconds, options.connections)

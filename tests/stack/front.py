@@ -409,8 +409,10 @@ def vcl_for(backend_port: int) -> str:
 
 
 @contextlib.contextmanager
-def varnish(folder: Path, *, port: int, backend_port: int):
-    """varnishd with the shipped VCL on `port`, in front of `backend_port`, until the block ends."""
+def varnish(folder: Path, *, port: int, backend_port: int, host: str = HOST):
+    """varnishd with the shipped VCL on `port`, in front of `backend_port`, until the block ends;
+    it answers once the site's /healthz does through it, for `host`."""
+    host = {"Host": host}
     (folder / "newsroom.vcl").write_text(vcl_for(backend_port))
     log = (folder / "varnish.log").open("wb")
     process = subprocess.Popen(
@@ -432,7 +434,10 @@ def varnish(folder: Path, *, port: int, backend_port: int):
         while True:
             assert process.poll() is None, "varnishd exited:\n" + (folder / "varnish.log").read_text()
             with contextlib.suppress(OSError):
-                if get(http.client.HTTPConnection("127.0.0.1", port, timeout=5), "/healthz")[0] == 200:
+                answer = get(
+                    http.client.HTTPConnection("127.0.0.1", port, timeout=5), "/healthz", headers=host
+                )
+                if answer[0] == 200:
                     break
             assert time.monotonic() < deadline, (
                 "Varnish did not answer:\n" + (folder / "varnish.log").read_text()
