@@ -46,6 +46,8 @@ NAV_SLOT = mark_safe("<!--newsroom:release-nav-->")
 LATEST_SLOT = mark_safe("<!--newsroom:latest-caption-->")
 NEXT_SLOT = mark_safe("<!--newsroom:next-release-->")
 SLOTS = {"nav": NAV_SLOT, "latest": LATEST_SLOT, "next": NEXT_SLOT}
+
+
 @receiver(public_changed)
 def move_on(sender, scopes, **kwargs) -> None:
     """After the change commits: a new version for what it touched (the public cache's scopes)."""
