@@ -182,7 +182,10 @@ def build_once(lock: str, read, build):
         value = read()
         if value is not None:
             return value
-        if _safe(lambda: cache.get(lock)) is None:
+        if _safe(lambda: cache.get(lock)) is None:  # done, or given up: what it stored, if anything
+            value = read()  # (stored before its lock went: read again, or a late look misses it)
+            if value is not None:
+                return value
             break
     return build()
 
