@@ -84,8 +84,7 @@ class Letters:
             )
             self.rendered[key] = (kept.body, kept.alternatives[0][0])
         text, html = self.rendered[key]
-        for name, purpose in PERSONAL_LINKS.items():
-            url = tokens.url(subscriber, purpose)
+        for name, url in personal_links(subscriber).items():
             text, html = text.replace(_stand_in(name), url), html.replace(_stand_in(name), escape(url))
         message = EmailMultiAlternatives(
             subject, text, settings.DEFAULT_FROM_EMAIL, [subscriber.email], headers=headers
@@ -94,12 +93,12 @@ class Letters:
         return message
 
 
+def personal_links(subscriber: Subscriber) -> dict[str, str]:
+    return {name: tokens.url(subscriber, purpose) for name, purpose in PERSONAL_LINKS.items()}
+
+
 def subscription_context(subscriber: Subscriber) -> dict:
-    return {
-        "manage_url": tokens.url(subscriber, tokens.MANAGE),
-        "unsubscribe_url": tokens.url(subscriber, tokens.UNSUBSCRIBE),
-        "topics": subscriber.topic_labels(),
-    }
+    return {**personal_links(subscriber), "topics": subscriber.topic_labels()}
 
 
 def alert_headers(subscriber: Subscriber, delivery: Delivery) -> dict:
