@@ -16,10 +16,9 @@ next publish time, so no browser or CDN keeps a page past a release.
 If the cache is down, or hangs, each process leaves it alone for
 settings.NEWSROOM_CACHE_RETRY_SECONDS after one failed call (a Redis that hangs
 costs one short socket timeout, not one per call) and keeps the pages it builds
-meanwhile in its own memory, with the same freshness: keyed by where the public
-content stands in the database, which every public change moves on on any server
-(settings.NEWSROOM_PUBLIC_VERSION), and never past the next publish time, which
-then comes from the database too.
+meanwhile in its own memory for a second at most (a change made on another server
+shows within it), never past the next publish time, which then comes from the
+database.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from django.core.cache.backends.base import default_key_func
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.db import transaction
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.module_loading import import_string
@@ -213,53 +212,43 @@ def _next_publish_timestamp() -> float:
     return upcoming.timestamp() if upcoming else NO_NEXT
 
 
-def _public_version():
-    """Where the public content stands, from the function settings.NEWSROOM_PUBLIC_VERSION names."""
-    return import_string(settings.NEWSROOM_PUBLIC_VERSION)()
-
-
 # --- While the shared cache cannot be reached: pages kept in each process's own memory -----------
 
-LOCAL_RECHECK_SECONDS = 1.0
+LOCAL_KEEP_SECONDS = 1
 
 
 class LocalPages:
     """The public pages one process keeps while the shared cache cannot be reached.
 
-    Built from the database, each page is kept with where the public content stood then
-    (settings.NEWSROOM_PUBLIC_VERSION, which every public change moves on, on whichever server it is
-    made) and served while that still holds, never past the next publish time. Both are read from
-    the database at most every LOCAL_RECHECK_SECONDS, at once after this process commits a public
-    change, and at the next publish time: a change made elsewhere shows within that second.
+    Each page built from the database is kept for LOCAL_KEEP_SECONDS at most, so a change made on
+    another server shows within that second; all of them are dropped at once after this process
+    commits a public change, and none outlives the next publish time, which is read from the
+    database at most every LOCAL_KEEP_SECONDS too.
     """
 
     def __init__(self):
         self.pages = LocMemCache("newsroom-local-pages", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 300}})
-        self.standing = (-math.inf, None, NO_NEXT)  # (checked at, version, next publish time)
+        self.standing = (-math.inf, NO_NEXT)  # (checked at, next publish time)
 
-    def where_things_stand(self) -> tuple[object, float]:
-        """The public content's version and the next publish time, read again if due."""
-        checked_at, version, next_publish = self.standing
-        if time.monotonic() - checked_at >= LOCAL_RECHECK_SECONDS or time.time() >= next_publish:
-            version, next_publish = _public_version(), _next_publish_timestamp()
-            self.standing = (time.monotonic(), version, next_publish)
-        return version, next_publish
+    def next_publish(self) -> float:
+        """The next publish time, read again if due."""
+        checked_at, next_publish = self.standing
+        if time.monotonic() - checked_at >= LOCAL_KEEP_SECONDS or time.time() >= next_publish:
+            next_publish = _next_publish_timestamp()
+            self.standing = (time.monotonic(), next_publish)
+        return next_publish
 
-    def recheck(self) -> None:
-        """Read where things stand again before the next page (this process made a public change)."""
-        self.standing = (-math.inf, None, NO_NEXT)
+    def get(self, key: str) -> tuple | None:
+        """(response, fresh until) as kept for `key`, or None."""
+        return self.pages.get(key)
 
-    def get(self, key: str, version) -> tuple | None:
-        """(response, fresh until) as kept for `key` at this version, or None."""
-        kept = self.pages.get(key)
-        return kept[1] if kept is not None and kept[0] == version else None
-
-    def keep(self, key: str, version, stored: tuple, seconds: int) -> None:
-        self.pages.set(key, (version, stored), seconds)
+    def keep(self, key: str, stored: tuple) -> None:
+        self.pages.set(key, stored, LOCAL_KEEP_SECONDS)
 
     def clear(self) -> None:
+        """Forget every page (this process made a public change) and read the publish time again."""
         self.pages.clear()
-        self.recheck()
+        self.standing = (-math.inf, NO_NEXT)
 
 
 local_pages = LocalPages()
@@ -343,17 +332,10 @@ def _built_scopes(site_scope: dict) -> dict:
     return _declared.get() or site_scope
 
 
-# Sent as a public change is made, before it commits: `scopes` None for anything every page may
-# show, else the scopes of the pages that show it (SITE among them for pages not narrower than the
-# site). What else keeps rendered public content (stored renditions) moves on with it.
-public_changed = Signal()
-
-
 def invalidate() -> None:
     """Forget every cached public page, once the current transaction commits."""
-    public_changed.send(sender=None, scopes=None)
     transaction.on_commit(_forget_generation)
-    transaction.on_commit(local_pages.recheck)
+    transaction.on_commit(local_pages.clear)
     transaction.on_commit(lambda: frontcache.purge(None))  # once nothing here serves the old pages
 
 
@@ -361,7 +343,6 @@ def invalidate_scopes(names, *, site: bool = True) -> None:
     """Forget the pages that show these scopes (and, with `site`, every page not narrower than the
     site), once the current transaction commits. If the cache does not take it, everything goes."""
     names = [*names, *([SITE] if site else [])]
-    public_changed.send(sender=None, scopes=names)
 
     def move_on():
         version = time.time_ns()
@@ -373,7 +354,7 @@ def invalidate_scopes(names, *, site: bool = True) -> None:
             _forget_generation()
 
     transaction.on_commit(move_on)
-    transaction.on_commit(local_pages.recheck)
+    transaction.on_commit(local_pages.clear)
     transaction.on_commit(lambda: frontcache.purge(names))  # once nothing here serves the old pages
 
 
@@ -487,16 +468,16 @@ class PublicPageCacheMiddleware:
         return response
 
     def _without_shared_cache(self, request, key: str):
-        """The page as this process kept it while the shared cache could not be reached, if the
-        public content has not moved on since and it is still fresh; else built, and kept."""
-        version, next_publish = local_pages.where_things_stand()
-        kept = local_pages.get(key, version)
+        """The page as this process kept it in the last second while the shared cache could not be
+        reached, if still fresh; else built, and kept."""
+        next_publish = local_pages.next_publish()
+        kept = local_pages.get(key)
         if kept is not None and time.time() < min(kept[1], next_publish):
             return self._served(request, kept, next_publish, "local-hit")
         response = self.get_response(request)
         max_age = self._mark_public(response, next_publish, "local-miss")
         if max_age:
-            local_pages.keep(key, version, (response, time.time() + max_age), max_age)
+            local_pages.keep(key, (response, time.time() + max_age))
         return response
 
     @staticmethod

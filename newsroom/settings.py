@@ -215,9 +215,6 @@ NEWSROOM_SECRET_PATHS = (
 NEWSROOM_SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "NHS Connecting for Health newsroom")
 # What the public cache asks for the next moment an embargo lifts: no page it keeps outlives it.
 NEWSROOM_NEXT_PUBLISH_TIME = "stats.selectors.next_publish_time"
-# Where the public content stands, moved on by every public change: while the shared cache cannot be
-# reached, each process keeps pages in its own memory for as long as it holds (common.cache).
-NEWSROOM_PUBLIC_VERSION = "stats.outputs.renditions.public_version"
 # The public site's address, for what is built outside a reader's request (files, emails).
 NEWSROOM_SITE_URL = os.environ.get("NEWSROOM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -15,13 +15,8 @@ from common.cache import invalidate, invalidate_scopes
 WATCHED_APPS = ("statistics", "contacts")
 # Never seen by the public while they can change: pre-release grants and their log are read-only
 # once the release is out, and the public list is built then (a breach, which can come later, is
-# watched). Renditions and versions are what these changes move on, not changes themselves.
-UNWATCHED_MODELS = (
-    "statistics.PreReleaseGrant",
-    "statistics.PreReleaseAccess",
-    "statistics.PublicVersion",
-    "statistics.Rendition",
-)
+# watched).
+UNWATCHED_MODELS = ("statistics.PreReleaseGrant", "statistics.PreReleaseAccess")
 # What the calendar shows of a release that is not out yet.
 ANNOUNCED = ("period_date", "publish_at", "date_confirmed", "status")
 

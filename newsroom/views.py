@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
@@ -22,7 +21,6 @@ from newsroom.context_processors import contacts_url
 from newsroom.forms import SearchForm
 from newsroom.middleware import DATABASE_UNAVAILABLE
 from stats.models import Metric, Programme, Release, Statement
-from stats.outputs import renditions
 from stats.selectors import build_release_document
 from stats.views import api
 
@@ -35,12 +33,7 @@ SEARCH_LIMIT = 20
 @read_only
 def home(request):
     """The newsroom home: headline figures of the latest release, recent releases, what is next."""
-    content = renditions.series_body(
-        "home",
-        site=request.build_absolute_uri("/"),
-        render=lambda: render_to_string("newsroom/home_content.html", home_context(), request=request),
-    )
-    return render(request, "newsroom/home.html", {"content": content})
+    return render(request, "newsroom/home.html", home_context())
 
 
 def home_context() -> dict:

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
-from stats.models import Figure, Release, Rendition
+from stats.models import Figure
 from stats.publishing import services
 from stats.publishing.warming import warm_public_cache
 from tests.test_html_conformance import public_view_names
@@ -115,8 +115,8 @@ def test_every_public_address_is_read_here():
 
 
 @pytest.fixture
-def kept_pieces_on(settings, seed_release):
-    """Pieces of page kept, as in production (the tests turn the page cache off by default)."""
+def cached_as_deployed(settings, seed_release):
+    """Public caching on, as in production (the tests turn the page cache off by default)."""
     from stats.demo.history import generate_history
 
     generate_history(weeks=5)
@@ -124,31 +124,20 @@ def kept_pieces_on(settings, seed_release):
     return seed_release
 
 
-def test_no_public_get_writes_with_nothing_kept(client, kept_pieces_on):
+def test_no_public_get_writes_with_nothing_cached(client, cached_as_deployed):
     from contacts.models import MediaContact
 
-    Rendition.objects.all().delete()
     contact = MediaContact.objects.first()
     urls = [*PUBLIC, f"/contacts/{contact.slug}.vcf"] if contact else PUBLIC
     found = {url: writes for url in urls if (writes := writes_of(client, url))}
     assert found == {}
-    assert not Rendition.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_no_public_get_writes_after_a_correction(client, kept_pieces_on, publisher):
-    warm_public_cache(kept_pieces_on)
-    figure = Figure.objects.get(release=kept_pieces_on, metric__slug="eps-messages-total")
+def test_no_public_get_writes_after_a_correction(client, cached_as_deployed, publisher):
+    warm_public_cache(cached_as_deployed)
+    figure = Figure.objects.get(release=cached_as_deployed, metric__slug="eps-messages-total")
     services.correct_figure(figure=figure, by=publisher, value=figure.value + 7, reason="Late batch.")
     found = {url: writes for url in PUBLIC if (writes := writes_of(client, url))}
     assert found == {}
     assert "306,774,299" in client.get("/statistics/2010-03-03/").content.decode()
-
-
-def test_the_worker_keeps_what_readers_then_read(client, kept_pieces_on, django_assert_max_num_queries):
-    Rendition.objects.all().delete()
-    warm_public_cache(Release.objects.public().order_by("-period_date").first())
-    assert Rendition.objects.filter(key=kept_pieces_on.cache_scope).exists()
-    client.cookies["sessionid"] = "not-a-session"  # past the page cache: the kept body is read
-    with django_assert_max_num_queries(4):
-        client.get("/statistics/2010-03-03/")

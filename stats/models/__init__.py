@@ -668,10 +668,8 @@ from stats.models.prerelease import (  # noqa: E402
 from stats.models.records import (  # noqa: E402
     Correction,
     Explanation,
-    PublicVersion,
     ReleaseDateChange,
     ReleaseFile,
-    Rendition,
 )
 
 __all__ = [
@@ -684,12 +682,10 @@ __all__ = [
     "PreReleaseBreach",
     "PreReleaseGrant",
     "Programme",
-    "PublicVersion",
     "Qualifier",
     "Release",
     "ReleaseDateChange",
     "ReleaseFile",
-    "Rendition",
     "Statement",
     "check_placeholders",
     "new_access_token",

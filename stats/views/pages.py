@@ -7,11 +7,9 @@ from django.db.models import CharField, Count, Max, Min, Q
 from django.db.models.functions import Cast, Substr
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
-from django.utils.safestring import mark_safe
 from django.views.generic import DetailView, ListView, TemplateView
 from django_tables2 import RequestConfig
 
@@ -19,7 +17,7 @@ from common.cache import declare_scopes
 from common.http import read_only
 from contacts.models import MediaContact
 from stats.models import Correction, Figure, Metric, Programme, Release, ReleaseDateChange
-from stats.outputs import charts, downloads, metadata, payloads, renditions
+from stats.outputs import charts, downloads, metadata, payloads
 from stats.outputs.files import (
     all_data_csv_bytes,
     all_data_rows,
@@ -49,7 +47,6 @@ class ReleaseDetailView(TemplateView):
     """A release by its period date, or the latest public one."""
 
     template_name = "statistics/release_detail.html"
-    body_template = "statistics/includes/release_body.html"
     is_preview = False
 
     def get_queryset(self):
@@ -79,71 +76,37 @@ class ReleaseDetailView(TemplateView):
                 "breadcrumbs": statistics_crumbs(("All releases", reverse("statistics:archive"))),
             }
             return render(request, "statistics/release_withdrawn.html", context, status=410)
-        page["body"] = mark_safe(page["body"])  # rendered by build_page, escaped there
         return self.render_to_response(self.get_context_data(**page))
 
     def page(self) -> dict:
-        """The page's title, description and body: the body as stored for what it shows
-        (`renditions`), with this moment's links to the releases either side put in.
+        """The page's context, rendered from the figures (the public page cache keeps whole pages)."""
+        return self.build_page(scoped=True)
 
-        A reader the page cache passes by (signed in) or misses (a new query string) reads the
-        stored body too; it is rendered again only after something it shows has changed.
-        """
-        visible = self.get_queryset()
-        release = self.get_object(visible.select_related(None))
-        declare_scopes([release.cache_scope, release.files_scope])  # before anything of it is read
-        previous, following = renditions.neighbours(release, among=visible)
-        body = renditions.release_body(
-            release,
-            previous=previous,
-            site=self.request.build_absolute_uri("/"),
-            render=lambda: self.render_body(release, slots=True),
-        )
-        live = self.live_parts(release, previous, following)
-        return self.page_of(release, renditions.fill(body, **live))
-
-    def build_page(self) -> dict:
-        """The page rendered now, nothing stored: previews and pre-release copies."""
+    def build_page(self, *, scoped: bool = False) -> dict:
+        """The release's heading, description and everything its body shows; `scoped`: the public
+        page cache is told which releases the page shows, before anything of them is read."""
         release = self.get_object()
-        return self.page_of(release, self.render_body(release))
-
-    @staticmethod
-    def page_of(release, body) -> dict:
-        return {"heading": release.heading, "summary": release.summary, "body": body}
-
-    def render_body(self, release, *, slots: bool = False) -> str:
-        """The release's body; with `slots`, marks where `live_parts` go rather than them."""
+        if scoped:
+            declare_scopes([release.cache_scope, release.files_scope])
         document = build_release_document(release, visible=self.get_queryset())
-        live = renditions.SLOTS if slots else self.live_parts(release, document.previous, document.next)
-        context = {
+        return {
+            "heading": release.heading,
+            "summary": release.summary,
             "release": release,
             "document": document,
             "downloads": release_downloads(document, request=self.request),
-            "release_nav": live["nav"],
-            "latest_caption": live["latest"],
-            "next_release_line": live["next"],
+            **self.live_parts(release, document.previous, document.next),
             **self.body_context(release),
         }
-        return render_to_string(self.body_template, context, request=self.request)
 
     def live_parts(self, release, previous, following) -> dict:
         """What changes with time rather than with an edit: the links either side, the caption, the
         next release announced (for a preview, the next once it is out)."""
-        is_latest = "period" not in self.kwargs and not self.is_preview
         moment = max(release.publish_at or timezone.now(), timezone.now())
-        next_release = Release.objects.exclude(pk=release.pk).next_announced(at=moment)
         return {
-            "next": mark_safe(
-                render_to_string("statistics/includes/next_release.html", {"next_release": next_release})
-            ),
-            "nav": mark_safe(
-                render_to_string(
-                    "statistics/includes/release_nav.html", {"nav": release_nav(previous, following)}
-                )
-            ),
-            "latest": mark_safe(
-                render_to_string("statistics/includes/latest_caption.html") if is_latest else ""
-            ),
+            "is_latest": "period" not in self.kwargs and not self.is_preview,
+            "next_release": Release.objects.exclude(pk=release.pk).next_announced(at=moment),
+            "nav": release_nav(previous, following),
         }
 
     def body_context(self, release) -> dict:
@@ -275,14 +238,8 @@ class ArchiveView(TemplateView):
         year = kwargs.get("year", years[0]["year"] if years else None)
         if "year" in kwargs and year not in {y["year"] for y in years}:
             raise Http404(f"No release for a week of {year} has been published.")
-        context["archive"] = renditions.series_body(
-            f"archive:{year}",
-            site=self.request.build_absolute_uri("/"),
-            render=lambda: render_to_string(
-                "statistics/includes/archive_list.html", self.list_context(year, years), request=self.request
-            ),
-        )
-        context["year"] = year if "year" in kwargs else None
+        context.update(self.list_context(year, years))
+        context["title_year"] = year if "year" in kwargs else None
         context["breadcrumbs"] = statistics_crumbs(*([archive_crumb()] if "year" in kwargs else []))
         return context
 
@@ -413,20 +370,7 @@ class MetricDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         metric = self.object
 
-        def render():
-            return render_to_string(
-                "statistics/includes/metric_series.html", self.series_context(metric), request=self.request
-            )
-
-        # The table's first page in its first order is kept rendered; a sorted or later page (any
-        # query string) is rendered as asked.
-        context["series"] = (
-            mark_safe(render())
-            if self.request.GET
-            else renditions.series_body(
-                f"metric:{metric.slug}", site=self.request.build_absolute_uri("/"), render=render
-            )
-        )
+        context.update(self.series_context(metric))
         context["downloads"] = metric_downloads(metric, request=self.request)
         context["coverage"] = series_coverage(metric)
         context["breadcrumbs"] = statistics_crumbs(
@@ -601,9 +545,6 @@ class ReleasePreviewView(ReleaseDetailView):
 
     def body_context(self, release) -> dict:
         return {"is_preview": True, "preview_publish_uk": ukclock.uk_label(release.publish_at)}
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(is_preview=True, **kwargs)
 
 
 class ReleaseCalendarView(TemplateView):

@@ -116,8 +116,8 @@ class PreReleaseView(ReleasePreviewView):
     def get_object(self):
         return self.get_queryset().get(pk=self.grant.release_id)
 
-    def build_page(self) -> dict:
-        page = super().build_page()
+    def build_page(self, **kwargs) -> dict:
+        page = super().build_page(**kwargs)
         page["heading"] = f"{page['heading']} (pre-release access)"
         return page
 

@@ -6,8 +6,8 @@ rich-text page): this command builds it the same way into a scratch directory (a
 Wagtail from PyPI, `wagtail start`, the peer's app and seed) unless `--peer-site` names one already
 built, then runs the peer's own `count_queries` command, which times its page with Django's test
 client and `time.process_time`, as this command times ours, with the peer's cache (in-process
-memory) unless told to use ours. Pieces of page kept rendered in the database stay (they are data,
-made when what they show changes); one row forgets them before each request too.
+memory) unless told to use ours. Nothing is kept anywhere else: a cold page is rendered from the
+figures.
 """
 
 from __future__ import annotations
@@ -50,21 +50,11 @@ def clear_caches() -> None:
         caches[alias].clear()
 
 
-def forget_renditions() -> None:
-    """Every stored rendition too: each piece is rendered again from the figures, as after a change."""
-    from stats.models import Rendition
-
-    Rendition.objects.all().delete()
-
-
-def cpu_ms(client: Client, path: str, *, runs: int, cold: bool, rerender: bool = False) -> float:
+def cpu_ms(client: Client, path: str, *, runs: int, cold: bool) -> float:
     """Median in-process CPU per request; `cold` clears every cache before each (not timed), else
-    the second and later requests are served as readers get them (the public page cache);
-    `rerender` forgets the stored release bodies before each too (not timed)."""
+    the second and later requests are served as readers get them (the public page cache)."""
     times = []
     for _ in range(runs):
-        if rerender:
-            forget_renditions()
         if cold:
             clear_caches()
         began = time.process_time()
@@ -130,7 +120,7 @@ class Command(BaseCommand):
         results = {}
         for label, weeks in (("1 year", 52), ("10 years", 520 - 52), ("30 years", 1560 - 520)):
             generate_history(weeks=weeks)
-            with keeping():  # files and pieces built and kept once, as the worker does (readers keep nothing)
+            with keeping():  # files built and their sizes kept once, as the worker does (readers keep none)
                 for path in (*PAGES.values(), TRIVIAL):
                     client.get(path)
             results[label] = {
@@ -141,19 +131,13 @@ class Command(BaseCommand):
                 )
                 for name, path in PAGES.items()
             }
-            results[label]["release, re-rendered"] = (
-                cpu_ms(client, PAGES["release"], runs=runs, cold=True, rerender=True),
-                cpu_ms(client, PAGES["release"], runs=runs, cold=False),
-                self.queries(client, PAGES["release"], rerender=True),
-            )
             results[label]["trivial"] = (cpu_ms(client, TRIVIAL, runs=runs, cold=False),) * 2 + (0,)
         wagtail = self.peer_figures(peer) if peer else None
 
         backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
         self.say(
             f"In-process CPU per request (time.process_time, Django test client), {connection.vendor}, "
-            f"cache {backend}. Cold: every cache cleared first; the release page reads its stored body "
-            "(rendered when the release last changed); 're-rendered': that body forgotten too."
+            f"cache {backend}. Cold: every cache cleared first, each page rendered from the figures."
         )
         if wagtail:
             page, trivial = wagtail
@@ -175,9 +159,7 @@ class Command(BaseCommand):
             self.say(f"  {label}, cold, as a ratio to the release page: {ratios}")
 
     @staticmethod
-    def queries(client, path, *, rerender: bool = False) -> int:
-        if rerender:
-            forget_renditions()
+    def queries(client, path) -> int:
         clear_caches()
         with CaptureQueriesContext(connection) as captured:
             client.get(path)
