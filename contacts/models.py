@@ -38,11 +38,19 @@ def verification_due_on_or_before(today: dt.date | None = None) -> dt.date:
 
 
 def group_by_programme(contacts) -> dict[int, list[MediaContact]]:
-    """Contacts (with "programmes" prefetched) keyed by programme pk, keeping their order."""
+    """Contacts keyed by programme pk, keeping their order; one query for which covers which."""
+    contacts = list(contacts)
+    covers: dict[int, list[int]] = {}
+    if contacts:
+        links = MediaContact.programmes.through.objects.filter(
+            mediacontact__in=[contact.pk for contact in contacts]
+        ).values_list("mediacontact_id", "programme_id")
+        for contact_id, programme_id in links:
+            covers.setdefault(contact_id, []).append(programme_id)
     grouped: dict[int, list[MediaContact]] = {}
     for contact in contacts:
-        for programme in contact.programmes.all():
-            grouped.setdefault(programme.pk, []).append(contact)
+        for programme_id in covers.get(contact.pk, ()):
+            grouped.setdefault(programme_id, []).append(contact)
     return grouped
 
 
@@ -60,7 +68,7 @@ class MediaContactQuerySet(models.QuerySet):
 
     def by_programme(self) -> dict[int, list[MediaContact]]:
         """Contacts keyed by programme pk, in listing order; two queries (for release sections, PDFs)."""
-        return group_by_programme(self.prefetch_related("programmes"))
+        return group_by_programme(self)
 
     def search(self, text: str):
         """Contacts whose office, remit, organisation, email, note or programme mentions `text`."""
