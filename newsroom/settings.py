@@ -24,6 +24,11 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# reportlab checks every attribute set on a chart's shapes while it draws, an aid for writing new
+# charts; these are tested, so they are drawn without it, a quarter faster. reportlab reads this when
+# it is first imported, after the settings; RL_shapeChecking=1 turns the checks on again.
+os.environ.setdefault("RL_shapeChecking", "0")
+
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:

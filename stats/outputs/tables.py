@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_tables2 as tables
 from django.core.paginator import EmptyPage
 from django.urls import reverse
@@ -11,6 +13,7 @@ from stats.models import Figure
 from stats.wording import formatting, qualified
 
 PER_PAGE = 25
+DATE_MARK = dt.date(1900, 1, 1)
 MAX_PER_PAGE = 100
 # Far past any series (a million weekly releases); beyond it the SQL offset could overflow.
 MAX_PAGE = 1_000_000
@@ -57,6 +60,10 @@ class SeriesTable(tables.Table):
         # The value before each period's (by period date): the change is worded for shown rows only.
         self.previous = previous or {}
         self.caption = caption
+        # A release's address, reversed once a table and the date put in for each row.
+        self.release_url = reverse("statistics:release-detail", args=[DATE_MARK]).replace(
+            DATE_MARK.isoformat(), "{}"
+        )
 
     def paginate(self, paginator_class=None, per_page=None, page=1, *args, **kwargs):
         """Paginate with ?per_page= clamped to 1..MAX_PER_PAGE."""
@@ -64,7 +71,7 @@ class SeriesTable(tables.Table):
         return super().paginate(paginator_class or SeriesPaginator, per_page, page, *args, **kwargs)
 
     def render_period(self, record: Figure, value):
-        url = reverse("statistics:release-detail", args=[value])
+        url = self.release_url.format(f"{value:%Y-%m-%d}")
         label = f"{value.day} {value:%B %Y}"
         if record.release.is_synthetic:
             return format_html(
