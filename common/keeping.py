@@ -1,9 +1,8 @@
 """Whether this moment may keep what it builds: a reader's GET never writes to the database.
 
-Rendered pieces of page and the sizes of files are kept (written) by the code that changes what
-they show, and by the task worker warming the site after a change; a reader's request that finds
-nothing kept, or something older than what it shows, renders for itself and keeps nothing. A
-writer says so with `keeping()`; readers ask `may_keep()`.
+The sizes of a release's files are kept (written) by the code that builds them after a change and
+by the task worker warming the site; a reader's request that downloads a file whose size is not
+kept serves it and keeps nothing. A writer says so with `keeping()`; readers ask `may_keep()`.
 """
 
 from __future__ import annotations

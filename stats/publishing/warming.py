@@ -65,7 +65,7 @@ def warm_public_cache(release: Release, *, first_only: bool = False) -> list[War
     site = urlsplit(settings.NEWSROOM_SITE_URL)
     client = Client(HTTP_HOST=site.netloc)
     warmed = []
-    with keeping():  # what the pages render is kept for their readers
+    with keeping():  # the sizes of files built on the way are kept for the pages that list them
         for path in first_paths(release) if first_only else release_paths(release):
             warmed.append(_warm(client, path, secure=site.scheme == "https"))
     return warmed
