@@ -306,24 +306,40 @@ def _scopes_hold(scopes: dict, known: dict) -> bool:
     return all(known.get(_scope_key(name)) == version for name, version in scopes.items())
 
 
+# The scopes each page was last stored with, learnt by this process: an address shows the same
+# releases whatever their versions, so their versions are asked for with the page, in one round trip.
+# Only a guess: what is read is checked against the scopes the entry itself carries.
+_scopes_seen: dict[str, tuple[str, ...]] = {}
+SCOPES_SEEN_LIMIT = 10_000
+
+
+def _seen(key: str, scopes: dict) -> None:
+    if len(_scopes_seen) >= SCOPES_SEEN_LIMIT:
+        _scopes_seen.clear()
+    _scopes_seen[key] = tuple(name for name in scopes if name != SITE)
+
+
 def _lookup(key: str) -> tuple[dict | None, object, dict]:
     """The current state, what is stored under `key` for it, and the site scope's version, in one
-    round trip (two for an entry of narrower scopes).
+    round trip (two for an entry of narrower scopes this process has not read or stored yet).
 
     Entries are stored as (generation, scopes, value): one from an older generation, or whose
     scopes have moved on, reads as missing.
     """
-    site = _scope_key(SITE)
-    found = _safe(lambda: cache.get_many([STATE_KEY, key, site]))
+    versions = [_scope_key(SITE), *(_scope_key(name) for name in _scopes_seen.get(key, ()))]
+    found = _safe(lambda: cache.get_many([STATE_KEY, key, *versions]))
     state = _fresh(found.get(STATE_KEY)) if found is not None else None
-    site_scope = {SITE: found.get(site)} if found is not None else {}
+    site_scope = {SITE: found.get(versions[0])} if found is not None else {}
     entry = found.get(key) if state is not None else None
     if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == state["generation"]):
         return state, None, site_scope
-    return state, entry[2] if _scopes_hold(entry[1], found) else None, site_scope
+    _seen(key, entry[1])
+    known = {version: found.get(version) for version in versions}  # asked for: None if never moved on
+    return state, entry[2] if _scopes_hold(entry[1], known) else None, site_scope
 
 
 def _store(key: str, state: dict, value, timeout: int, scopes: dict) -> None:
+    _seen(key, scopes)
     _safe(lambda: cache.set(key, (state["generation"], scopes, value), timeout))
 
 

@@ -80,6 +80,32 @@ def test_campaign_tags_do_not_split_the_cache_nor_reach_the_page(client, redis_c
     assert len(redis_cache.keys("page:*")) == 2
 
 
+def test_a_cached_release_page_is_served_in_one_round_trip_to_redis(client, redis_cache, committed):
+    """The release page is kept with its release's scopes: their versions are asked for with it."""
+    from django.core.cache import caches
+
+    assert get(client, "/statistics/2010-03-03/")[0]["X-Cache"] == "miss"
+    backend, calls = caches["default"], []
+    names = ("get", "get_many", "set", "set_many", "add", "delete")
+
+    def counted(name, method):
+        def call(*args, **kwargs):
+            calls.append(name)
+            return method(*args, **kwargs)
+
+        return call
+
+    for name in names:
+        setattr(backend, name, counted(name, getattr(backend, name)))
+    try:
+        response, page = get(client, "/statistics/2010-03-03/")
+    finally:
+        for name in names:
+            delattr(backend, name)
+    assert response["X-Cache"] == "hit" and "306,774,292" in page
+    assert calls == ["get_many"]
+
+
 def test_conditional_get_answers_304(client, redis_cache, committed):
     etag = client.get("/statistics/")["ETag"]
     assert client.get("/statistics/", HTTP_IF_NONE_MATCH=etag).status_code == 304
