@@ -229,6 +229,7 @@ class LocalPages:
     def __init__(self):
         self.pages = LocMemCache("newsroom-local-pages", {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 300}})
         self.standing = (-math.inf, NO_NEXT)  # (checked at, next publish time)
+        self.cleared = 0  # how many times the pages were dropped: a page built before is not kept
 
     def next_publish(self) -> float:
         """The next publish time, read again if due."""
@@ -242,11 +243,15 @@ class LocalPages:
         """(response, fresh until) as kept for `key`, or None."""
         return self.pages.get(key)
 
-    def keep(self, key: str, stored: tuple) -> None:
-        self.pages.set(key, stored, LOCAL_KEEP_SECONDS)
+    def keep(self, key: str, stored: tuple, *, built_after: int) -> None:
+        """Keep a page unless the pages were dropped since it began to be built (`built_after`:
+        `cleared` then): another thread's change may have committed after it read the database."""
+        if built_after == self.cleared:
+            self.pages.set(key, stored, LOCAL_KEEP_SECONDS)
 
     def clear(self) -> None:
         """Forget every page (this process made a public change) and read the publish time again."""
+        self.cleared += 1
         self.pages.clear()
         self.standing = (-math.inf, NO_NEXT)
 
@@ -490,10 +495,11 @@ class PublicPageCacheMiddleware:
         kept = local_pages.get(key)
         if kept is not None and time.time() < min(kept[1], next_publish):
             return self._served(request, kept, next_publish, "local-hit")
+        cleared = local_pages.cleared
         response = self.get_response(request)
         max_age = self._mark_public(response, next_publish, "local-miss")
         if max_age:
-            local_pages.keep(key, (response, time.time() + max_age))
+            local_pages.keep(key, (response, time.time() + max_age), built_after=cleared)
         return response
 
     @staticmethod

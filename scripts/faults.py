@@ -13,8 +13,8 @@ over loopback. It prints requests/s, p99 latency and errors for:
 - Redis up: pages come whole from the page cache (the normal case);
 - Redis paused (`CLIENT PAUSE`, every command held, connections still accepted): the whole
   run falls inside the pause;
-- Redis down: every page is built from the database once in each process, then kept in its
-  memory while the database says nothing public has changed (what a paused Redis should cost).
+- Redis down: every page is built from the database in each process, then kept in its
+  memory for a second (what a paused Redis should cost).
 
 and the paused rate as a ratio to each of the others, with the time /healthz took during the
 pause. CLIENT PAUSE holds every client of that Redis server for the run (a few seconds). The

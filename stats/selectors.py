@@ -453,32 +453,24 @@ class PublicRecord:
         }
 
 
-def with_pre_release_flags(releases):
-    """`releases`, each read with whether it has pre-release grants and breaches, for `public_record`."""
-    return releases.annotate(
-        pre_release_granted=Exists(PreReleaseGrant.objects.filter(release=OuterRef("pk"))),
-        pre_release_breached=Exists(PreReleaseBreach.objects.filter(release=OuterRef("pk"))),
-    )
-
-
 def public_record(release: Release, *, now: dt.datetime | None = None) -> PublicRecord:
     """The release's pre-release access as published: nothing at all before its publish time.
 
-    A grant revoked before its holder opened the link gave no access and is not listed. No query
-    when there is nothing to list and the release was read `with_pre_release_flags` (one
-    otherwise); then the grants and the breaches, if any.
+    A grant revoked before its holder opened the link gave no access and is not listed. One query
+    when there is nothing to list (most releases); then the grants and the breaches, if any.
     """
     now = now or timezone.now()
     if release.publish_at is None or release.publish_at > now:
         return PublicRecord()
-    granted = getattr(release, "pre_release_granted", None)
-    breached = getattr(release, "pre_release_breached", None)
-    if granted is None or breached is None:
-        granted, breached = (
-            with_pre_release_flags(Release.objects.filter(pk=release.pk))
-            .values_list("pre_release_granted", "pre_release_breached")
-            .get()
+    granted, breached = (
+        Release.objects.filter(pk=release.pk)
+        .annotate(
+            granted=Exists(PreReleaseGrant.objects.filter(release=OuterRef("pk"))),
+            breached=Exists(PreReleaseBreach.objects.filter(release=OuterRef("pk"))),
         )
+        .values_list("granted", "breached")
+        .get()
+    )
     used, unused = [], []
     if granted:
         opened = PreReleaseAccess.objects.filter(

@@ -48,12 +48,12 @@ def text(html: str) -> str:
 # Release pages read the sizes of their files as last built (one query; they never build a file to
 # learn its size). A release's CSV, XLSX or JSON download keeps its size for the page: one query to
 # read what is kept, one more when it changed (the first download). Every page built from a release
-# document has one query more for its programmes' media contacts (the contacts' programmes,
-# prefetched); the programme page one more for the contacts covering the programme. A public
+# document has one query more for its programmes' media contacts (which programmes each covers);
+# the programme page one more for the contacts covering the programme. A public
 # release's document reads its pre-release access record: two queries (grants, breaches). A metric
-# page reads its series' first and last periods for its dataset description (one query), apart
-# from its chart and table, which are kept rendered when public caching is on. A release page reads
-# the next release the calendar announces (one query).
+# page reads its series' first and last periods for its dataset description (one query), its
+# series for the chart and its table's rows (two). A release page reads the next release the
+# calendar announces (one query).
 PAGE_QUERY_LIMITS = {
     "/": 12,
     "/statistics/": 13,

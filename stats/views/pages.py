@@ -34,7 +34,7 @@ from stats.outputs.pdfs import (
     release_web_url,
 )
 from stats.outputs.tables import SeriesTable
-from stats.selectors import build_release_document, series_for, with_pre_release_flags
+from stats.selectors import build_release_document, series_for
 from stats.views import reuse
 from stats.vintages import BadAsOf
 from stats.wording import formatting, qualified, ukclock
@@ -53,7 +53,7 @@ class ReleaseDetailView(TemplateView):
         return Release.objects.public().select_related("lead_contact")
 
     def get_object(self, queryset=None):
-        queryset = with_pre_release_flags(self.get_queryset()) if queryset is None else queryset
+        queryset = self.get_queryset() if queryset is None else queryset
         period = self.kwargs.get("period")
         if period is None:
             release = queryset.order_by("-period_date").first()
