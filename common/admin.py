@@ -48,6 +48,30 @@ class RowLabelledBoundField(BoundField):
         return label + super().__str__()
 
 
+class AnnouncedAdmin:
+    """An admin for public records: every write it makes (the form and its inlines, the list's
+    editable columns, a delete, a bulk delete) is said to the public with `announce()`, once made."""
+
+    def announce(self) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self.announce()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self.announce()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self.announce()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        self.announce()
+
+
 class RowLabelledListForm(forms.ModelForm):
     bound_field_class = RowLabelledBoundField
 

@@ -6,9 +6,9 @@ from django.utils.html import format_html
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.utils import bulk_update_with_history
 
-from common.admin import HistoryAdmin
+from common.admin import AnnouncedAdmin, HistoryAdmin
 from common.import_admin import NewsroomImportExportMixin
-from contacts import phones
+from contacts import phones, public
 from contacts.models import MediaContact, verification_due_on_or_before
 from contacts.resources import PHONE_HELP, MediaContactResource
 
@@ -32,8 +32,12 @@ class VerificationFilter(admin.SimpleListFilter):
 
 
 @admin.register(MediaContact)
-class MediaContactAdmin(NewsroomImportExportMixin, HistoryAdmin):
+class MediaContactAdmin(AnnouncedAdmin, NewsroomImportExportMixin, HistoryAdmin):
     resource_classes = [MediaContactResource]
+
+    def announce(self) -> None:
+        public.contacts_changed()
+
     list_display = (
         "name",
         "organisation",
@@ -92,6 +96,7 @@ class MediaContactAdmin(NewsroomImportExportMixin, HistoryAdmin):
             default_user=request.user,
             default_change_reason="Marked as verified",
         )
+        self.announce()  # "Details checked on" is on every page that shows them
         count = len(contacts)
         self.message_user(
             request,

@@ -9,7 +9,7 @@ from phonenumber_field.phonenumber import to_python
 from common.cells import safe_cell, unescape_cell
 from common.resources import FlagWidget, OrderWidget, Refusal
 from common.spreadsheets import ImportRefused
-from contacts import phones
+from contacts import phones, public
 from contacts.models import MediaContact
 from stats.models import Programme
 
@@ -98,6 +98,11 @@ class MediaContactResource(resources.ModelResource):
 
     def get_queryset(self):
         return super().get_queryset().prefetch_related("programmes")
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if not self._is_dry_run(kwargs):
+            public.contacts_changed()
 
     def before_import(self, dataset, **kwargs):
         """Refuse a file whose header row has unknown or missing columns, or that gives a slug twice."""

@@ -6,6 +6,4 @@ class NewsroomConfig(AppConfig):
     verbose_name = "Newsroom"
 
     def ready(self):
-        from newsroom import checks, signals  # noqa: F401  (checks registers the deployment checks)
-
-        signals.connect()
+        from newsroom import checks  # noqa: F401  (registers the deployment checks)

@@ -7,13 +7,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from common.cache import BUILD_WAIT_SECONDS, breaker, current_state, remember
 from stats.models import Figure, Metric, Release
+from stats.wording import ukclock
 from tests import redis
+from tests.forms import admin_change_data
 
 DEAD_REDIS = {
     "default": {
@@ -119,12 +122,29 @@ def test_staff_are_never_served_or_stored_from_the_cache(client, redis_cache, co
     assert "X-Cache" not in response
 
 
-def test_a_correction_is_visible_at_once(client, redis_cache, committed):
-    assert "306,774,292" in get(client, "/statistics/")[1]
+def staff(django_user_model, name: str, group: str):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import make_groups
+
+    make_groups()
+    user = django_user_model.objects.create_user(name, f"{name}@example.org", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def correct(release, *, by, value) -> None:
+    """A publisher corrects the release's prescription messages figure, in the open."""
+    from stats.publishing import services
+
     with transaction.atomic():
-        figure = Figure.objects.get(metric__slug="eps-messages-total", release=committed)
-        figure.value = 306_774_299
-        figure.save()
+        figure = Figure.objects.get(metric__slug="eps-messages-total", release=release)
+        services.correct_figure(figure=figure, by=by, value=value, reason="A late batch.")
+
+
+def test_a_correction_is_visible_at_once(client, redis_cache, committed, django_user_model):
+    assert "306,774,292" in get(client, "/statistics/")[1]
+    correct(committed, by=staff(django_user_model, "sam", "Publishers"), value=306_774_299)
     response, html = get(client, "/statistics/")
     assert response["X-Cache"] == "miss"
     assert "306,774,299" in html
@@ -172,11 +192,16 @@ def test_a_draft_s_edits_leave_every_cached_page_alone(client, redis_cache, comm
         services.confirm_figures(release=draft, by=officer)
     for path in pages:
         assert get(client, path)[0]["X-Cache"] == "hit", f"{path} was rebuilt for a draft's edit"
-    # A date for the draft puts it on the calendar: a public change.
-    with transaction.atomic():
-        draft.publish_at = timezone.now() + dt.timedelta(days=7)
-        draft.save()
-    assert get(client, "/statistics/calendar/")[0]["X-Cache"] == "miss"
+    # A date for the draft, given on its page in the admin, puts it on the calendar: a public change.
+    editor = Client()
+    editor.force_login(officer)
+    change = reverse("admin:statistics_release_change", args=[draft.pk])
+    data = admin_change_data(editor.get(change))
+    day = (timezone.now() + dt.timedelta(days=7)).astimezone(ukclock.UK).date()
+    data.update(publish_at_0=day.isoformat(), publish_at_1="09:30")
+    assert editor.post(change, data).status_code == 302
+    response, calendar = get(client, "/statistics/calendar/")
+    assert response["X-Cache"] == "miss" and Release.objects.get(pk=draft.pk).period_label in calendar
 
 
 def test_a_correction_rebuilds_only_the_pages_that_show_the_corrected_figure(
@@ -431,12 +456,12 @@ def test_with_redis_down_public_responses_are_cached_for_the_usual_time(client, 
 
 
 @override_settings(CACHES=DEAD_REDIS)
-def test_with_redis_down_a_page_kept_in_the_process_shows_a_change_made_here_at_once(client, committed):
+def test_with_redis_down_a_page_kept_in_the_process_shows_a_change_made_here_at_once(
+    client, committed, django_user_model
+):
     assert fetch(client, "/statistics/")["X-Cache"] == "local-miss"
     assert fetch(client, "/statistics/")["X-Cache"] == "local-hit"
-    figure = Figure.objects.get(metric__slug="eps-messages-total", release=committed)
-    figure.value = 306_774_299
-    figure.save()  # commits
+    correct(committed, by=staff(django_user_model, "sam", "Publishers"), value=306_774_299)
     response = fetch(client, "/statistics/")
     assert response["X-Cache"] == "local-miss" and "306,774,299" in response.content.decode()
 

@@ -3,7 +3,7 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet
 from phonenumber_field.modelfields import PhoneNumberField
 
-from common.admin import HistoryAdmin
+from common.admin import AnnouncedAdmin, HistoryAdmin
 from contacts.resources import PHONE_HELP
 from stats import selectors
 from stats.admin.fields import (
@@ -36,7 +36,7 @@ from stats.models import (
     ReleaseDateChange,
     Statement,
 )
-from stats.publishing import workflow
+from stats.publishing import public, workflow
 from stats.wording import formatting, ukclock
 
 
@@ -48,8 +48,15 @@ class MetricInline(admin.TabularInline):
     show_change_link = True
 
 
+class CatalogueAdmin(AnnouncedAdmin):
+    """Programmes and measures are shown on every public page that names them."""
+
+    def announce(self) -> None:
+        public.catalogue_changed()
+
+
 @admin.register(Programme)
-class ProgrammeAdmin(ProgrammeImportExportMixin, HistoryAdmin):
+class ProgrammeAdmin(CatalogueAdmin, ProgrammeImportExportMixin, HistoryAdmin):
     list_display = ("name", "short_name", "slug", "display_order", "is_active")
     list_editable = ("display_order", "is_active")
     list_filter = ("is_active",)
@@ -59,7 +66,7 @@ class ProgrammeAdmin(ProgrammeImportExportMixin, HistoryAdmin):
 
 
 @admin.register(Metric)
-class MetricAdmin(MetricImportExportMixin, HistoryAdmin):
+class MetricAdmin(CatalogueAdmin, MetricImportExportMixin, HistoryAdmin):
     list_display = ("name", "slug", "programme", "kind", "unit", "display_order")
     list_filter = ("kind", "programme")
     list_select_related = ("programme",)

@@ -36,7 +36,7 @@ from stats.admin.forms import (
 )
 from stats.admin.review import release_changes, release_history
 from stats.models import Release
-from stats.publishing import checks, services, workflow
+from stats.publishing import checks, public, services, workflow
 from stats.wording import ukclock
 
 Status = Release.Status
@@ -249,6 +249,8 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
         else:
             obj.status = Status.DRAFT
         super().save_model(request, obj, form, change)
+        if not change or public.CALENDAR_FIELDS.intersection(form.changed_data):
+            public.release_listed(obj)  # a new line in the calendar, or a line moved
         warning = ukclock.clock_change_near(obj.publish_at)
         if warning:
             self.message_user(request, warning, messages.WARNING)
@@ -256,6 +258,14 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.refresh_explanations(form.instance)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        public.release_listed(obj)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        public.release_listed()
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if request.method == "POST" and object_id:

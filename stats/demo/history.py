@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from common.cache import invalidate
 from stats.models import Figure, Release, Statement
+from stats.publishing import public
 from stats.wording import formatting
 
 UK = ZoneInfo("Europe/London")
@@ -94,5 +94,5 @@ def generate_history(*, weeks: int, seed: int = 2010) -> list[Release]:
         )
     Figure.objects.bulk_create(new_figures, batch_size=2000)
     Statement.objects.bulk_create(new_statements, batch_size=2000)
-    invalidate()  # bulk writes send no signals: every public page may compare with these
+    public.release_listed()  # every public page may list or compare with these
     return releases

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from contacts.models import MediaContact
 from stats.models import Figure, Metric, Programme, Release, Statement
+from stats.publishing import public
 
 UK = ZoneInfo("Europe/London")
 PERIOD = dt.date(2010, 3, 3)
@@ -473,4 +474,5 @@ def load_seed() -> Release:
                 {"release": release, "programme": programmes[programme], "order": order * 10},
                 {"text": text},
             )
+    public.release_listed(release)  # programmes, measures, contacts and the release: every page
     return release

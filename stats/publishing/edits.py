@@ -16,6 +16,7 @@ from simple_history.utils import bulk_update_with_history
 
 from stats import selectors
 from stats.models import Explanation, Figure, Release
+from stats.publishing import public
 from stats.wording import formatting
 
 Status = Release.Status
@@ -130,11 +131,14 @@ def lock(release: Release, expected_version: int | None) -> Release:
 
 
 def save_step(release: Release, *, by, reason: str, fields: Iterable[str]) -> Release:
-    """Save a transition: one version up, recorded in the history with who and why."""
+    """Save a transition: one version up, recorded in the history with who and why, and said to the
+    public if it shows (`stats.publishing.public`)."""
+    fields = list(fields)
     release.version += 1
     release._history_user = by
     release._change_reason = reason[:100]
     release.save(update_fields=[*fields, "version", "updated_at"])
+    public.release_saved(release, fields)
     return release
 
 

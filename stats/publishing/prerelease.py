@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from stats.models import PreReleaseAccess, PreReleaseBreach, PreReleaseGrant, Release
-from stats.publishing import workflow
+from stats.publishing import public, workflow
 from stats.wording import ukclock
 
 SALT = "statistics.pre-release-link"
@@ -118,7 +118,9 @@ def record_breach(*, release: Release, by, explanation: str) -> PreReleaseBreach
         raise ValidationError("Explain the breach: it is published with the release.")
     if workflow.state_of(release) not in (workflow.COMING, workflow.PUBLIC, workflow.WITHDRAWN):
         raise ValidationError("A breach can be recorded only against an approved or published release.")
-    return PreReleaseBreach.objects.create(release=release, explanation=explanation.strip(), recorded_by=by)
+    breach = PreReleaseBreach.objects.create(release=release, explanation=explanation.strip(), recorded_by=by)
+    public.release_content_changed(release)  # on its page once it is out
+    return breach
 
 
 # --- Personal links ----------------------------------------------------------------------------

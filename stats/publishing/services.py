@@ -19,7 +19,7 @@ from simple_history.utils import bulk_create_with_history
 
 from stats import selectors
 from stats.models import Explanation, Figure, Release, ReleaseDateChange, Statement
-from stats.publishing import checks, signals, tasks, workflow
+from stats.publishing import checks, public, signals, tasks, workflow
 from stats.publishing.corrections import correct_figure, correct_statement  # noqa: F401  (steps, one import)
 from stats.publishing.edits import (  # noqa: F401  (used by callers through services)
     StaleRelease,
@@ -187,6 +187,7 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
         statement.pk = None
         statement.release = release
     bulk_create_with_history(statements, Statement, default_user=by, default_change_reason="Copied")
+    public.release_listed(release)  # a new line in the calendar
     return release
 
 

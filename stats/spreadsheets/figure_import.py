@@ -21,11 +21,10 @@ import tablib
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from common import cache as caching
 from common.resources import Problem, normalise_header, sheet_row
 from common.spreadsheets import ImportRefused  # noqa: F401  (callers catch it from here)
 from stats.models import Correction, Explanation, Figure, Metric, Release
-from stats.publishing import services, signals, tasks, workflow
+from stats.publishing import public, services, signals, tasks, workflow
 from stats.publishing.checks import ERROR, ProposedFigure, check_figures
 from stats.publishing.tasks import announce
 from stats.spreadsheets.resources import FigureResource, needs_correction
@@ -518,7 +517,8 @@ def apply_figures(plan: FigurePlan, *, reason: str = "", user=None) -> FigurePla
     ).values_list("release_id", flat=True)
     for release in Release.objects.filter(pk__in=set(explained)):
         services.refresh_explanations(release)
-    caching.invalidate()  # bulk writes send no signals
+    for release in {c.release for c in plan.changes if c.writes}:
+        public.release_content_changed(release)  # corrected in the open, if it is out
     plan.applied = True
     return plan
 

@@ -22,6 +22,7 @@ from common.resources import (
 )
 from stats.models import Figure, Metric, Programme, Qualifier, Release, Statement
 from stats.outputs import downloads
+from stats.publishing import public
 from stats.spreadsheets.widgets import DateWidget, MetricWidget, NumberWidget, ProgrammeWidget, ReleaseWidget
 from stats.wording import formatting
 from stats.wording.parsing import parse_date
@@ -126,6 +127,11 @@ class ProgrammeResource(CheckedResource):
         clean_model_instances = True
         name = "Programmes (by slug)"
 
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if not self._is_dry_run(kwargs):
+            public.catalogue_changed()
+
 
 class MetricResource(CheckedResource):
     slug = Field(
@@ -160,6 +166,11 @@ class MetricResource(CheckedResource):
 
     def get_queryset(self):
         return Metric.objects.select_related("programme")
+
+    def after_import(self, dataset, result, **kwargs):
+        super().after_import(dataset, result, **kwargs)
+        if not self._is_dry_run(kwargs):
+            public.catalogue_changed()
 
 
 class RecordsReleaseEdits:
