@@ -292,6 +292,16 @@ def _scope_key(name: str) -> str:
     return SCOPE_PREFIX + name
 
 
+def public_version() -> tuple:
+    """Where the public content stands, moved on by every public change: the generation (anything
+    every page may show, and each publish time) and the site scope's version (any public release's
+    content). For what is kept outside the page cache but may show any release's figures (a
+    release's PDF compares with the one before and charts the ones before that)."""
+    state = current_state()
+    site = _safe(lambda: cache.get(_scope_key(SITE)))
+    return (state or {}).get("generation"), site
+
+
 def declare_scopes(names) -> None:
     """What the page being built shows: these scopes' versions now, before it reads them."""
     keys = [_scope_key(name) for name in names]

@@ -200,16 +200,24 @@ def test_the_cache_is_used_again_once_the_retry_time_has_passed(client, redis_ca
 
 
 def test_a_correction_committed_while_redis_is_paused_is_not_hidden_by_the_cache_after(
-    client, redis_cache, committed, settings
+    client, redis_cache, committed, settings, django_user_model
 ):
+    from django.contrib.auth.models import Group
+
+    from stats.publishing import services
+    from tests.factories import make_groups
+
+    make_groups()
+    publisher = django_user_model.objects.create_user("sam", "sam@example.org", is_staff=True)
+    publisher.groups.add(Group.objects.get(name="Publishers"))
     settings.NEWSROOM_CACHE_RETRY_SECONDS = 0.5
     assert "306,774,292" in client.get("/statistics/").content.decode()
     assert client.get("/statistics/")["X-Cache"] == "hit"
     with redis_paused(1.0):
         assert client.get("/statistics/")["X-Cache"] == "local-miss"  # kept in this process
         figure = Figure.objects.get(metric__slug="eps-messages-total", release=committed)
-        figure.value = 306_774_299
-        figure.save()  # commits: the invalidation cannot reach Redis now
+        # Committed: the invalidation cannot reach Redis now.
+        services.correct_figure(figure=figure, by=publisher, value=306_774_299, reason="A late batch.")
         assert "306,774,299" in client.get("/statistics/").content.decode()
     time.sleep(settings.NEWSROOM_CACHE_RETRY_SECONDS)
     assert "306,774,299" in client.get("/statistics/").content.decode()

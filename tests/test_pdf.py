@@ -461,19 +461,36 @@ def test_pdf_is_still_served_when_the_cache_is_down(client, seed_release):
     assert "306,774,292" in text
 
 
-def test_a_figure_or_contact_edited_on_its_own_rebuilds_the_pdf(client, transactional_db):
+def test_a_corrected_figure_or_a_contact_edited_in_the_admin_rebuilds_the_pdf(
+    client, transactional_db, django_user_model
+):
     """Real commits: the public cache's generation moves, and the PDF follows the page."""
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+    from django.test import Client
+    from django.urls import reverse
+
     from contacts.models import MediaContact
     from stats.demo.seed import load_seed
+    from stats.publishing import services
+    from tests.factories import make_groups
+    from tests.forms import admin_change_data
 
+    ContentType.objects.clear_cache()  # the tables were emptied and filled again since it was read
     release = load_seed()
     first = client.get("/statistics/2010-03-03.pdf")
+    make_groups()
+    publisher = django_user_model.objects.create_user("sam", "sam@example.org", is_staff=True)
+    publisher.groups.add(Group.objects.get(name="Publishers"))
     figure = Figure.objects.get(release=release, metric__slug="gp2gp-transfers-week")
-    figure.value = Decimal(10_127)
-    figure.save()
+    services.correct_figure(figure=figure, by=publisher, value=Decimal(10_127), reason="A late batch.")
+    editor = Client()
+    editor.force_login(django_user_model.objects.create_superuser("boss", "boss@example.org", "pw-123-abc"))
     contact = MediaContact.objects.get(name="NHS CFH press office")
-    contact.name = "NHS CFH media office"
-    contact.save()
+    change = reverse("admin:contacts_mediacontact_change", args=[contact.pk])
+    data = admin_change_data(editor.get(change))
+    data["name"] = "NHS CFH media office"
+    assert editor.post(change, data).status_code == 302
     second = client.get("/statistics/2010-03-03.pdf")
     assert second["ETag"] != first["ETag"]
     text = pdf_text(second.content)

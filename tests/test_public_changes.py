@@ -26,9 +26,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def seeded(settings):
+    from django.contrib.contenttypes.models import ContentType
+
     from stats.demo.seed import load_seed
 
     settings.PUBLIC_CACHE_SECONDS = 300
+    ContentType.objects.clear_cache()  # the tables were emptied and filled again since it was read
     return load_seed()
 
 

@@ -12,7 +12,7 @@ from django.db.models import Count, Max, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from common.cache import current_state, remember
+from common.cache import public_version, remember
 from contacts.models import MediaContact
 from stats.models import Figure, Metric, Programme, Release
 from stats.outputs import charts, downloads, pdf
@@ -198,8 +198,9 @@ def _key(*parts) -> str:
 
 
 def _generation():
-    """The public cache's generation: it moves on every committed change the public can see."""
-    return (current_state() or {}).get("generation")
+    """Where the public content stands: it moves on with every committed change the public can see,
+    a correction to another release included."""
+    return public_version()
 
 
 def release_cache_key(summary: pdf.ReleaseSummary) -> str:
