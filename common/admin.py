@@ -50,14 +50,12 @@ class RowLabelledBoundField(BoundField):
 
 class AnnouncedAdmin:
     """An admin for public records: every write it makes (the form and its inlines, the list's
-    editable columns, a delete, a bulk delete) is said to the public with `announce()`, once made."""
+    editable columns, a delete, a bulk delete) is said to the public with `announce()`, once made.
+    Django saves a form's relations after the form, in the change form and the list alike, so
+    `save_related` says it once for both."""
 
     def announce(self) -> None:
         raise NotImplementedError
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        self.announce()
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -297,9 +297,10 @@ def public_version() -> tuple:
     every page may show, and each publish time) and the site scope's version (any public release's
     content). For what is kept outside the page cache but may show any release's figures (a
     release's PDF compares with the one before and charts the ones before that)."""
-    state = current_state()
-    site = _safe(lambda: cache.get(_scope_key(SITE)))
-    return (state or {}).get("generation"), site
+    site = _scope_key(SITE)
+    found = _safe(lambda: cache.get_many([STATE_KEY, site]))
+    state = _fresh(found.get(STATE_KEY)) if found is not None else None
+    return (state or {}).get("generation"), (found or {}).get(site)
 
 
 def declare_scopes(names) -> None:

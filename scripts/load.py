@@ -105,7 +105,7 @@ with transaction.atomic():
         row.pk, row.release = None, latest
         row.save()
     from stats.publishing import public
-    public.release_listed(latest)  # as approving it says: on the calendar, out at its second
+    public.release_listed()  # as approving it says: on the calendar, out at its second
 # What approving it does once it commits: build its files, ready for the second it comes out.
 from stats.outputs.files import build_files, site_request
 build_files(latest, request=site_request("http://127.0.0.1:8201"))

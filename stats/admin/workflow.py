@@ -250,7 +250,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
             obj.status = Status.DRAFT
         super().save_model(request, obj, form, change)
         if not change or public.CALENDAR_FIELDS.intersection(form.changed_data):
-            public.release_listed(obj)  # a new line in the calendar, or a line moved
+            public.release_listed()  # a new line in the calendar, or a line moved
         warning = ukclock.clock_change_near(obj.publish_at)
         if warning:
             self.message_user(request, warning, messages.WARNING)
@@ -261,7 +261,7 @@ class ReleaseWorkflowMixin(LockedAdminMixin):
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        public.release_listed(obj)
+        public.release_listed()
 
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, queryset)

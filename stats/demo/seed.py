@@ -474,5 +474,5 @@ def load_seed() -> Release:
                 {"release": release, "programme": programmes[programme], "order": order * 10},
                 {"text": text},
             )
-    public.release_listed(release)  # programmes, measures, contacts and the release: every page
+    public.release_listed()  # programmes, measures, contacts and the release: every page
     return release

@@ -18,25 +18,29 @@ from stats.models import Release
 CALENDAR_FIELDS = frozenset({"period_date", "publish_at", "date_confirmed", "status", "published_at"})
 
 
-def release_listed(release: Release | None = None) -> None:
+def release_listed() -> None:
     """A release was added, published, withdrawn, cancelled or deleted, or its date or state moved:
     every page (the calendar, the archive, the home page, the feeds, each release's links)."""
     invalidate()
 
 
-def release_content_changed(release: Release) -> None:
-    """A public release's figures, bullets, corrections, explanations or pre-release record changed
-    (a correction, a breach): the pages that show it, its own and the next release's, which compares
-    with it, and the site's. Nothing while it is not out."""
-    if release.is_out:
-        following = release.next()
-        invalidate_scopes([release.cache_scope, *([following.cache_scope] if following else [])])
+def release_content_changed(*releases: Release) -> None:
+    """Public releases' figures, bullets, corrections, explanations or pre-release records changed
+    (a correction, a breach, an import): the pages that show each, its own and the next release's,
+    which compares with it, and the site's, in one go. Nothing for a release that is not out."""
+    scopes = set()
+    for release in releases:
+        if release.is_out:
+            following = release.next()
+            scopes.update([release.cache_scope, *([following.cache_scope] if following else [])])
+    if scopes:
+        invalidate_scopes(sorted(scopes))
 
 
 def release_saved(release: Release, fields: Iterable[str]) -> None:
     """A workflow step saved `fields` of the release: its calendar line, or its content."""
     if CALENDAR_FIELDS.intersection(fields):
-        release_listed(release)
+        release_listed()
     else:
         release_content_changed(release)
 

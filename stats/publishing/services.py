@@ -187,7 +187,7 @@ def start_next_release(*, source: Release, by, period_date: dt.date | None = Non
         statement.pk = None
         statement.release = release
     bulk_create_with_history(statements, Statement, default_user=by, default_change_reason="Copied")
-    public.release_listed(release)  # a new line in the calendar
+    public.release_listed()  # a new line in the calendar
     return release
 
 

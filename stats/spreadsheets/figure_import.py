@@ -517,8 +517,7 @@ def apply_figures(plan: FigurePlan, *, reason: str = "", user=None) -> FigurePla
     ).values_list("release_id", flat=True)
     for release in Release.objects.filter(pk__in=set(explained)):
         services.refresh_explanations(release)
-    for release in {c.release for c in plan.changes if c.writes}:
-        public.release_content_changed(release)  # corrected in the open, if it is out
+    public.release_content_changed(*{c.release for c in plan.changes if c.writes})  # corrected, if out
     plan.applied = True
     return plan
 

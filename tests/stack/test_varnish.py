@@ -139,7 +139,7 @@ def test_nothing_is_served_past_a_release_second(front):
         "    figure.pk, figure.release = None, coming\n"
         "    figure.save()\n"
         "from stats.publishing import public\n"
-        "public.release_listed(coming)  # as approving it says\n"
+        "public.release_listed()  # as approving it says\n"
     )
     served(front, "/statistics/")
     how, body, headers = served(front, "/statistics/")

@@ -169,7 +169,7 @@ class Command(BaseCommand):
             for row in figures + statements:
                 row.pk, row.release = None, latest
                 row.save()
-            public.release_listed(latest)  # as approving it says: on the calendar, out at its second
+            public.release_listed()  # as approving it says: on the calendar, out at its second
         return latest
 
     def first_reader(self, *, warm: bool) -> float:
